@@ -1,0 +1,195 @@
+"""A small keep-alive HTTP/1.1 server on 127.0.0.1, for the demo and the tests.
+
+It runs in background threads of the calling process, answers on an
+ephemeral port, and counts what a client's connection reuse is judged by:
+the TCP connections it accepted and the requests it received on each.
+
+Paths it answers:
+
+- ``/echo``: a JSON object with the request's method, path, headers and body size;
+- ``/sleep/<seconds>``: answers after that many seconds (at most 10);
+- ``/status/<code>``: an empty response with that status;
+- anything else (and any method): ``200 ok``, two bytes.
+
+Requests sent to it as a proxy (``GET http://host/path``) are answered and
+recorded with the absolute URL as their path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["LocalServer", "RecordedRequest"]
+
+_MAX_SLEEP = 10.0
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    connection: int  # the number of the connection it came on, from 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep connections alive between requests
+    wbufsize = 64 * 1024  # one send per response; flushed after each request
+    timeout = 30.0  # an idle client connection is dropped after this long
+    server: _Server
+
+    def setup(self) -> None:
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.server.tls is not None:
+            self.request = self.server.tls.wrap_socket(self.request, server_side=True)
+        self.connection_number = self.server.connection_accepted(self.request)
+        super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.connection_ended(self.request)
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ConnectionError, ssl.SSLError, TimeoutError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log nothing: the server's clients are measured, not debugged."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body_size = len(self.rfile.read(length)) if length else 0
+        self.server.record(
+            RecordedRequest(self.command, self.path, dict(self.headers.items()), self.connection_number)
+        )
+        status, body, content_type = self._route(body_size)
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _route(self, body_size: int) -> tuple[int, bytes, str]:
+        path = self.path.split("?", 1)[0]
+        if path == "/echo":
+            echo = {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body_size": body_size,
+            }
+            return 200, json.dumps(echo).encode(), "application/json"
+        if path.startswith("/sleep/"):
+            time.sleep(min(float(path[len("/sleep/") :]), _MAX_SLEEP))
+        elif path.startswith("/status/"):
+            return int(path[len("/status/") :]), b"", "text/plain"
+        return 200, b"ok", "text/plain"
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False
+    block_on_close = True  # server_close() joins every connection's thread
+
+    def __init__(self, tls: ssl.SSLContext | None) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.tls = tls
+        self.lock = threading.Lock()
+        self.connections_accepted = 0
+        self.open_connections: set[socket.socket] = set()
+        self.requests: list[RecordedRequest] = []
+
+    def connection_accepted(self, sock: socket.socket) -> int:
+        with self.lock:
+            self.connections_accepted += 1
+            self.open_connections.add(sock)
+            return self.connections_accepted
+
+    def connection_ended(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.open_connections.discard(sock)
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+
+class LocalServer:
+    """The server, started by :meth:`start` (or ``with``) and stopped by :meth:`stop`.
+
+    :param tls: a server-side TLS context to serve HTTPS instead of HTTP.
+    """
+
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+        self._server = _Server(tls)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sessionpool-localserver", daemon=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.server_address[1])
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted since the start."""
+        with self._server.lock:
+            return self._server.connections_accepted
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open now."""
+        with self._server.lock:
+            return len(self._server.open_connections)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received since the start, in order."""
+        with self._server.lock:
+            return list(self._server.requests)
+
+    def start(self) -> Self:
+        """Start answering in a background thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, drop every open connection, and wait for all threads to end."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        with self._server.lock:
+            open_connections = list(self._server.open_connections)
+        for sock in open_connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                sock.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,83 @@
+"""Checks shared by the value objects: each names the field and what it allows.
+
+Every public constructor validates its arguments with these at construction
+time, so a wrong value fails where it was written rather than at the first
+request.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def describe(value: object) -> str:
+    """A short description of ``value`` for error messages: its repr and type."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_int(where: str, value: object, *, minimum: int) -> int:
+    """Return ``value`` if it is an int (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{where} must be an int >= {minimum}, got {describe(value)}")
+    if value < minimum:
+        raise ValueError(f"{where} must be an int >= {minimum}, got {value}")
+    return value
+
+
+def check_bool(where: str, value: object) -> bool:
+    """Return ``value`` if it is a bool."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{where} must be True or False, got {describe(value)}")
+    return value
+
+
+def check_seconds(where: str, value: object, *, allow_zero: bool) -> float:
+    """Return ``value`` as a float if it is a finite, non-negative number of seconds.
+
+    ``allow_zero`` says whether 0 is allowed (it means "do not wait" for a
+    checkout, but "fail at once" for a request timeout, which nobody wants).
+    """
+    bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{where} must be a number of seconds {bound}, got {describe(value)}")
+    seconds = float(value)
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError(f"{where} must be a finite number of seconds {bound}, got {value!r}")
+    return seconds
+
+
+def check_callable(where: str, value: object) -> Callable[..., Any]:
+    """Return ``value`` if it can be called."""
+    if not callable(value):
+        raise TypeError(f"{where} must be callable, got {describe(value)}")
+    return value
+
+
+def check_str_mapping(where: str, value: object, *, values: tuple[type, ...] = (str,)) -> dict[str, Any]:
+    """Return a copy of ``value`` if it maps str keys to values of the given types."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{where} must be a mapping of str to str, got {describe(value)}")
+    allowed = " or ".join(t.__name__ for t in values)
+    copy: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{where} keys must be str, got {describe(key)}")
+        if not isinstance(item, values):
+            raise TypeError(f"{where}[{key!r}] must be {allowed}, got {describe(item)}")
+        copy[key] = item
+    return copy
+
+
+def check_existing_path(where: str, value: object) -> str:
+    """Return ``value`` if it is a str naming a file or directory that exists."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where} must be a path (str), got {describe(value)}")
+    if not os.path.exists(value):
+        raise ValueError(f"{where} names a path that does not exist: {value!r}")
+    return value

@@ -1,0 +1,194 @@
+"""``sessionpool demo``: the same workload through plain requests and both pools.
+
+The demo starts a :class:`~sessionpool._localserver.LocalServer` on
+127.0.0.1 and sends one workload (GETs spread over worker threads) through
+each client in turn, counting on the server side the connections each one
+opened, so that every client is measured the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import requests
+
+from sessionpool._localserver import LocalServer
+from sessionpool.base import BasePool
+from sessionpool.queuepool import QueuePool
+from sessionpool.stats import PoolStats
+from sessionpool.threadlocal import ThreadLocalPool
+
+__all__ = ["ClientResult", "format_table", "run"]
+
+_TIMEOUT = (10.0, 30.0)
+
+Fetch = Callable[[str], requests.Response]
+
+
+@dataclass(frozen=True)
+class ClientResult:
+    """How one client did on the workload."""
+
+    name: str
+    requests: int
+    seconds: float
+    errors: int
+    connections: int  # as counted by the server
+    discarded: int  # connections urllib3 threw away because its pool was full
+    pool_stats: PoolStats | None  # for the sessionpool clients
+
+    @property
+    def is_pool(self) -> bool:
+        """Whether this client is one of sessionpool's pools."""
+        return self.pool_stats is not None
+
+    @property
+    def requests_per_second(self) -> float:
+        """Throughput over the whole run."""
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+
+def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientResult]:
+    """Send ``total_requests`` GETs from ``threads`` threads through each client in turn."""
+    results = []
+    with LocalServer() as server:
+        url = server.url + "/"
+        results.append(_measure("requests.get", server, url, threads, total_requests, _plain_get, None))
+        with requests.Session() as shared:
+            results.append(
+                _measure("one shared requests.Session", server, url, threads, total_requests, _timed(shared.get), None)
+            )
+        local = threading.local()
+        made: list[requests.Session] = []
+
+        def per_thread_get(target: str) -> requests.Response:
+            session = getattr(local, "session", None)
+            if session is None:
+                session = local.session = requests.Session()
+                made.append(session)
+            return session.get(target, timeout=_TIMEOUT)
+
+        results.append(
+            _measure("threading.local Session, by hand", server, url, threads, total_requests, per_thread_get, None)
+        )
+        for session in made:
+            session.close()
+        pools: list[tuple[str, BasePool]] = [
+            ("ThreadLocalPool", ThreadLocalPool(timeout=_TIMEOUT)),
+            (f"QueuePool(size={queue_size})", QueuePool(size=queue_size, timeout=_TIMEOUT)),
+        ]
+        for name, pool in pools:
+            with pool:
+                results.append(_measure(name, server, url, threads, total_requests, pool.get, pool))
+    return results
+
+
+def _plain_get(url: str) -> requests.Response:
+    return requests.get(url, timeout=_TIMEOUT)
+
+
+def _timed(get: Callable[..., requests.Response]) -> Fetch:
+    return lambda url: get(url, timeout=_TIMEOUT)
+
+
+def _measure(
+    name: str, server: LocalServer, url: str, threads: int, total: int, fetch: Fetch, pool: BasePool | None
+) -> ClientResult:
+    shares = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
+    errors = [0] * threads
+    start = threading.Barrier(threads + 1)
+
+    def work(index: int) -> None:
+        start.wait()
+        for _ in range(shares[index]):
+            try:
+                response = fetch(url)
+                if response.status_code != 200 or response.content != b"ok":
+                    errors[index] += 1
+            except requests.RequestException:
+                errors[index] += 1
+
+    workers = [threading.Thread(target=work, args=(i,), name=f"demo-{i}") for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    before = server.connections_accepted
+    with _count_discarded_connections() as discarded:
+        started = time.perf_counter()
+        start.wait()
+        for worker in workers:
+            worker.join()
+        seconds = time.perf_counter() - started
+    return ClientResult(
+        name=name,
+        requests=total,
+        seconds=seconds,
+        errors=sum(errors),
+        connections=server.connections_accepted - before,
+        discarded=discarded[0],
+        pool_stats=pool.stats() if pool is not None else None,
+    )
+
+
+@contextmanager
+def _count_discarded_connections() -> Iterator[list[int]]:
+    """Count urllib3's "Connection pool is full" warnings instead of printing them."""
+    counter = [0]
+
+    class _Counter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Connection pool is full"):
+                counter[0] += 1
+
+    logger = logging.getLogger("urllib3.connectionpool")
+    handler = _Counter(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def format_table(results: list[ClientResult], *, threads: int, total_requests: int) -> str:
+    """The results as a table, with a few lines on what they mean."""
+    header = ("client", "requests/s", "connections opened", "errors")
+    rows = [(r.name, f"{r.requests_per_second:,.0f}", f"{r.connections:,}", f"{r.errors:,}") for r in results]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        first, *rest = cells
+        return "  ".join([first.ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(rest, widths[1:], strict=True))])
+
+    out = [
+        f"{total_requests:,} GETs from {threads} threads to a local server on 127.0.0.1"
+        " (connections counted by the server)",
+        "",
+        line(header),
+        line(tuple("-" * w for w in widths)),
+        *(line(row) for row in rows),
+        "",
+    ]
+    for result in results:
+        if result.discarded:
+            out.append(
+                f"{result.name}: urllib3 discarded {result.discarded:,} connections"
+                " because the session's pool (pool_maxsize=10) was full."
+            )
+        if result.pool_stats is not None:
+            stats = result.pool_stats
+            out.append(
+                f"{result.name}: pool.stats() saw {stats.requests:,} requests on {stats.connections_opened:,}"
+                f" connections from {stats.sessions_created} sessions (reuse ratio {stats.reuse_ratio:.3f})."
+            )
+    out.append(
+        "requests.get opens a connection per request; the pools keep one per session alive and reuse it,"
+        " and give each thread a session of its own."
+    )
+    return "\n".join(out)

@@ -1,0 +1,67 @@
+"""The exceptions sessionpool raises of its own.
+
+Every error the package raises about the pool itself derives from
+:class:`PoolError`, which derives from :class:`requests.RequestException`, so
+code that already catches the latter around its HTTP calls keeps working
+when a pool is put in front of them::
+
+    requests.exceptions.RequestException
+     └── PoolError          something went wrong with the pool, not the request
+          ├── PoolTimeout   no session became free within the checkout timeout
+          └── PoolClosed    the pool was used after close()
+
+Errors raised by ``requests`` itself (``ConnectionError``, ``Timeout``, ...)
+reach the caller unchanged: the pool never wraps them.
+
+Each error carries its context as attributes, and every attribute survives
+pickling (for errors sent across process boundaries by executors).
+"""
+
+from __future__ import annotations
+
+from requests.exceptions import RequestException
+
+__all__ = ["PoolClosed", "PoolError", "PoolTimeout"]
+
+
+class PoolError(RequestException):
+    """Root of the errors sessionpool raises about a pool.
+
+    :param message: what went wrong, for people.
+    :param pool: a description of the pool at the moment of the error (its
+        ``repr``, which includes its statistics); a string rather than the
+        pool itself so that the error neither keeps the pool alive nor fails
+        to pickle.
+    """
+
+    def __init__(self, message: str, *, pool: str = "") -> None:
+        super().__init__(message)
+        self.pool = pool
+
+    # BaseException pickles as ``cls(*self.args)`` followed by restoring
+    # ``__dict__``: since every context attribute is keyword-only with a
+    # default, that round trip keeps them all with no ``__reduce__`` needed.
+
+
+class PoolTimeout(PoolError):
+    """No session became free within the pool's checkout timeout.
+
+    :param waited: how long the caller waited, in seconds.
+    :param checkout_timeout: the limit it waited against, in seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pool: str = "",
+        waited: float = 0.0,
+        checkout_timeout: float = 0.0,
+    ) -> None:
+        super().__init__(message, pool=pool)
+        self.waited = waited
+        self.checkout_timeout = checkout_timeout
+
+
+class PoolClosed(PoolError):
+    """The pool was used after :meth:`close` was called."""

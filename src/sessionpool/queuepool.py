@@ -1,0 +1,175 @@
+"""A bounded set of sessions that threads borrow and return: :class:`QueuePool`."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from threading import Lock
+from typing import TYPE_CHECKING
+
+from sessionpool._validate import check_int, check_seconds
+from sessionpool.base import BasePool
+from sessionpool.config import PoolConfig, PoolConfigFields
+from sessionpool.errors import PoolTimeout
+from sessionpool.record import SessionRecord
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["DEFAULT_CHECKOUT_TIMEOUT", "DEFAULT_SIZE", "QueuePool"]
+
+#: Sessions a QueuePool makes at most, unless told otherwise.
+DEFAULT_SIZE = 10
+#: Seconds a checkout waits for a session to come back before PoolTimeout.
+DEFAULT_CHECKOUT_TIMEOUT = 30.0
+
+
+class _Waiter:
+    """A checkout waiting for a session, in the order it arrived.
+
+    Whoever returns a session hands it straight to the oldest waiter (or, if a
+    session was closed, hands over the right to make one: ``record`` stays
+    ``None``), so a thread that arrives later cannot take it first and no
+    waiter starves while others are served.
+    """
+
+    __slots__ = ("record", "signal")
+
+    def __init__(self) -> None:
+        self.record: SessionRecord | None = None
+        # Held until the waiter is served: releasing it wakes the waiter.
+        self.signal = Lock()
+        self.signal.acquire()
+
+
+class QueuePool(BasePool):
+    """At most ``size`` sessions, lent to one thread at a time, most recently returned first.
+
+    The right pool when threads come and go (a thread per task, an executor
+    that grows and shrinks) or when the number of connections to a server
+    must stay bounded whatever the number of threads. A checkout takes the
+    session returned last (its connections are the warmest), makes a new one
+    while fewer than ``size`` exist, or else waits up to ``checkout_timeout``
+    seconds for one to come back, in arrival order, then raises
+    :class:`~sessionpool.PoolTimeout`.
+
+    :param config: the configuration of every session; ``None`` for the defaults.
+    :param size: the most sessions that exist at once (an int >= 1).
+    :param checkout_timeout: seconds a checkout waits for a session (>= 0;
+        0 fails at once). Not to be confused with the request ``timeout`` of
+        :class:`PoolConfig`.
+    :param fields: :class:`PoolConfig` fields, applied over ``config``.
+
+    >>> with QueuePool(size=4) as pool:                  # doctest: +SKIP
+    ...     with pool.session() as session:
+    ...         session.get("https://example.org/")
+    """
+
+    def __init__(
+        self,
+        config: PoolConfig | None = None,
+        *,
+        size: int = DEFAULT_SIZE,
+        checkout_timeout: float = DEFAULT_CHECKOUT_TIMEOUT,
+        **fields: Unpack[PoolConfigFields],
+    ) -> None:
+        self._size = check_int("QueuePool.size", size, minimum=1)
+        self._checkout_timeout = check_seconds("QueuePool.checkout_timeout", checkout_timeout, allow_zero=True)
+        super().__init__(config, fields)
+        self._idle: list[SessionRecord] = []  # a stack: the last returned is lent first
+        self._waiters: deque[_Waiter] = deque()
+        self._slots_taken = 0  # sessions that exist or are being made; never above size
+
+    @property
+    def size(self) -> int:
+        """The most sessions this pool makes at once."""
+        return self._size
+
+    @property
+    def checkout_timeout(self) -> float:
+        """Seconds a checkout waits for a session before :class:`PoolTimeout`."""
+        return self._checkout_timeout
+
+    def _describe(self) -> str:
+        return f"size={self._size}"
+
+    def _do_get(self) -> SessionRecord:
+        waiter: _Waiter | None = None
+        with self._lock:
+            closed = self._closed
+            if closed:
+                pass
+            elif self._idle:
+                return self._idle.pop()
+            elif self._slots_taken < self._size:
+                self._slots_taken += 1
+            else:
+                waiter = _Waiter()
+                self._waiters.append(waiter)
+        if closed:
+            raise self._closed_error()
+        if waiter is None:
+            return self._create_in_slot()
+        return self._wait(waiter)
+
+    def _wait(self, waiter: _Waiter) -> SessionRecord:
+        started = time.monotonic()
+        served = waiter.signal.acquire(timeout=self._checkout_timeout)
+        waited = time.monotonic() - started
+        with self._lock:
+            if waited > self._stats.checkout_wait_seconds_max:
+                self._stats.checkout_wait_seconds_max = waited
+            if not served:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    served = True  # served between the timeout and taking the lock
+                else:
+                    self._stats.checkout_timeouts += 1
+        if not served:
+            raise PoolTimeout(
+                f"no session of the QueuePool (size={self._size}) came free within"
+                f" checkout_timeout={self._checkout_timeout:g} s",
+                pool=repr(self),
+                waited=waited,
+                checkout_timeout=self._checkout_timeout,
+            )
+        if waiter.record is not None:
+            return waiter.record
+        if self._closed:
+            raise self._closed_error()
+        return self._create_in_slot()
+
+    def _create_in_slot(self) -> SessionRecord:
+        """Make a session in a slot this thread has taken; give the slot up if that fails."""
+        try:
+            return self._create()
+        except BaseException:
+            with self._lock:
+                self._free_slot()
+            raise
+
+    def _free_slot(self) -> None:
+        """A session slot is free: hand it to the oldest waiter, if any. Under the lock."""
+        if self._waiters:
+            self._waiters.popleft().signal.release()
+        else:
+            self._slots_taken -= 1
+
+    def _do_return(self, record: SessionRecord) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            if self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.record = record
+                waiter.signal.release()
+            else:
+                self._idle.append(record)
+            return True
+
+    def _on_close(self) -> None:
+        self._idle.clear()
+        # Wake every waiter: each finds the pool closed and raises PoolClosed.
+        while self._waiters:
+            self._waiters.popleft().signal.release()

@@ -1,0 +1,111 @@
+"""What a pool has done: live counters, and the :class:`PoolStats` snapshot of them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+__all__ = ["PoolStats", "StatsRecorder"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolStats:
+    """A consistent snapshot of a pool's counters, taken by ``pool.stats()``.
+
+    All counters run from the creation of the pool; a snapshot never changes.
+
+    :param sessions_created: sessions the pool has made.
+    :param sessions_closed: sessions the pool has closed (with their connections).
+    :param sessions_in_use: sessions lent out at the moment of the snapshot.
+    :param checkouts: times a session was lent, by ``session()`` or by a
+        request method of the pool.
+    :param checkout_timeouts: checkouts that gave up with :class:`PoolTimeout`.
+    :param checkout_wait_seconds_max: the longest a checkout waited for a
+        session to come back, in seconds.
+    :param requests: HTTP requests the pool's sessions sent, redirects and
+        requests made directly on a borrowed session included.
+    :param connections_opened: TCP connections (with their TLS handshakes)
+        the pool's sessions opened. Compare it with ``requests``: this is how
+        to see that connections are reused.
+    """
+
+    sessions_created: int
+    sessions_closed: int
+    sessions_in_use: int
+    checkouts: int
+    checkout_timeouts: int
+    checkout_wait_seconds_max: float
+    requests: int
+    connections_opened: int
+
+    @property
+    def sessions_open(self) -> int:
+        """Sessions made and not yet closed."""
+        return self.sessions_created - self.sessions_closed
+
+    @property
+    def reuse_ratio(self) -> float:
+        """The share of requests that went out on a connection already open.
+
+        1.0 means every request reused a connection; 0.0 means every request
+        opened its own (as plain ``requests.get`` does). 0.0 before any request.
+        """
+        if self.requests == 0:
+            return 0.0
+        return max(0.0, 1.0 - self.connections_opened / self.requests)
+
+
+class StatsRecorder:
+    """The live counters of one pool, and the one lock they change under.
+
+    The pool uses :attr:`lock` for its own state as well, so that a snapshot
+    is consistent with what the pool did; sessions' adapters report through
+    :meth:`request_sent` and :meth:`connection_opened` from any thread.
+    """
+
+    __slots__ = (
+        "checkout_timeouts",
+        "checkout_wait_seconds_max",
+        "checkouts",
+        "connections_opened",
+        "lock",
+        "requests",
+        "sessions_closed",
+        "sessions_created",
+        "sessions_in_use",
+    )
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sessions_created = 0
+        self.sessions_closed = 0
+        self.sessions_in_use = 0
+        self.checkouts = 0
+        self.checkout_timeouts = 0
+        self.checkout_wait_seconds_max = 0.0
+        self.requests = 0
+        self.connections_opened = 0
+
+    def request_sent(self) -> None:
+        """Count one HTTP request handed to a connection."""
+        with self.lock:
+            self.requests += 1
+
+    def connection_opened(self) -> None:
+        """Count one new TCP connection."""
+        with self.lock:
+            self.connections_opened += 1
+
+    def snapshot(self) -> PoolStats:
+        """The counters as they are now, read under the lock."""
+        with self.lock:
+            return PoolStats(
+                sessions_created=self.sessions_created,
+                sessions_closed=self.sessions_closed,
+                sessions_in_use=self.sessions_in_use,
+                checkouts=self.checkouts,
+                checkout_timeouts=self.checkout_timeouts,
+                checkout_wait_seconds_max=self.checkout_wait_seconds_max,
+                requests=self.requests,
+                connections_opened=self.connections_opened,
+            )

@@ -9,6 +9,7 @@ Paths it answers:
 - ``/echo``: a JSON object with the request's method, path, headers and body size;
 - ``/sleep/<seconds>``: answers after that many seconds (at most 10);
 - ``/status/<code>``: an empty response with that status;
+- ``/redirect/<n>``: a 302 to ``/redirect/<n - 1>``, and to ``/`` from 1;
 - anything else (and any method): ``200 ok``, two bytes.
 
 Requests sent to it as a proxy (``GET http://host/path``) are answered and
@@ -21,6 +22,7 @@ import contextlib
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -64,6 +66,9 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.connection_ended(self.request)
+            # The TLS socket replaced the one the server accepted (and will
+            # close), so it must be closed here.
+            self.request.close()
 
     def handle_one_request(self) -> None:
         try:
@@ -80,8 +85,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.record(
             RecordedRequest(self.command, self.path, dict(self.headers.items()), self.connection_number)
         )
+        self._location = ""
         status, body, content_type = self._route(body_size)
         self.send_response(status)
+        if self._location:
+            self.send_header("Location", self._location)
+        if self.close_connection:  # the client asked for it: say so, as HTTP/1.1 requires
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -102,6 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(min(float(path[len("/sleep/") :]), _MAX_SLEEP))
         elif path.startswith("/status/"):
             return int(path[len("/status/") :]), b"", "text/plain"
+        elif path.startswith("/redirect/"):
+            hops = int(path[len("/redirect/") :])
+            self._location = f"/redirect/{hops - 1}" if hops > 1 else "/"
+            return 302, b"", "text/plain"
         return 200, b"ok", "text/plain"
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
@@ -128,6 +142,11 @@ class _Server(ThreadingHTTPServer):
     def connection_ended(self, sock: socket.socket) -> None:
         with self.lock:
             self.open_connections.discard(sock)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Say nothing of clients that went away or failed the TLS handshake."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:

@@ -74,10 +74,11 @@ def check_str_mapping(where: str, value: object, *, values: tuple[type, ...] = (
     return copy
 
 
-def check_existing_path(where: str, value: object) -> str:
-    """Return ``value`` if it is a str naming a file or directory that exists."""
+def check_existing_path(where: str, value: object, *, directory_allowed: bool) -> str:
+    """Return ``value`` if it is a str naming an existing file (or directory, if allowed)."""
+    what = "file or directory" if directory_allowed else "file"
     if not isinstance(value, str):
-        raise TypeError(f"{where} must be a path (str), got {describe(value)}")
-    if not os.path.exists(value):
-        raise ValueError(f"{where} names a path that does not exist: {value!r}")
+        raise TypeError(f"{where} must be the path (str) of a {what}, got {describe(value)}")
+    if not (os.path.isfile(value) or (directory_allowed and os.path.isdir(value))):
+        raise ValueError(f"{where} must name an existing {what}: {value!r}")
     return value

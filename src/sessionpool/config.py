@@ -203,7 +203,7 @@ def _check_verify(verify: object) -> None:
     if isinstance(verify, bool):
         return
     if isinstance(verify, str):
-        check_existing_path("PoolConfig.verify", verify)
+        check_existing_path("PoolConfig.verify", verify, directory_allowed=True)  # a CA file or c_rehash dir
         return
     raise TypeError(f"PoolConfig.verify must be True, False, or the path of a CA bundle; got {describe(verify)}")
 
@@ -213,10 +213,10 @@ def _check_cert(cert: object) -> None:
     if cert is None:
         return
     if isinstance(cert, str):
-        check_existing_path(where, cert)
+        check_existing_path(where, cert, directory_allowed=False)
         return
     if isinstance(cert, tuple) and len(cert) == 2:
-        check_existing_path(f"{where} (certificate)", cert[0])
-        check_existing_path(f"{where} (key)", cert[1])
+        check_existing_path(f"{where} (certificate)", cert[0], directory_allowed=False)
+        check_existing_path(f"{where} (key)", cert[1], directory_allowed=False)
         return
     raise TypeError(f"{where} must be a PEM path, a (certificate, key) pair of paths, or None; got {describe(cert)}")

@@ -55,7 +55,9 @@ def _method_set(methods: object) -> frozenset[str]:
         raise TypeError(f"{where} must be {allowed}, got {describe(methods)}")
     names: set[str] = set()
     for method in methods:
-        if not isinstance(method, str) or not method.isalpha():
+        if not isinstance(method, str):
+            raise TypeError(f"{where} must hold method names (str), got {describe(method)}")
+        if not method.isalpha():
             raise ValueError(f"{where} must hold method names made of letters, such as 'GET', got {describe(method)}")
         names.add(method.upper())
     return frozenset(names)

@@ -1,0 +1,109 @@
+"""Servers and settings shared by the tests: every server a test starts is stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+
+from sessionpool._localserver import LocalServer
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    """A keep-alive HTTP server on 127.0.0.1."""
+    with LocalServer() as local:
+        yield local
+
+
+@dataclass
+class TLSFiles:
+    """A test CA and the client certificate it signed, as PEM files."""
+
+    ca_bundle: str
+    client_cert: str
+    client_key: str
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_files(ca: trustme.CA, tmp_path: Path) -> TLSFiles:
+    client = ca.issue_cert("client@sessionpool.test")
+    files = TLSFiles(str(tmp_path / "ca.pem"), str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
+    ca.cert_pem.write_to_path(files.ca_bundle)
+    client.cert_chain_pems[0].write_to_path(files.client_cert)
+    client.private_key_pem.write_to_path(files.client_key)
+    return files
+
+
+def _server_context(ca: trustme.CA, *, require_client_cert: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    if require_client_cert:
+        ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+@pytest.fixture
+def tls_server(ca: trustme.CA) -> Iterator[LocalServer]:
+    """An HTTPS server on 127.0.0.1 whose certificate the test CA signed."""
+    with LocalServer(tls=_server_context(ca, require_client_cert=False)) as local:
+        yield local
+
+
+@pytest.fixture
+def mtls_server(ca: trustme.CA) -> Iterator[LocalServer]:
+    """An HTTPS server that accepts only clients with a certificate from the test CA."""
+    with LocalServer(tls=_server_context(ca, require_client_cert=True)) as local:
+        yield local
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; yields its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.05)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, name="silent-server")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in accepted:
+            sock.close()
+        listener.close()
+
+
+@pytest.fixture
+def tiny_switch_interval() -> Iterator[None]:
+    """Make the interpreter switch threads as often as it can, to shake out races."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)

@@ -1,0 +1,75 @@
+"""Thread and polling helpers shared by the behaviour tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import requests
+
+JOIN_SECONDS = 60.0
+
+
+def run_threads(count: int, target: Callable[[int], None], *, seconds: float = JOIN_SECONDS) -> None:
+    """Run ``target(i)`` in ``count`` threads started together; re-raise the first failure.
+
+    Every thread must finish within ``seconds``: a hung thread fails the test.
+    """
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def body(index: int) -> None:
+        try:
+            barrier.wait(timeout=seconds)
+            target(index)
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,), name=f"test-worker-{i}") for i in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + seconds
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [thread.name for thread in threads if thread.is_alive()]
+    assert not alive, f"threads still running after {seconds} s: {alive}"
+    if errors:
+        raise errors[0]
+
+
+def wait_until(condition: Callable[[], bool], *, seconds: float = 5.0) -> bool:
+    """Poll ``condition`` every 10 ms for up to ``seconds``; return its last value."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return condition()
+        time.sleep(0.01)
+    return True
+
+
+class OwnershipCheckingSession(requests.Session):
+    """A session that records any moment two threads use it at once.
+
+    Every ``send`` marks the session as owned by the calling thread for the
+    duration of the call; a second thread arriving meanwhile is a violation.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owner: int | None = None
+        self.threads_seen: set[int] = set()
+        self.violations: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        me = threading.get_ident()
+        if self.owner is not None and self.owner != me:
+            self.violations.append(f"thread {me} used a session held by thread {self.owner}")
+        previous, self.owner = self.owner, me
+        self.threads_seen.add(me)
+        try:
+            return super().send(request, **kwargs)  # type: ignore[arg-type]
+        finally:
+            if self.owner != me:
+                self.violations.append(f"thread {self.owner} took the session while thread {me} was sending")
+            self.owner = previous

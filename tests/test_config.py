@@ -1,0 +1,212 @@
+"""PoolConfig: defaults, immutability, per-field validation and PoolConfig.build."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from requests.auth import HTTPBasicAuth
+
+import sessionpool.config
+from sessionpool import PoolConfig, RetryPolicy
+
+
+def _existing_file(tmp_path: Path, name: str = "file.pem") -> str:
+    path = tmp_path / name
+    path.write_text("not really PEM\n")
+    return str(path)
+
+
+def test_defaults() -> None:
+    config = PoolConfig()
+    assert config.timeout is not None
+    assert config.timeout == sessionpool.config.DEFAULT_TIMEOUT
+    assert config.pool_connections == sessionpool.config.DEFAULT_POOL_CONNECTIONS
+    assert config.pool_maxsize == sessionpool.config.DEFAULT_POOL_MAXSIZE
+    assert config.pool_block is sessionpool.config.DEFAULT_POOL_BLOCK
+    assert isinstance(config.retry, RetryPolicy)
+    assert config.retry.replay_stale is True
+    assert dict(config.headers) == {}
+    assert dict(config.proxies) == {}
+
+
+def test_frozen() -> None:
+    config = PoolConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.pool_maxsize = 3  # type: ignore[misc]
+
+
+def test_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        PoolConfig(10)  # type: ignore[call-arg]
+
+
+def test_headers_and_proxies_are_copied() -> None:
+    headers = {"User-Agent": "tests"}
+    proxies = {"http": "http://proxy.invalid:3128"}
+    config = PoolConfig(headers=headers, proxies=proxies)
+    headers["User-Agent"] = "changed"
+    headers["X-Extra"] = "1"
+    proxies["https"] = "http://other.invalid:3128"
+    assert dict(config.headers) == {"User-Agent": "tests"}
+    assert dict(config.proxies) == {"http": "http://proxy.invalid:3128"}
+
+
+@pytest.mark.parametrize("field", ["headers", "proxies"])
+def test_mappings_are_read_only(field: str) -> None:
+    fields: dict[str, Any] = {field: {"a": "b"}}
+    config = PoolConfig(**fields)
+    mapping: Any = getattr(config, field)
+    with pytest.raises(TypeError):
+        mapping["x"] = "y"
+    assert dict(mapping) == {"a": "b"}
+
+
+EXISTING = "<an existing file>"
+
+BAD_VALUES: list[tuple[str, object, type[Exception]]] = [
+    ("pool_connections", 0, ValueError),
+    ("pool_connections", "3", TypeError),
+    ("pool_connections", True, TypeError),
+    ("pool_maxsize", 0, ValueError),
+    ("pool_maxsize", 2.5, TypeError),
+    ("pool_block", "yes", TypeError),
+    ("pool_block", 1, TypeError),
+    ("timeout", 0, ValueError),
+    ("timeout", -1, ValueError),
+    ("timeout", float("nan"), ValueError),
+    ("timeout", float("inf"), ValueError),
+    ("timeout", "5", TypeError),
+    ("timeout", (1, 2, 3), ValueError),
+    ("timeout", (0, 5), ValueError),
+    ("timeout", (5, -1), ValueError),
+    ("timeout", ("a", 5), TypeError),
+    ("timeout", True, TypeError),
+    ("headers", ["a"], TypeError),
+    ("headers", {1: "a"}, TypeError),
+    ("headers", {"a": 1}, TypeError),
+    ("headers", {"X-Bad": "a\nb"}, ValueError),
+    ("auth", ("user",), TypeError),
+    ("auth", ("u", 1), TypeError),
+    ("auth", 42, TypeError),
+    ("verify", "/nonexistent/ca.pem", ValueError),
+    ("verify", 1, TypeError),
+    ("cert", "/nonexistent.pem", ValueError),
+    ("cert", ("a",), TypeError),
+    ("cert", 5, TypeError),
+    ("cert", (EXISTING, "/nonexistent.key"), ValueError),
+    ("proxies", "http://x", TypeError),
+    ("proxies", {"http": 5}, TypeError),
+    ("trust_env", "no", TypeError),
+    ("session_factory", 42, TypeError),
+    ("retry", "on", TypeError),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "error"), BAD_VALUES)
+def test_rejects_bad_values(field: str, value: object, error: type[Exception], tmp_path: Path) -> None:
+    if isinstance(value, tuple):
+        value = tuple(_existing_file(tmp_path) if part == EXISTING else part for part in value)
+    with pytest.raises(error, match=re.escape(f"PoolConfig.{field}")) as info:
+        PoolConfig(**{field: value})  # type: ignore[arg-type]
+    other = TypeError if error is ValueError else ValueError
+    assert not isinstance(info.value, other)
+
+
+def test_bad_value_table_covers_every_field() -> None:
+    covered = {field for field, _, _ in BAD_VALUES}
+    assert covered == {f.name for f in dataclasses.fields(PoolConfig)}
+
+
+@pytest.mark.parametrize("timeout", [None, 5, 2.5, (3.05, 27), (None, 5), (5, None)])
+def test_accepts_timeouts(timeout: Any) -> None:
+    assert PoolConfig(timeout=timeout).timeout == timeout
+
+
+def _sign(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
+@pytest.mark.parametrize("auth", [("u", "p"), HTTPBasicAuth("u", "p"), _sign])
+def test_accepts_auth(auth: Any) -> None:
+    assert PoolConfig(auth=auth).auth is auth
+
+
+def test_accepts_verify(tmp_path: Path) -> None:
+    assert PoolConfig(verify=False).verify is False
+    bundle = _existing_file(tmp_path, "ca.pem")
+    assert PoolConfig(verify=bundle).verify == bundle
+
+
+def test_accepts_cert(tmp_path: Path) -> None:
+    cert = _existing_file(tmp_path, "cert.pem")
+    key = _existing_file(tmp_path, "key.pem")
+    assert PoolConfig(cert=cert).cert == cert
+    assert PoolConfig(cert=(cert, key)).cert == (cert, key)
+
+
+def test_accepts_session_subclass_factory() -> None:
+    class MySession(requests.Session):
+        pass
+
+    assert PoolConfig(session_factory=MySession).session_factory is MySession
+
+
+def test_build_without_config_gives_defaults() -> None:
+    assert PoolConfig.build(None, {}) == PoolConfig()
+
+
+def test_build_overrides_fields_and_keeps_the_rest() -> None:
+    base = PoolConfig(pool_maxsize=7, timeout=4, headers={"X-A": "1"}, trust_env=False)
+    built = PoolConfig.build(base, {"pool_maxsize": 3})
+    assert built.pool_maxsize == 3
+    assert base.pool_maxsize == 7
+    assert built == dataclasses.replace(base, pool_maxsize=3)
+    assert built.timeout == 4
+    assert dict(built.headers) == {"X-A": "1"}
+    assert built.trust_env is False
+
+
+def test_build_with_no_fields_returns_the_config_itself() -> None:
+    base = PoolConfig(pool_maxsize=7)
+    assert PoolConfig.build(base, {}) is base
+
+
+def test_build_rejects_unknown_field() -> None:
+    with pytest.raises(TypeError) as info:
+        PoolConfig.build(None, {"pool_size": 3})
+    message = str(info.value)
+    assert "pool_size" in message
+    for field in dataclasses.fields(PoolConfig):
+        assert field.name in message
+
+
+def test_build_rejects_non_config() -> None:
+    with pytest.raises(TypeError, match=r"\bconfig\b"):
+        PoolConfig.build("nope", {})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("base", [None, PoolConfig()])
+def test_build_validates_field_values(base: PoolConfig | None) -> None:
+    with pytest.raises(ValueError, match=re.escape("PoolConfig.pool_maxsize")):
+        PoolConfig.build(base, {"pool_maxsize": 0})
+
+
+def test_typed_fields_match_config_fields() -> None:
+    annotated = set(sessionpool.config.PoolConfigFields.__annotations__)
+    assert annotated == {f.name for f in dataclasses.fields(PoolConfig)}
+
+
+def test_replace_validates() -> None:
+    with pytest.raises(ValueError, match=re.escape("PoolConfig.timeout")):
+        dataclasses.replace(PoolConfig(), timeout=0)
+
+
+def test_cert_must_be_a_file_while_verify_may_be_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=re.escape("PoolConfig.cert")):
+        PoolConfig(cert=str(tmp_path))
+    assert PoolConfig(verify=str(tmp_path)).verify == str(tmp_path)  # a c_rehash'd CA directory

@@ -1,0 +1,58 @@
+"""The public surface of the package: __all__, docstrings, py.typed, __version__."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+
+import pytest
+
+import sessionpool
+
+PUBLIC_NAMES = [
+    "PoolClosed",
+    "PoolConfig",
+    "PoolError",
+    "PoolStats",
+    "PoolTimeout",
+    "QueuePool",
+    "RetryPolicy",
+    "ThreadLocalPool",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert sessionpool.__all__ == PUBLIC_NAMES
+    assert sorted(sessionpool.__all__) == sessionpool.__all__
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_name_is_importable(name: str) -> None:
+    module = importlib.import_module("sessionpool")
+    assert hasattr(module, name)
+    assert getattr(module, name).__name__ == name
+
+
+def test_star_import_resolves_every_name() -> None:
+    namespace: dict[str, object] = {}
+    exec("from sessionpool import *", namespace)
+    assert set(PUBLIC_NAMES) <= set(namespace)
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_public_class_has_docstring(name: str) -> None:
+    obj = getattr(sessionpool, name)
+    assert isinstance(obj, type)
+    assert "__doc__" in vars(obj)
+    assert obj.__doc__ is not None
+    assert obj.__doc__.strip()
+
+
+def test_ships_py_typed() -> None:
+    marker = importlib.resources.files("sessionpool") / "py.typed"
+    assert marker.is_file()
+
+
+def test_version() -> None:
+    assert isinstance(sessionpool.__version__, str)
+    assert sessionpool.__version__.strip()

@@ -1,0 +1,190 @@
+"""QueuePool: a bounded set of sessions, lent most recently returned first."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+
+from helpers import run_threads
+from sessionpool import PoolClosed, PoolTimeout, QueuePool
+from sessionpool._localserver import LocalServer
+
+
+def test_more_threads_than_sessions_open_at_most_size_connections(server: LocalServer) -> None:
+    threads, size, per_thread = 8, 3, 20
+    with QueuePool(size=size) as pool:
+
+        def work(_: int) -> None:
+            for _ in range(per_thread):
+                assert pool.get(server.url + "/").content == b"ok"
+
+        run_threads(threads, work)
+        stats = pool.stats()
+    assert stats.sessions_created <= size
+    assert server.connections_accepted <= size
+    assert stats.connections_opened == server.connections_accepted
+    assert stats.requests == threads * per_thread
+    assert stats.checkouts == threads * per_thread
+
+
+def test_the_most_recently_returned_session_is_lent_first() -> None:
+    with QueuePool(size=3) as pool:
+        with pool.session() as first, pool.session() as second:
+            assert first is not second
+        # second came back last
+        with pool.session() as again:
+            assert again is first
+        with pool.session() as a, pool.session() as b:
+            assert {id(a), id(b)} == {id(first), id(second)}
+
+
+def test_a_checkout_times_out_when_every_session_is_out() -> None:
+    with QueuePool(size=1, checkout_timeout=0.2) as pool, pool.session():
+        outcome: list[BaseException] = []
+
+        def borrow(_: int) -> None:
+            try:
+                with pool.session():
+                    pass
+            except PoolTimeout as exc:
+                outcome.append(exc)
+
+        run_threads(1, borrow)
+        stats = pool.stats()
+    assert len(outcome) == 1
+    error = outcome[0]
+    assert isinstance(error, PoolTimeout)
+    assert error.checkout_timeout == 0.2
+    assert error.waited >= 0.2
+    assert "size=1" in str(error)
+    assert "QueuePool" in error.pool
+    assert stats.checkout_timeouts == 1
+    assert stats.checkout_wait_seconds_max >= 0.2
+
+
+def test_a_zero_checkout_timeout_fails_at_once() -> None:
+    with QueuePool(size=1, checkout_timeout=0) as pool, pool.session(), pytest.raises(PoolTimeout):
+        pool.session().__enter__()
+
+
+def test_a_waiting_checkout_gets_the_session_that_comes_back() -> None:
+    with QueuePool(size=1, checkout_timeout=10) as pool:
+        holding = threading.Event()
+        got: list[requests.Session] = []
+
+        def hold() -> requests.Session:
+            with pool.session() as session:
+                holding.set()
+                time.sleep(0.2)
+                return session
+
+        def wait(_: int) -> None:
+            holding.wait(5)
+            with pool.session() as session:
+                got.append(session)
+
+        waiter = threading.Thread(target=wait, args=(0,))
+        waiter.start()
+        held = hold()
+        waiter.join(10)
+        stats = pool.stats()
+    assert not waiter.is_alive()
+    assert got == [held]
+    assert stats.sessions_created == 1
+    assert stats.checkout_timeouts == 0
+    assert stats.checkout_wait_seconds_max > 0
+
+
+def test_waiters_are_served_in_arrival_order() -> None:
+    with QueuePool(size=1, checkout_timeout=10) as pool:
+        order: list[int] = []
+        lease = pool.session()
+        lease.__enter__()
+        waiters = []
+        for index in range(4):
+            thread = threading.Thread(target=lambda i=index: _borrow_and_note(pool, i, order))
+            thread.start()
+            waiters.append(thread)
+            deadline = time.monotonic() + 5
+            while len(pool._waiters) < index + 1 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        lease.__exit__(None, None, None)
+        for thread in waiters:
+            thread.join(10)
+    assert order == [0, 1, 2, 3]
+
+
+def _borrow_and_note(pool: QueuePool, index: int, order: list[int]) -> None:
+    with pool.session():
+        order.append(index)
+
+
+def test_close_wakes_waiting_checkouts_with_pool_closed() -> None:
+    pool = QueuePool(size=1, checkout_timeout=30)
+    outcome: list[BaseException] = []
+    lease = pool.session()
+    lease.__enter__()
+
+    def wait() -> None:
+        try:
+            with pool.session():
+                pass
+        except PoolClosed as exc:
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while not pool._waiters and time.monotonic() < deadline:
+        time.sleep(0.005)
+    started = time.monotonic()
+    pool.close()
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert time.monotonic() - started < 5  # woken by close(), not by the 30 s timeout
+    assert len(outcome) == 1
+    lease.__exit__(None, None, None)
+    assert pool.stats().sessions_closed == 1
+
+
+def test_a_failing_factory_gives_its_slot_back(server: LocalServer) -> None:
+    calls = 0
+
+    def flaky() -> requests.Session:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError("no session this time")
+        return requests.Session()
+
+    with QueuePool(size=1, checkout_timeout=0, session_factory=flaky) as pool:
+        with pytest.raises(OSError, match="no session this time"):
+            pool.get(server.url + "/")
+        assert pool.get(server.url + "/").content == b"ok"
+        assert pool.stats().sessions_created == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "field"),
+    [
+        ({"size": 0}, ValueError, "QueuePool.size"),
+        ({"size": 2.0}, TypeError, "QueuePool.size"),
+        ({"size": True}, TypeError, "QueuePool.size"),
+        ({"checkout_timeout": -1}, ValueError, "QueuePool.checkout_timeout"),
+        ({"checkout_timeout": float("nan")}, ValueError, "QueuePool.checkout_timeout"),
+        ({"checkout_timeout": "5"}, TypeError, "QueuePool.checkout_timeout"),
+        ({"checkout_timeout": None}, TypeError, "QueuePool.checkout_timeout"),
+    ],
+)
+def test_bad_arguments_are_named(arguments: dict[str, object], error: type[Exception], field: str) -> None:
+    with pytest.raises(error, match=field):
+        QueuePool(**arguments)  # type: ignore[arg-type]
+
+
+def test_size_and_checkout_timeout_are_readable() -> None:
+    with QueuePool(size=2, checkout_timeout=1.5) as pool:
+        assert (pool.size, pool.checkout_timeout) == (2, 1.5)
+        assert "size=2" in repr(pool)

@@ -1,0 +1,65 @@
+"""RetryPolicy: defaults, normalisation of replay_methods, validation, immutability."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from sessionpool import RetryPolicy
+from sessionpool.retry import DEFAULT_REPLAY_METHODS, DEFAULT_STALE_ATTEMPTS
+
+
+def test_defaults() -> None:
+    policy = RetryPolicy()
+    assert policy.replay_stale is True
+    assert policy.stale_attempts == DEFAULT_STALE_ATTEMPTS
+    assert policy.replay_methods == DEFAULT_REPLAY_METHODS
+
+
+def test_default_replay_methods_are_the_idempotent_ones() -> None:
+    assert frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) == DEFAULT_REPLAY_METHODS
+    assert "POST" not in DEFAULT_REPLAY_METHODS
+    assert "PATCH" not in DEFAULT_REPLAY_METHODS
+
+
+def test_replay_methods_are_upper_cased_into_a_frozenset() -> None:
+    policy = RetryPolicy(replay_methods=["get", "post", "Put", "get"])
+    assert isinstance(policy.replay_methods, frozenset)
+    assert policy.replay_methods == frozenset({"GET", "POST", "PUT"})
+
+
+def test_zero_stale_attempts_is_allowed() -> None:
+    assert RetryPolicy(stale_attempts=0).stale_attempts == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("replay_stale", "yes", TypeError),
+        ("stale_attempts", -1, ValueError),
+        ("stale_attempts", 1.5, TypeError),
+        ("stale_attempts", True, TypeError),
+        ("replay_methods", "GET", TypeError),
+        ("replay_methods", 5, TypeError),
+        ("replay_methods", ["GET", 3], TypeError),
+        ("replay_methods", ["GE T"], ValueError),
+    ],
+)
+def test_rejects_bad_values(field: str, value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match=re.escape(f"RetryPolicy.{field}")) as info:
+        RetryPolicy(**{field: value})  # type: ignore[arg-type]
+    other = TypeError if error is ValueError else ValueError
+    assert not isinstance(info.value, other)
+
+
+def test_frozen() -> None:
+    policy = RetryPolicy()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.replay_stale = False  # type: ignore[misc]
+
+
+def test_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        RetryPolicy(False)  # type: ignore[call-arg]

@@ -1,0 +1,105 @@
+"""PoolStats arithmetic and StatsRecorder's counting under thread contention."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+
+import pytest
+
+from sessionpool import PoolStats
+from sessionpool.stats import StatsRecorder
+
+
+def _stats(**changes: int | float) -> PoolStats:
+    values: dict[str, int | float] = {
+        "sessions_created": 0,
+        "sessions_closed": 0,
+        "sessions_in_use": 0,
+        "checkouts": 0,
+        "checkout_timeouts": 0,
+        "checkout_wait_seconds_max": 0.0,
+        "requests": 0,
+        "connections_opened": 0,
+    }
+    values.update(changes)
+    return PoolStats(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("requests", "connections", "expected"),
+    [
+        (0, 0, 0.0),
+        (0, 3, 0.0),
+        (100, 4, 0.96),
+        (10, 10, 0.0),
+        (10, 1, 0.9),
+        (4, 8, 0.0),
+    ],
+)
+def test_reuse_ratio(requests: int, connections: int, expected: float) -> None:
+    ratio = _stats(requests=requests, connections_opened=connections).reuse_ratio
+    assert ratio == pytest.approx(expected)
+    assert ratio >= 0.0
+
+
+def test_sessions_open() -> None:
+    assert _stats(sessions_created=7, sessions_closed=3).sessions_open == 4
+    assert _stats().sessions_open == 0
+
+
+def test_stats_are_frozen() -> None:
+    stats = _stats()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stats.requests = 1  # type: ignore[misc]
+
+
+def test_new_recorder_snapshot_is_all_zero() -> None:
+    assert StatsRecorder().snapshot() == _stats()
+
+
+@pytest.mark.parametrize(
+    ("method", "counter"), [("request_sent", "requests"), ("connection_opened", "connections_opened")]
+)
+def test_counting_waits_for_the_lock(method: str, counter: str) -> None:
+    # On a GIL build an unlocked ``+= 1`` on a slot does not lose updates, so
+    # the contention test below cannot show a missing lock; this one does.
+    recorder = StatsRecorder()
+    thread = threading.Thread(target=getattr(recorder, method), daemon=True)
+    with recorder.lock:
+        thread.start()
+        thread.join(timeout=0.2)
+        assert thread.is_alive(), f"{method}() did not wait for StatsRecorder.lock"
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert getattr(recorder.snapshot(), counter) == 1
+
+
+def test_counts_are_exact_under_contention() -> None:
+    threads_count, calls = 16, 2_000
+    recorder = StatsRecorder()
+    start = threading.Barrier(threads_count)
+
+    def work() -> None:
+        start.wait(timeout=30)
+        for _ in range(calls):
+            recorder.request_sent()
+            recorder.connection_opened()
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, daemon=True) for _ in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads)
+    finally:
+        sys.setswitchinterval(old_interval)
+
+    snapshot = recorder.snapshot()
+    assert snapshot.requests == threads_count * calls == 32_000
+    assert snapshot.connections_opened == threads_count * calls
+    assert snapshot.reuse_ratio == 0.0

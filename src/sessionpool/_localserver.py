@@ -10,6 +10,9 @@ Paths it answers:
 - ``/sleep/<seconds>``: answers after that many seconds (at most 10);
 - ``/status/<code>``: an empty response with that status;
 - ``/redirect/<n>``: a 302 to ``/redirect/<n - 1>``, and to ``/`` from 1;
+- ``/_counters``: a JSON object with the connections accepted and requests
+  received so far (this request and its connection included), for a client
+  in another process;
 - anything else (and any method): ``200 ok``, two bytes.
 
 Requests sent to it as a proxy (``GET http://host/path``) are answered and
@@ -100,6 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, body_size: int) -> tuple[int, bytes, str]:
         path = self.path.split("?", 1)[0]
+        if path == "/_counters":
+            with self.server.lock:
+                counters = {
+                    "connections_accepted": self.server.connections_accepted,
+                    "requests": len(self.server.requests),
+                }
+            return 200, json.dumps(counters).encode(), "application/json"
         if path == "/echo":
             echo = {
                 "method": self.command,
@@ -212,3 +222,19 @@ class LocalServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve_until_stdin_closes() -> None:
+    """Serve HTTP on an ephemeral port, print its URL, and stop when standard input closes.
+
+    Run as ``python -m sessionpool._localserver`` by a parent that wants the
+    server out of its own process (and interpreter lock); closing the pipe
+    to the child's standard input stops it, also when the parent dies.
+    """
+    with LocalServer() as server:
+        print(server.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    serve_until_stdin_closes()

@@ -1,29 +1,38 @@
 """``sessionpool demo``: the same workload through plain requests and both pools.
 
 The demo starts a :class:`~sessionpool._localserver.LocalServer` on
-127.0.0.1 and sends one workload (GETs spread over worker threads) through
-each client in turn, counting on the server side the connections each one
-opened, so that every client is measured the same way.
+127.0.0.1, in a process of its own so that it does not compete with the
+clients for the interpreter lock, and sends one workload (GETs spread over
+worker threads) through each client in turn. The server counts the
+connections each client opened, so that every client is measured the same way.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 import requests
 
-from sessionpool._localserver import LocalServer
 from sessionpool.base import BasePool
 from sessionpool.queuepool import QueuePool
 from sessionpool.stats import PoolStats
 from sessionpool.threadlocal import ThreadLocalPool
 
-__all__ = ["ClientResult", "format_table", "run"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["ClientResult", "ServerProcess", "format_table", "measure", "run"]
 
 _TIMEOUT = (10.0, 30.0)
 
@@ -53,15 +62,68 @@ class ClientResult:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
 
+class ServerProcess:
+    """The local server in a child process, started and stopped with ``with``."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "sessionpool._localserver"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        self.url = self._process.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"the local server did not start (it printed {self.url!r})")
+        host, port = self.url.removeprefix("http://").split(":")
+        self._address = (host, int(port))
+        self._questions = 0  # connections opened to read the counters
+
+    @property
+    def connections_accepted(self) -> int:
+        """Connections the server accepted so far, not counting the ones made to ask it."""
+        connection = http.client.HTTPConnection(*self._address, timeout=10)
+        try:
+            connection.request("GET", "/_counters")
+            counters = json.loads(connection.getresponse().read())
+        finally:
+            connection.close()
+        # Each question opens one connection, and the server counted it.
+        self._questions += 1
+        return int(counters["connections_accepted"]) - self._questions
+
+    def stop(self) -> None:
+        """Close the child's standard input, which stops it, and wait for it."""
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
 def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientResult]:
     """Send ``total_requests`` GETs from ``threads`` threads through each client in turn."""
     results = []
-    with LocalServer() as server:
+    with ServerProcess() as server:
         url = server.url + "/"
-        results.append(_measure("requests.get", server, url, threads, total_requests, _plain_get, None))
+        results.append(measure("requests.get", server, url, threads, total_requests, _plain_get, None))
         with requests.Session() as shared:
             results.append(
-                _measure("one shared requests.Session", server, url, threads, total_requests, _timed(shared.get), None)
+                measure("one shared requests.Session", server, url, threads, total_requests, _timed(shared.get), None)
             )
         local = threading.local()
         made: list[requests.Session] = []
@@ -74,7 +136,7 @@ def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientRes
             return session.get(target, timeout=_TIMEOUT)
 
         results.append(
-            _measure("threading.local Session, by hand", server, url, threads, total_requests, per_thread_get, None)
+            measure("threading.local Session, by hand", server, url, threads, total_requests, per_thread_get, None)
         )
         for session in made:
             session.close()
@@ -84,7 +146,7 @@ def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientRes
         ]
         for name, pool in pools:
             with pool:
-                results.append(_measure(name, server, url, threads, total_requests, pool.get, pool))
+                results.append(measure(name, server, url, threads, total_requests, pool.get, pool))
     return results
 
 
@@ -96,9 +158,10 @@ def _timed(get: Callable[..., requests.Response]) -> Fetch:
     return lambda url: get(url, timeout=_TIMEOUT)
 
 
-def _measure(
-    name: str, server: LocalServer, url: str, threads: int, total: int, fetch: Fetch, pool: BasePool | None
+def measure(
+    name: str, server: ServerProcess, url: str, threads: int, total: int, fetch: Fetch, pool: BasePool | None
 ) -> ClientResult:
+    """Send ``total`` GETs of ``url`` through ``fetch`` from ``threads`` threads started together."""
     shares = [total // threads + (1 if i < total % threads else 0) for i in range(threads)]
     errors = [0] * threads
     start = threading.Barrier(threads + 1)
@@ -190,5 +253,8 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
     out.append(
         "requests.get opens a connection per request; the pools keep one per session alive and reuse it,"
         " and give each thread a session of its own."
+    )
+    out.append(
+        "The server is a small Python one in its own process: it bounds requests/s for every client alike."
     )
     return "\n".join(out)

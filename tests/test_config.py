@@ -210,3 +210,11 @@ def test_cert_must_be_a_file_while_verify_may_be_a_directory(tmp_path: Path) -> 
     with pytest.raises(ValueError, match=re.escape("PoolConfig.cert")):
         PoolConfig(cert=str(tmp_path))
     assert PoolConfig(verify=str(tmp_path)).verify == str(tmp_path)  # a c_rehash'd CA directory
+
+
+def test_equal_configs_hash_alike() -> None:
+    first = PoolConfig(headers={"A": "1", "B": "2"}, proxies={"http": "http://p.invalid"})
+    second = PoolConfig(headers={"B": "2", "A": "1"}, proxies={"http": "http://p.invalid"})
+    assert first == second
+    assert hash(first) == hash(second)
+    assert len({first, second, PoolConfig()}) == 2

@@ -125,6 +125,15 @@ class PoolConfig:
         if not isinstance(self.retry, RetryPolicy):
             raise TypeError(f"PoolConfig.retry must be a RetryPolicy, got {describe(self.retry)}")
 
+    def __hash__(self) -> int:
+        # The dataclass hash would fail on the read-only mappings; hash their items.
+        return hash(
+            tuple(
+                frozenset(value.items()) if isinstance(value, Mapping) else value
+                for value in (getattr(self, f.name) for f in dataclasses.fields(self))
+            )
+        )
+
     @classmethod
     def build(cls, config: PoolConfig | None, fields: Mapping[str, Any]) -> PoolConfig:
         """The config a pool constructor was given: ``config`` with ``fields`` applied.

@@ -30,6 +30,27 @@ def test_replay_methods_are_upper_cased_into_a_frozenset() -> None:
     assert policy.replay_methods == frozenset({"GET", "POST", "PUT"})
 
 
+def test_transient_retries_are_off_by_default() -> None:
+    policy = RetryPolicy()
+    assert policy.retry_transient is False
+    assert policy.transient_statuses == frozenset({429, 502, 503, 504})
+    assert policy.active  # stale replays are on
+
+
+def test_disabled_never_sends_again() -> None:
+    policy = RetryPolicy.disabled()
+    assert not policy.replay_stale
+    assert not policy.retry_transient
+    assert not policy.active
+    assert not RetryPolicy(stale_attempts=0).active
+    assert RetryPolicy(replay_stale=False, retry_transient=True).active
+
+
+def test_backoff_max_must_not_be_below_backoff_initial() -> None:
+    with pytest.raises(ValueError, match=r"RetryPolicy\.backoff_max"):
+        RetryPolicy(backoff_initial=5, backoff_max=1)
+
+
 def test_zero_stale_attempts_is_allowed() -> None:
     assert RetryPolicy(stale_attempts=0).stale_attempts == 0
 
@@ -45,6 +66,17 @@ def test_zero_stale_attempts_is_allowed() -> None:
         ("replay_methods", 5, TypeError),
         ("replay_methods", ["GET", 3], TypeError),
         ("replay_methods", ["GE T"], ValueError),
+        ("retry_transient", 1, TypeError),
+        ("transient_attempts", -1, ValueError),
+        ("transient_statuses", 503, TypeError),
+        ("transient_statuses", ["503"], TypeError),
+        ("transient_statuses", [200], ValueError),
+        ("transient_statuses", [600], ValueError),
+        ("backoff_initial", -0.1, ValueError),
+        ("backoff_max", float("inf"), ValueError),
+        ("backoff_jitter", "1", TypeError),
+        ("retry_after_max", -1, ValueError),
+        ("sleep", 0.5, TypeError),
     ],
 )
 def test_rejects_bad_values(field: str, value: object, error: type[Exception]) -> None:

@@ -13,16 +13,8 @@ from sessionpool.stats import StatsRecorder
 
 
 def _stats(**changes: int | float) -> PoolStats:
-    values: dict[str, int | float] = {
-        "sessions_created": 0,
-        "sessions_closed": 0,
-        "sessions_in_use": 0,
-        "checkouts": 0,
-        "checkout_timeouts": 0,
-        "checkout_wait_seconds_max": 0.0,
-        "requests": 0,
-        "connections_opened": 0,
-    }
+    values: dict[str, int | float] = {field.name: 0 for field in dataclasses.fields(PoolStats)}
+    values["checkout_wait_seconds_max"] = 0.0
     values.update(changes)
     return PoolStats(**values)  # type: ignore[arg-type]
 
@@ -103,3 +95,16 @@ def test_counts_are_exact_under_contention() -> None:
     assert snapshot.requests == threads_count * calls == 32_000
     assert snapshot.connections_opened == threads_count * calls
     assert snapshot.reuse_ratio == 0.0
+
+
+def test_replays_are_counted_by_reason() -> None:
+    recorder = StatsRecorder()
+    recorder.replayed("stale")
+    recorder.replayed("stale")
+    recorder.replayed("transient")
+    recorder.not_replayed_unsafe()
+    recorder.connections_discarded(3)
+    snapshot = recorder.snapshot()
+    assert (snapshot.stale_replays, snapshot.transient_retries) == (2, 1)
+    assert snapshot.unsafe_not_replayed == 1
+    assert snapshot.idle_connections_discarded == 3

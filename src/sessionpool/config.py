@@ -25,6 +25,7 @@ from sessionpool._validate import (
 from sessionpool.retry import RetryPolicy
 
 __all__ = [
+    "DEFAULT_KEEPALIVE_EXPIRY",
     "DEFAULT_POOL_BLOCK",
     "DEFAULT_POOL_CONNECTIONS",
     "DEFAULT_POOL_MAXSIZE",
@@ -54,6 +55,15 @@ DEFAULT_POOL_MAXSIZE = 10
 #: Whether a session waits for a free connection to a host rather than open
 #: one more that it will not keep (requests' default).
 DEFAULT_POOL_BLOCK = False
+#: Close a pooled connection idle longer than this rather than reuse it.
+#: Servers close idle keep-alive connections after their own timeout (Node
+#: and uvicorn after 5 s, gunicorn's async workers after 2 s, nginx after
+#: 75 s, cloud load balancers after about 60 s); reusing one just as the
+#: server closes it fails the request. 4 s stays clear of the 5 s that most
+#: application servers use, with a margin for network delay, so that race
+#: rarely happens there, which matters most for requests that are not safe
+#: to replay; shorter server timeouts are covered by the replay policy.
+DEFAULT_KEEPALIVE_EXPIRY: float | None = 4.0
 #: 10 s to connect, 30 s between bytes of the response. requests has no
 #: default timeout, which leaves a worker thread hanging forever on a server
 #: that stopped answering; these bounds are long enough for slow APIs.
@@ -76,6 +86,9 @@ class PoolConfig:
     :param pool_block: when a session already has ``pool_maxsize`` connections
         to a host in use, wait for one to come back instead of opening a
         connection that will not be kept.
+    :param keepalive_expiry: seconds a pooled connection may stay idle and
+        still be reused; an older one is closed and a new one opened instead.
+        ``None`` keeps idle connections for as long as the server does.
     :param timeout: the request timeout applied whenever a call passes none:
         seconds, or a ``(connect, read)`` pair. ``None`` means no limit, as in
         plain requests; the default is :data:`DEFAULT_TIMEOUT`.
@@ -99,6 +112,7 @@ class PoolConfig:
     pool_connections: int = DEFAULT_POOL_CONNECTIONS
     pool_maxsize: int = DEFAULT_POOL_MAXSIZE
     pool_block: bool = DEFAULT_POOL_BLOCK
+    keepalive_expiry: float | None = DEFAULT_KEEPALIVE_EXPIRY
     timeout: Timeout = DEFAULT_TIMEOUT
     headers: Mapping[str, str] = field(default_factory=_frozen_empty)
     auth: Auth = None
@@ -113,6 +127,8 @@ class PoolConfig:
         check_int("PoolConfig.pool_connections", self.pool_connections, minimum=1)
         check_int("PoolConfig.pool_maxsize", self.pool_maxsize, minimum=1)
         check_bool("PoolConfig.pool_block", self.pool_block)
+        if self.keepalive_expiry is not None:
+            check_seconds("PoolConfig.keepalive_expiry", self.keepalive_expiry, allow_zero=False)
         _check_timeout(self.timeout)
         object.__setattr__(self, "headers", _check_headers(self.headers))
         _check_auth(self.auth)
@@ -158,6 +174,7 @@ class PoolConfigFields(TypedDict, total=False):
     pool_connections: int
     pool_maxsize: int
     pool_block: bool
+    keepalive_expiry: float | None
     timeout: Timeout
     headers: Mapping[str, str]
     auth: Auth

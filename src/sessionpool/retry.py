@@ -2,18 +2,34 @@
 
 The policy follows the rule Go's net/http uses for replaying requests: only a
 request that is safe to send twice (an idempotent method, or one carrying an
-idempotency key) is ever sent again after a failure on a connection the
-server had already closed.
+idempotency key) whose body can be sent again is ever sent again. Two kinds
+of failure may be replayed:
+
+- *stale connections* (on by default): the server closed an idle keep-alive
+  connection just as it was reused. The request never reached the server's
+  application, so it is replayed at once, on another connection.
+- *transient failures* (off by default): no connection could be made, or the
+  server answered 429, 502, 503 or 504. These are retried after an
+  exponential backoff with jitter, or after the server's ``Retry-After``.
+
+The replay loop itself is in :mod:`sessionpool.replay`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from sessionpool._validate import check_bool, check_int, describe
+from sessionpool._validate import check_bool, check_callable, check_int, check_seconds, describe
 
-__all__ = ["DEFAULT_REPLAY_METHODS", "DEFAULT_STALE_ATTEMPTS", "RetryPolicy"]
+__all__ = [
+    "DEFAULT_REPLAY_METHODS",
+    "DEFAULT_STALE_ATTEMPTS",
+    "DEFAULT_TRANSIENT_ATTEMPTS",
+    "DEFAULT_TRANSIENT_STATUSES",
+    "RetryPolicy",
+]
 
 #: Methods that RFC 9110 defines as idempotent: sending one twice has the
 #: effect of sending it once, so a replay is safe.
@@ -21,6 +37,13 @@ DEFAULT_REPLAY_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "T
 
 #: How many times one request may be replayed after stale-connection failures.
 DEFAULT_STALE_ATTEMPTS = 3
+
+#: How many times one request may be retried after transient failures.
+DEFAULT_TRANSIENT_ATTEMPTS = 3
+
+#: Responses that say "try again later": too many requests, and a gateway or
+#: the service itself temporarily unable to answer.
+DEFAULT_TRANSIENT_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,9 +54,27 @@ class RetryPolicy:
         connection turned out to have been closed by the server. On by
         default: such a failure says nothing about the request or the server.
     :param stale_attempts: at most this many replays of one request for that
-        reason; the last error is raised when they run out.
+        reason; the last error is raised unchanged when they run out.
     :param replay_methods: the methods that are safe to send twice. Widen it
-        only for an API whose other methods are idempotent too.
+        only for an API whose other methods are idempotent too; a request of
+        any method may also declare itself safe with an ``Idempotency-Key``
+        or ``X-Idempotency-Key`` header.
+    :param retry_transient: also retry replay-safe requests that could not
+        connect, or that were answered with one of ``transient_statuses``.
+        Off by default: it makes callers wait, which only they can allow.
+    :param transient_attempts: at most this many retries of one request for
+        transient failures; the last error is raised, or the last response
+        returned, when they run out.
+    :param transient_statuses: the response statuses retried as transient.
+    :param backoff_initial: seconds to wait before the first transient retry;
+        each later wait doubles, up to ``backoff_max``.
+    :param backoff_max: the longest wait between transient retries, in seconds.
+    :param backoff_jitter: up to this many random seconds added to each wait,
+        so that clients that failed together do not retry together.
+    :param retry_after_max: the longest a server's ``Retry-After`` is honoured,
+        in seconds; a longer one is cut to this.
+    :param sleep: how to wait, given seconds (``time.sleep``); tests inject
+        a recorder.
 
     Change a policy by copying it: ``dataclasses.replace(policy, replay_stale=False)``.
     """
@@ -41,11 +82,43 @@ class RetryPolicy:
     replay_stale: bool = True
     stale_attempts: int = DEFAULT_STALE_ATTEMPTS
     replay_methods: Collection[str] = field(default=DEFAULT_REPLAY_METHODS)
+    retry_transient: bool = False
+    transient_attempts: int = DEFAULT_TRANSIENT_ATTEMPTS
+    transient_statuses: Collection[int] = field(default=DEFAULT_TRANSIENT_STATUSES)
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+    backoff_jitter: float = 0.5
+    retry_after_max: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
         check_bool("RetryPolicy.replay_stale", self.replay_stale)
         check_int("RetryPolicy.stale_attempts", self.stale_attempts, minimum=0)
         object.__setattr__(self, "replay_methods", _method_set(self.replay_methods))
+        check_bool("RetryPolicy.retry_transient", self.retry_transient)
+        check_int("RetryPolicy.transient_attempts", self.transient_attempts, minimum=0)
+        object.__setattr__(self, "transient_statuses", _status_set(self.transient_statuses))
+        check_seconds("RetryPolicy.backoff_initial", self.backoff_initial, allow_zero=True)
+        check_seconds("RetryPolicy.backoff_max", self.backoff_max, allow_zero=True)
+        check_seconds("RetryPolicy.backoff_jitter", self.backoff_jitter, allow_zero=True)
+        check_seconds("RetryPolicy.retry_after_max", self.retry_after_max, allow_zero=True)
+        if self.backoff_max < self.backoff_initial:
+            raise ValueError(
+                f"RetryPolicy.backoff_max ({self.backoff_max}) must be >= backoff_initial ({self.backoff_initial})"
+            )
+        check_callable("RetryPolicy.sleep", self.sleep)
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        """A policy that never sends a request again: requests' own behaviour."""
+        return cls(replay_stale=False, retry_transient=False)
+
+    @property
+    def active(self) -> bool:
+        """Whether this policy may ever send a request again."""
+        return (self.replay_stale and self.stale_attempts > 0) or (
+            self.retry_transient and self.transient_attempts > 0
+        )
 
 
 def _method_set(methods: object) -> frozenset[str]:
@@ -61,3 +134,17 @@ def _method_set(methods: object) -> frozenset[str]:
             raise ValueError(f"{where} must hold method names made of letters, such as 'GET', got {describe(method)}")
         names.add(method.upper())
     return frozenset(names)
+
+
+def _status_set(statuses: object) -> frozenset[int]:
+    where = "RetryPolicy.transient_statuses"
+    if not isinstance(statuses, Collection) or isinstance(statuses, (str, bytes)):
+        raise TypeError(f"{where} must be a collection of HTTP statuses such as {{503}}, got {describe(statuses)}")
+    codes: set[int] = set()
+    for status in statuses:
+        if isinstance(status, bool) or not isinstance(status, int):
+            raise TypeError(f"{where} must hold HTTP statuses (int), got {describe(status)}")
+        if not 400 <= status <= 599:
+            raise ValueError(f"{where} must hold error statuses, from 400 to 599, got {status}")
+        codes.add(status)
+    return frozenset(codes)

@@ -27,6 +27,14 @@ class PoolStats:
     :param connections_opened: TCP connections (with their TLS handshakes)
         the pool's sessions opened. Compare it with ``requests``: this is how
         to see that connections are reused.
+    :param stale_replays: requests sent again because the server had closed
+        the reused keep-alive connection they went out on.
+    :param transient_retries: requests sent again after a connect failure or
+        a transient status (only with ``RetryPolicy(retry_transient=True)``).
+    :param unsafe_not_replayed: failures that could have been replayed but
+        were not, because the request was not safe to send twice.
+    :param idle_connections_discarded: idle connections closed instead of
+        reused: idle past ``keepalive_expiry``, or as old as one found dead.
     """
 
     sessions_created: int
@@ -37,6 +45,10 @@ class PoolStats:
     checkout_wait_seconds_max: float
     requests: int
     connections_opened: int
+    stale_replays: int
+    transient_retries: int
+    unsafe_not_replayed: int
+    idle_connections_discarded: int
 
     @property
     def sessions_open(self) -> int:
@@ -68,11 +80,15 @@ class StatsRecorder:
         "checkout_wait_seconds_max",
         "checkouts",
         "connections_opened",
+        "idle_connections_discarded",
         "lock",
         "requests",
         "sessions_closed",
         "sessions_created",
         "sessions_in_use",
+        "stale_replays",
+        "transient_retries",
+        "unsafe_not_replayed",
     )
 
     def __init__(self) -> None:
@@ -85,6 +101,10 @@ class StatsRecorder:
         self.checkout_wait_seconds_max = 0.0
         self.requests = 0
         self.connections_opened = 0
+        self.stale_replays = 0
+        self.transient_retries = 0
+        self.unsafe_not_replayed = 0
+        self.idle_connections_discarded = 0
 
     def request_sent(self) -> None:
         """Count one HTTP request handed to a connection."""
@@ -95,6 +115,24 @@ class StatsRecorder:
         """Count one new TCP connection."""
         with self.lock:
             self.connections_opened += 1
+
+    def replayed(self, reason: str) -> None:
+        """Count one request sent again, for ``reason`` ("stale" or "transient")."""
+        with self.lock:
+            if reason == "stale":
+                self.stale_replays += 1
+            else:
+                self.transient_retries += 1
+
+    def not_replayed_unsafe(self) -> None:
+        """Count one failure left to the caller because its request was not safe to send twice."""
+        with self.lock:
+            self.unsafe_not_replayed += 1
+
+    def connections_discarded(self, count: int) -> None:
+        """Count idle connections closed instead of reused."""
+        with self.lock:
+            self.idle_connections_discarded += count
 
     def snapshot(self) -> PoolStats:
         """The counters as they are now, read under the lock."""
@@ -108,4 +146,8 @@ class StatsRecorder:
                 checkout_wait_seconds_max=self.checkout_wait_seconds_max,
                 requests=self.requests,
                 connections_opened=self.connections_opened,
+                stale_replays=self.stale_replays,
+                transient_retries=self.transient_retries,
+                unsafe_not_replayed=self.unsafe_not_replayed,
+                idle_connections_discarded=self.idle_connections_discarded,
             )

@@ -1,0 +1,116 @@
+"""Which failures may be replayed, and which requests are safe to send twice.
+
+Pure functions over exceptions and prepared requests, kept apart from the
+replay loop so that each rule can be read (and tested) on its own.
+
+A *stale-connection failure* is the server having closed an idle keep-alive
+connection just as the client reused it: the connection was reused from the
+pool, and it was lost (reset, aborted, closed, broken pipe, TLS EOF) before
+any of the response arrived. The transport marks such failures where it
+still knows whether the connection was reused (see
+:mod:`sessionpool.transport`); this module finds the mark again under the
+layers requests and urllib3 wrap around the error.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import SSLError as Urllib3SSLError
+
+from sessionpool.retry import RetryPolicy
+
+__all__ = [
+    "IDEMPOTENCY_HEADERS",
+    "is_connect_failure",
+    "is_connection_loss",
+    "is_stale_connection_failure",
+    "mark_reused_connection_failure",
+    "replay_refusal",
+    "root_cause",
+]
+
+#: Headers whose presence declares a request idempotent whatever its method
+#: (the rule of Go's net/http).
+IDEMPOTENCY_HEADERS = ("Idempotency-Key", "X-Idempotency-Key")
+
+# How a connection is lost before any response byte. RemoteDisconnected (the
+# server closed without a status line) is a ConnectionResetError. Timeouts,
+# and errors that mean bytes did arrive (a bad status line, an incomplete
+# body), are not among them.
+_CONNECTION_LOSS = (
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+
+_REUSED_MARK = "_sessionpool_on_reused_connection"
+
+
+def is_connection_loss(error: BaseException) -> bool:
+    """Whether ``error`` (a raw socket-level error) means the connection was lost."""
+    return isinstance(error, _CONNECTION_LOSS)
+
+
+def mark_reused_connection_failure(error: BaseException) -> None:
+    """Note on ``error`` that it happened on a reused connection before the response head."""
+    setattr(error, _REUSED_MARK, True)
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The error under the layers requests and urllib3 wrapped around it.
+
+    ``requests.ConnectionError(ProtocolError('Connection aborted.', RemoteDisconnected(...)))``
+    gives the ``RemoteDisconnected``; ``requests.SSLError(MaxRetryError(reason=SSLError(SSLEOFError(...))))``
+    gives the ``SSLEOFError``.
+    """
+    cause = error
+    for _ in range(8):  # the layers are few; the bound guards against cycles
+        if isinstance(cause, MaxRetryError) and cause.reason is not None:
+            inner: object = cause.reason
+        elif isinstance(cause, ProtocolError) and len(cause.args) > 1:
+            inner = cause.args[1]
+        elif isinstance(cause, (requests.RequestException, Urllib3SSLError)) and cause.args:
+            inner = cause.args[0]
+        else:
+            break
+        if not isinstance(inner, BaseException):
+            break
+        cause = inner
+    return cause
+
+
+def is_stale_connection_failure(error: BaseException) -> bool:
+    """Whether ``error`` is a stale-connection failure, as the module docstring defines it."""
+    cause = root_cause(error)
+    return getattr(cause, _REUSED_MARK, False) is True and is_connection_loss(cause)
+
+
+def is_connect_failure(error: BaseException) -> bool:
+    """Whether ``error`` means no connection could be made (refused, unreachable, timed out)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    return isinstance(error, requests.ConnectionError) and isinstance(root_cause(error), NewConnectionError)
+
+
+def replay_refusal(request: requests.PreparedRequest, policy: RetryPolicy) -> str | None:
+    """Why ``request`` must not be sent twice, or ``None`` if it may be.
+
+    A request may be sent again when its method is in ``policy.replay_methods``
+    or it carries an idempotency key, and when its body can be sent again:
+    none, bytes or str (forms and JSON are encoded to these), or a file that
+    requests noted the start position of, to be rewound to it.
+    """
+    method = (request.method or "").upper()
+    if method not in policy.replay_methods and not any(name in request.headers for name in IDEMPOTENCY_HEADERS):
+        return f"{method} is not in the policy's replay methods and the request has no Idempotency-Key header"
+    body = request.body
+    if body is None or isinstance(body, (bytes, str)):
+        return None
+    if hasattr(body, "read") and isinstance(getattr(request, "_body_position", None), int):
+        return None
+    return f"its body ({type(body).__name__}) is a stream that cannot be sent again"

@@ -1,0 +1,162 @@
+"""urllib3 pieces under a pool's adapter: what each connection did, and how old it is.
+
+A pool's :class:`~sessionpool.adapter.PoolAdapter` builds its pool managers
+from these classes. Beyond urllib3's own behaviour they
+
+- count every socket a connection opens (including the silent reconnect of
+  a connection the server had dropped), into the pool's statistics;
+- note when each connection went back to its pool idle, and close instead of
+  reuse one idle longer than ``keepalive_expiry``;
+- mark a failure that happened on a *reused* connection before the response
+  head arrived, so the replay policy can tell a stale connection from a
+  server that failed the request (see :mod:`sessionpool.classify`);
+- after such a failure, drop the idle connections to that host that are at
+  least as old as the one that failed: they are most likely dead too.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.response import BaseHTTPResponse
+
+from sessionpool.classify import is_connection_loss, mark_reused_connection_failure
+from sessionpool.stats import StatsRecorder
+
+__all__ = ["TransportSettings", "managed_pool_manager", "managed_proxy_manager"]
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    """What every connection pool of one adapter shares."""
+
+    stats: StatsRecorder
+    keepalive_expiry: float | None
+
+
+class _ManagedHTTPConnection(HTTPConnection):
+    """An HTTP connection that counts its sockets and remembers when it went idle."""
+
+    def __init__(self, host: str, port: int | None = None, *, stats: StatsRecorder, **kwargs: Any) -> None:
+        super().__init__(host, port, **kwargs)
+        self._sessionpool_stats = stats
+        #: ``time.monotonic()`` when it last went back to its pool idle; None if never.
+        self.idle_since: float | None = None
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        # Counted once the connection is established: a refused or timed-out
+        # connect opened nothing.
+        self._sessionpool_stats.connection_opened()
+        return sock
+
+
+class _ManagedHTTPSConnection(_ManagedHTTPConnection, HTTPSConnection):
+    """An HTTPS connection that counts its sockets (TLS follows on each)."""
+
+
+class _ManagedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _ManagedHTTPConnection
+    #: Set by the pool manager right after it makes the pool.
+    sessionpool_settings: TransportSettings
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)
+        expiry = self.sessionpool_settings.keepalive_expiry
+        idle_since = getattr(conn, "idle_since", None)
+        if (
+            expiry is not None
+            and idle_since is not None
+            and not conn.is_closed
+            and time.monotonic() - idle_since > expiry
+        ):
+            # Too old to trust: the server may close it as we send. The same
+            # object reconnects on its next request.
+            conn.close()
+            self.sessionpool_settings.stats.connections_discarded(1)
+        return conn
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.idle_since = time.monotonic()
+        super()._put_conn(conn)
+
+    def _make_request(self, conn: Any, method: str, url: str, *args: Any, **kwargs: Any) -> BaseHTTPResponse:
+        # Reused: its socket was open before this request. A new connection
+        # object, or one urllib3 closed because the server had dropped it,
+        # connects afresh inside this call.
+        reused = not conn.is_closed
+        try:
+            return super()._make_request(conn, method, url, *args, **kwargs)
+        except BaseException as error:
+            # Only errors raised before the response head was read get here:
+            # requests reads the body later, outside this call.
+            if reused and is_connection_loss(error):
+                mark_reused_connection_failure(error)
+                self._drop_idle(went_idle_by=getattr(conn, "idle_since", None))
+            raise
+
+    def _drop_idle(self, went_idle_by: float | None) -> None:
+        """Close the idle connections that went idle no later than ``went_idle_by``."""
+        queue = self.pool
+        if queue is None or went_idle_by is None:
+            return
+        doomed = []
+        with queue.mutex:
+            slots = queue.queue
+            for index, conn in enumerate(slots):
+                idle_since = getattr(conn, "idle_since", None)
+                if idle_since is not None and idle_since <= went_idle_by:
+                    doomed.append(conn)
+                    slots[index] = None  # the slot stays, as urllib3 keeps it: a new connection fills it
+        for conn in doomed:
+            conn.close()
+        if doomed:
+            self.sessionpool_settings.stats.connections_discarded(len(doomed))
+
+
+class _ManagedHTTPSConnectionPool(_ManagedHTTPConnectionPool, HTTPSConnectionPool):
+    ConnectionCls = _ManagedHTTPSConnection
+
+
+_POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {
+    "http": _ManagedHTTPConnectionPool,
+    "https": _ManagedHTTPSConnectionPool,
+}
+
+
+class _ManagedPoolManager(PoolManager):
+    """A pool manager whose connection pools are the managed ones above."""
+
+    def __init__(self, *args: Any, settings: TransportSettings, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sessionpool_settings = settings
+        self.pool_classes_by_scheme = _POOL_CLASSES
+
+    def _new_pool(
+        self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
+    ) -> HTTPConnectionPool:
+        pool = super()._new_pool(scheme, host, port, request_context)
+        pool.sessionpool_settings = self._sessionpool_settings  # type: ignore[attr-defined]
+        # conn_kw is this pool's own dict, passed to every connection it makes.
+        pool.conn_kw["stats"] = self._sessionpool_settings.stats
+        return pool
+
+
+class _ManagedProxyManager(_ManagedPoolManager, ProxyManager):
+    """A proxy manager whose connections (to the proxy) are the managed ones above."""
+
+
+def managed_pool_manager(settings: TransportSettings, **kwargs: Any) -> PoolManager:
+    """A :class:`urllib3.PoolManager` taking ``kwargs``, whose pools use ``settings``."""
+    return _ManagedPoolManager(settings=settings, **kwargs)
+
+
+def managed_proxy_manager(proxy_url: str, settings: TransportSettings, **kwargs: Any) -> ProxyManager:
+    """A :class:`urllib3.ProxyManager` for ``proxy_url`` taking ``kwargs``, whose pools use ``settings``."""
+    return _ManagedProxyManager(proxy_url=proxy_url, settings=settings, **kwargs)

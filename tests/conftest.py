@@ -107,3 +107,9 @@ def tiny_switch_interval() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
+
+
+@pytest.fixture
+def no_sleep() -> list[float]:
+    """A record of the waits a RetryPolicy asked for; pass ``sleep=no_sleep.append``."""
+    return []

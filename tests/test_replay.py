@@ -1,0 +1,283 @@
+"""Replays against a server that breaks connections on a script: what is sent again, and what never is."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import logging
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+from urllib3.exceptions import ProtocolError
+
+import sessionpool.replay
+from faultserver import Fault, FaultServer
+from helpers import run_threads
+from sessionpool import QueuePool, RetryPolicy, ThreadLocalPool
+from sessionpool._localserver import LocalServer
+from sessionpool.classify import mark_reused_connection_failure
+from sessionpool.replay import replay
+from sessionpool.stats import StatsRecorder
+
+# Every connection serves one response, then dies under the next request it
+# receives: each reuse of a connection meets the race a real server's idle
+# timeout causes now and then.
+CLOSE_ON_REUSE = Fault(after=1, when="next_request", action="close")
+RESET_ON_REUSE = Fault(after=1, when="next_request", action="reset")
+
+
+def _hammer(pool: ThreadLocalPool, url: str, threads: int, total: int) -> tuple[int, int]:
+    """Send ``total`` GETs to distinct paths from ``threads`` threads; return (answered, failed)."""
+    outcomes = {"answered": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        for n in range(index, total, threads):
+            try:
+                ok = pool.get(f"{url}/item/{n}").content == b"ok"
+            except requests.ConnectionError:
+                ok = False
+            with lock:
+                outcomes["answered" if ok else "failed"] += 1
+
+    run_threads(threads, work)
+    return outcomes["answered"], outcomes["failed"]
+
+
+@pytest.mark.parametrize("fault", [CLOSE_ON_REUSE, RESET_ON_REUSE], ids=["fin", "rst"])
+def test_the_reuse_race_costs_no_request(fault: Fault) -> None:
+    total = 1000
+    with FaultServer(fault) as server, ThreadLocalPool() as pool:
+        answered, failed = _hammer(pool, server.url, threads=8, total=total)
+        stats = pool.stats()
+    assert (answered, failed) == (total, 0)
+    assert stats.stale_replays >= total - 8 * 2  # nearly every reuse met a dead connection
+    answered_paths = [r.path for r in server.received if r.answered]
+    assert sorted(answered_paths) == sorted(f"/item/{n}" for n in range(total))  # each answered exactly once
+
+
+def test_without_replays_the_same_race_fails_requests() -> None:
+    total = 200
+    with FaultServer(CLOSE_ON_REUSE) as server, ThreadLocalPool(retry=RetryPolicy.disabled()) as pool:
+        answered, failed = _hammer(pool, server.url, threads=8, total=total)
+        stats = pool.stats()
+    # The race is real: every reused connection fails (each failure is followed
+    # by a fresh connection that succeeds). The policy is what hides it.
+    assert failed >= total // 3
+    assert answered + failed == total
+    assert stats.stale_replays == 0
+
+
+def test_a_post_whose_connection_dies_is_never_sent_again(caplog: pytest.LogCaptureFixture) -> None:
+    with FaultServer(RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
+        pool.get(server.url + "/warm-up")
+        with caplog.at_level(logging.DEBUG, logger="sessionpool"), pytest.raises(requests.ConnectionError) as raised:
+            pool.post(server.url + "/orders", data=b"one order")
+        stats = pool.stats()
+    # The server got the POST once (and broke the connection after reading it).
+    assert server.count("POST", "/orders") == 1
+    assert isinstance(raised.value.args[0], Exception)  # requests' own error, not wrapped
+    assert stats.unsafe_not_replayed == 1
+    assert stats.stale_replays == 0
+    assert "not sending POST" in caplog.text
+    assert "Idempotency-Key" in caplog.text
+
+
+@pytest.mark.parametrize("header", ["Idempotency-Key", "X-Idempotency-Key", "idempotency-key"])
+def test_a_post_with_an_idempotency_key_is_replayed(header: str) -> None:
+    with FaultServer(RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
+        pool.get(server.url + "/warm-up")
+        response = pool.post(server.url + "/orders", data=b"one order", headers={header: "order-17"})
+        stats = pool.stats()
+    assert response.content == b"ok"
+    orders = [r for r in server.received if r.path == "/orders"]
+    assert [r.answered for r in orders] == [False, True]
+    assert stats.stale_replays == 1
+
+
+def test_the_replay_methods_can_be_widened_explicitly() -> None:
+    policy = RetryPolicy(replay_methods={"GET", "POST"})
+    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=policy) as pool:
+        pool.get(server.url + "/warm-up")
+        assert pool.post(server.url + "/idempotent-by-contract", json={"a": 1}).content == b"ok"
+    assert server.count("POST", "/idempotent-by-contract") == 2
+
+
+def _generated_body() -> Iterator[bytes]:
+    yield b"part one, "
+    yield b"part two"
+
+
+def test_a_generator_body_is_never_replayed() -> None:
+    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
+        pool.get(server.url + "/warm-up")
+        with pytest.raises(requests.ConnectionError):
+            pool.put(server.url + "/upload", data=_generated_body())
+        assert pool.stats().unsafe_not_replayed == 1
+    assert server.count("PUT", "/upload") == 1
+
+
+def test_a_seekable_file_body_is_rewound_and_replayed() -> None:
+    payload = b"x" * 5000
+    body = io.BytesIO(b"header to skip|" + payload)
+    body.seek(len(b"header to skip|"))  # the body starts here, not at 0
+    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
+        pool.get(server.url + "/warm-up")
+        assert pool.put(server.url + "/upload", data=body).content == b"ok"
+    uploads = [r for r in server.received if r.path == "/upload"]
+    assert [(r.body_size, r.answered) for r in uploads] == [(len(payload), False), (len(payload), True)]
+
+
+def test_a_failure_on_a_fresh_connection_is_not_replayed_as_stale() -> None:
+    fault = Fault(after=0, when="next_request", action="close")  # every connection dies on its first request
+    with FaultServer(fault) as server, QueuePool(size=1) as pool:
+        with pytest.raises(requests.ConnectionError):
+            pool.get(server.url + "/first")
+        stats = pool.stats()
+    assert server.count("GET", "/first") == 1
+    assert stats.stale_replays == 0
+
+
+def test_a_read_timeout_is_never_replayed() -> None:
+    with LocalServer() as server, QueuePool(size=1, timeout=(5, 0.2)) as pool:
+        pool.get(server.url + "/")
+        with pytest.raises(requests.ReadTimeout):
+            pool.get(server.url + "/sleep/1")
+        stats = pool.stats()
+    assert [r.path for r in server.requests].count("/sleep/1") == 1
+    assert (stats.stale_replays, stats.transient_retries, stats.unsafe_not_replayed) == (0, 0, 0)
+
+
+def _stale_error(n: int) -> requests.ConnectionError:
+    """A stale-connection failure as requests raises it, marked as the transport marks it."""
+    cause = http.client.RemoteDisconnected(f"closed under request {n}")
+    mark_reused_connection_failure(cause)
+    return requests.ConnectionError(ProtocolError("Connection aborted.", cause))
+
+
+def test_replays_stop_at_stale_attempts_and_raise_the_last_error_unchanged() -> None:
+    # urllib3 puts the failed connection's slot back empty and on top of its
+    # LIFO queue, so a real replay goes out on a new connection; to see the
+    # bound, every attempt here fails as stale.
+    errors = [_stale_error(n) for n in range(4)]
+    attempts = iter(errors[1:])
+
+    def send_once() -> requests.Response:
+        raise next(attempts)
+
+    stats = StatsRecorder()
+    request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
+    with pytest.raises(requests.ConnectionError) as raised:
+        replay(RetryPolicy(stale_attempts=2), request, send_once, errors[0], stats)
+    assert raised.value is errors[2]  # the last attempt's own error, not wrapped
+    assert stats.snapshot().stale_replays == 2
+
+
+def test_after_a_stale_failure_older_idle_connections_are_dropped() -> None:
+    with FaultServer(CLOSE_ON_REUSE) as server:
+        with QueuePool(size=1, keepalive_expiry=None) as pool, pool.session() as session:
+            _open_idle_connections(session, server.url, 3)
+            assert session.get(server.url + "/after-pause").content == b"ok"
+        stats = pool.stats()
+    # One dead connection was tried; the two older ones were closed unused,
+    # and the replay went out on a new connection.
+    assert server.count("GET", "/after-pause") == 2
+    assert stats.stale_replays == 1
+    assert stats.idle_connections_discarded == 2
+
+
+def _open_idle_connections(session: requests.Session, url: str, count: int) -> None:
+    """Leave ``count`` idle connections to ``url`` in the session's pool, each after one response."""
+    responses = [session.get(f"{url}/open/{n}", stream=True) for n in range(count)]
+    for response in responses:
+        assert response.content == b"ok"
+        response.close()
+    assert len(_idle_connections(session, url)) == count
+
+
+def _idle_connections(session: requests.Session, url: str) -> list[object]:
+    manager = session.get_adapter(url).poolmanager  # type: ignore[attr-defined]
+    pools = [manager.pools[key] for key in manager.pools.keys()]  # noqa: SIM118 - the container is not iterable
+    return [conn for pool in pools for conn in pool.pool.queue if conn is not None and conn.sock is not None]
+
+
+def test_keepalive_expiry_opens_a_new_connection_instead_of_reusing_an_old_one() -> None:
+    # Replays are off: the test proves no failure happened at all.
+    pool = QueuePool(size=1, keepalive_expiry=0.2, retry=RetryPolicy.disabled())
+    with FaultServer(CLOSE_ON_REUSE) as server, pool:
+        assert pool.get(server.url + "/before").content == b"ok"
+        threading.Event().wait(0.4)  # a pause longer than the expiry
+        assert pool.get(server.url + "/after").content == b"ok"
+        stats = pool.stats()
+    assert stats.connections_opened == server.connections_accepted == 2
+    assert stats.idle_connections_discarded == 1
+    assert [r.answered for r in server.received] == [True, True]
+
+
+def test_transient_statuses_are_retried_only_when_asked(no_sleep: list[float]) -> None:
+    statuses = {"/busy": [503, 503], "/off": [503]}
+    policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
+    with FaultServer(statuses=statuses) as server:
+        with QueuePool(size=1, retry=policy) as pool:
+            assert pool.get(server.url + "/busy").status_code == 200
+            stats = pool.stats()
+        with QueuePool(size=1) as default_pool:
+            assert default_pool.get(server.url + "/off").status_code == 503
+    assert server.count("GET", "/busy") == 3
+    assert server.count("GET", "/off") == 1
+    assert stats.transient_retries == 2
+    assert no_sleep == [0.0, 0.0]  # the server's Retry-After: 0, honoured
+
+
+def test_transient_retries_give_the_last_response_when_they_run_out(no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_transient=True, transient_attempts=2, sleep=no_sleep.append)
+    with FaultServer(statuses={"/down": [502] * 10}) as server, QueuePool(size=1, retry=policy) as pool:
+        response = pool.get(server.url + "/down")
+    assert response.status_code == 502
+    assert server.count("GET", "/down") == 3
+    assert len(no_sleep) == 2
+    assert 0 < no_sleep[0] <= policy.backoff_initial + policy.backoff_jitter  # no Retry-After on 502: backoff
+
+
+def test_a_post_answered_503_is_not_retried(no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
+    with FaultServer(statuses={"/pay": [503]}) as server, QueuePool(size=1, retry=policy) as pool:
+        assert pool.post(server.url + "/pay", data=b"1").status_code == 503
+        assert pool.stats().unsafe_not_replayed == 1
+    assert server.count("POST", "/pay") == 1
+    assert no_sleep == []
+
+
+def test_retry_after_is_capped(no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_transient=True, retry_after_max=1.5, sleep=no_sleep.append)
+    with FaultServer(statuses={"/slow": [503]}, retry_after="120") as server, QueuePool(size=1, retry=policy) as pool:
+        response = pool.get(server.url + "/slow")
+    assert response.status_code == 200
+    assert no_sleep == [1.5]
+
+
+def test_connect_failures_are_retried_with_backoff_when_asked(no_sleep: list[float]) -> None:
+    with LocalServer() as stopped:
+        url = stopped.url + "/"
+    policy = RetryPolicy(retry_transient=True, transient_attempts=3, backoff_initial=0.1, sleep=no_sleep.append)
+    with QueuePool(size=1, retry=policy) as pool:
+        with pytest.raises(requests.ConnectionError):
+            pool.get(url)
+        stats = pool.stats()
+    assert stats.transient_retries == 3
+    assert stats.requests == 4
+    assert len(no_sleep) == 3
+    assert no_sleep[0] <= no_sleep[2]  # exponential: the waits grow (jitter aside, 0.1 then 0.4)
+
+
+def test_a_request_that_succeeds_first_time_never_builds_a_retrying(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tenacity was used on the success path")
+
+    monkeypatch.setattr(sessionpool.replay, "Retrying", forbidden)
+    with LocalServer() as server, ThreadLocalPool(retry=RetryPolicy(retry_transient=True)) as pool:
+        for _ in range(20):
+            assert pool.get(server.url + "/").content == b"ok"
+        assert pool.post(server.url + "/", data=b"x").content == b"ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import ssl
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from nginx import Nginx, nginx_binary
 from sessionpool._localserver import LocalServer
 
 
@@ -113,3 +115,18 @@ def tiny_switch_interval() -> Iterator[None]:
 def no_sleep() -> list[float]:
     """A record of the waits a RetryPolicy asked for; pass ``sleep=no_sleep.append``."""
     return []
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Nginx]:
+    """nginx with keepalive_timeout 1s and keepalive_requests 5.
+
+    CI installs nginx (.ci/run), so there a missing nginx fails the test; on a
+    developer's machine without it the test is skipped, saying why.
+    """
+    if nginx_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is required in CI and is missing: .ci/run should have installed nginx-light")
+        pytest.skip("nginx is not installed here (apt-get install nginx-light); CI runs this test")
+    with Nginx(tmp_path) as server:
+        yield server

@@ -1,0 +1,226 @@
+"""The replay rules on their own: which failures are stale connections, and which requests may be sent twice."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import ssl
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+import urllib3.exceptions
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+from sessionpool.classify import (
+    is_connect_failure,
+    is_connection_loss,
+    is_stale_connection_failure,
+    mark_reused_connection_failure,
+    replay_refusal,
+    root_cause,
+)
+from sessionpool.retry import RetryPolicy
+
+URL = "http://127.0.0.1:9/resource"
+DEFAULT = RetryPolicy()
+
+
+def _aborted(cause: BaseException) -> requests.ConnectionError:
+    """``cause`` wrapped as requests raises a connection lost under a request."""
+    return requests.ConnectionError(ProtocolError("Connection aborted.", cause))
+
+
+def _ssl_chain(cause: BaseException) -> requests.exceptions.SSLError:
+    """``cause`` wrapped as requests raises a TLS failure."""
+    return requests.exceptions.SSLError(
+        MaxRetryError(pool=None, url="/", reason=urllib3.exceptions.SSLError(cause))  # type: ignore[arg-type]
+    )
+
+
+def _refused(cause: BaseException) -> requests.ConnectionError:
+    return requests.ConnectionError(MaxRetryError(None, "/", reason=cause))  # type: ignore[arg-type]
+
+
+def _new_connection_error(message: str) -> NewConnectionError:
+    return NewConnectionError(None, message)  # type: ignore[arg-type]
+
+
+def _marked(error: BaseException) -> BaseException:
+    mark_reused_connection_failure(error)
+    return error
+
+
+def _request(method: str, **kwargs: object) -> requests.PreparedRequest:
+    return requests.Request(method, URL, **kwargs).prepare()  # type: ignore[arg-type]
+
+
+def _generated() -> Iterator[bytes]:
+    yield b"part"
+
+
+@pytest.mark.parametrize(
+    ("wrap", "cause"),
+    [
+        (_aborted, http.client.RemoteDisconnected("x")),
+        (_ssl_chain, ssl.SSLEOFError(8, "eof")),
+        (_refused, _new_connection_error("refused")),
+    ],
+    ids=["connection-aborted", "ssl-chain", "refused"],
+)
+def test_root_cause_unwraps_what_requests_and_urllib3_wrap(
+    wrap: Callable[[BaseException], BaseException], cause: BaseException
+) -> None:
+    assert root_cause(wrap(cause)) is cause
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("plain"), requests.ConnectionError("just a message"), requests.ConnectionError()],
+    ids=["plain", "string-arg", "no-args"],
+)
+def test_root_cause_of_an_unwrapped_error_is_the_error(error: BaseException) -> None:
+    assert root_cause(error) is error
+
+
+def test_root_cause_stops_on_a_cycle() -> None:
+    error = requests.ConnectionError()
+    error.args = (error,)
+    assert root_cause(error) is error
+
+
+LOSSES: list[Callable[[], BaseException]] = [
+    ConnectionResetError,
+    lambda: http.client.RemoteDisconnected("closed"),
+    BrokenPipeError,
+    ConnectionAbortedError,
+    lambda: ssl.SSLEOFError(8, "eof"),
+    lambda: ssl.SSLZeroReturnError(6, "zero return"),
+]
+LOSS_IDS = ["reset", "remote-disconnected", "broken-pipe", "aborted", "ssl-eof", "ssl-zero-return"]
+
+
+@pytest.mark.parametrize("make", LOSSES, ids=LOSS_IDS)
+def test_connection_losses(make: Callable[[], BaseException]) -> None:
+    assert is_connection_loss(make()) is True
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TimeoutError(),  # socket.timeout is an alias of it since Python 3.10
+        http.client.IncompleteRead(b""),
+        http.client.BadStatusLine("x"),
+        ValueError("x"),
+        OSError(5, "io"),
+        ssl.SSLError(1, "handshake"),
+    ],
+    ids=["timeout", "incomplete-read", "bad-status-line", "value-error", "oserror-eio", "ssl-error"],
+)
+def test_not_connection_losses(error: BaseException) -> None:
+    assert is_connection_loss(error) is False
+
+
+@pytest.mark.parametrize("make", LOSSES, ids=LOSS_IDS)
+def test_a_marked_connection_loss_is_stale(make: Callable[[], BaseException]) -> None:
+    assert is_stale_connection_failure(_aborted(_marked(make()))) is True
+    assert is_stale_connection_failure(_marked(make())) is True  # unwrapped too
+
+
+@pytest.mark.parametrize("make", LOSSES, ids=LOSS_IDS)
+def test_an_unmarked_connection_loss_is_a_fresh_connection_failure(make: Callable[[], BaseException]) -> None:
+    assert is_stale_connection_failure(_aborted(make())) is False
+
+
+READ_TIMEOUT_ERROR = urllib3.exceptions.ReadTimeoutError(None, "/", "Read timed out.")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("error", "stale"),
+    [
+        pytest.param(_ssl_chain(_marked(ssl.SSLEOFError(8, "eof"))), True, id="marked-ssl-chain"),
+        pytest.param(_ssl_chain(ssl.SSLEOFError(8, "eof")), False, id="unmarked-ssl-chain"),
+        pytest.param(_aborted(_marked(TimeoutError())), False, id="marked-timeout"),
+        pytest.param(_marked(TimeoutError()), False, id="marked-bare-timeout"),
+        pytest.param(_aborted(_marked(http.client.IncompleteRead(b""))), False, id="marked-incomplete-read"),
+        pytest.param(_aborted(_marked(http.client.BadStatusLine("x"))), False, id="marked-bad-status-line"),
+        pytest.param(requests.ReadTimeout(_marked(READ_TIMEOUT_ERROR)), False, id="marked-read-timeout"),
+        pytest.param(requests.ReadTimeout("Read timed out."), False, id="read-timeout"),
+        pytest.param(
+            requests.ConnectionError(_marked(ProtocolError("Connection aborted.", ConnectionResetError()))),
+            False,
+            id="mark-on-a-wrapper",
+        ),
+    ],
+)
+def test_only_a_marked_connection_loss_is_stale(error: BaseException, stale: bool) -> None:
+    assert is_stale_connection_failure(error) is stale
+
+
+@pytest.mark.parametrize(
+    ("error", "connect"),
+    [
+        pytest.param(requests.ConnectTimeout("connect timed out"), True, id="connect-timeout"),
+        pytest.param(_refused(_new_connection_error("refused")), True, id="refused"),
+        pytest.param(_aborted(_marked(http.client.RemoteDisconnected("x"))), False, id="stale"),
+        pytest.param(requests.ReadTimeout("Read timed out."), False, id="read-timeout"),
+        pytest.param(requests.ConnectionError("no cause"), False, id="bare-connection-error"),
+        pytest.param(_new_connection_error("not wrapped"), False, id="bare-new-connection-error"),
+    ],
+)
+def test_is_connect_failure(error: BaseException, connect: bool) -> None:
+    assert is_connect_failure(error) is connect
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
+def test_idempotent_methods_without_a_body_may_be_sent_again(method: str) -> None:
+    assert replay_refusal(_request(method), DEFAULT) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"data": b"bytes"}, {"data": "text"}, {"data": {"a": "b"}}, {"json": {"a": 1}}, {"data": io.BytesIO(b"file")}],
+    ids=["bytes", "str", "form", "json", "bytesio"],
+)
+def test_a_put_with_a_replayable_body_may_be_sent_again(body: dict[str, object]) -> None:
+    request = _request("PUT", **body)
+    assert replay_refusal(request, DEFAULT) is None
+    if isinstance(body.get("data"), io.BytesIO):
+        assert request._body_position == 0  # what makes the file replayable: requests noted where it starts
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_unsafe_methods_are_refused(method: str) -> None:
+    refusal = replay_refusal(_request(method, data=b"x"), DEFAULT)
+    assert isinstance(refusal, str)
+    assert "Idempotency-Key" in refusal
+
+
+@pytest.mark.parametrize("header", ["Idempotency-Key", "X-Idempotency-Key", "idempotency-key", "X-IDEMPOTENCY-KEY"])
+def test_an_idempotency_key_makes_a_post_safe(header: str) -> None:
+    assert replay_refusal(_request("POST", data=b"x", headers={header: "order-17"}), DEFAULT) is None
+
+
+@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "order-17"}], ids=["put", "post-with-key"])
+def test_a_generator_body_is_refused(headers: dict[str, str]) -> None:
+    method = "POST" if headers else "PUT"
+    refusal = replay_refusal(_request(method, data=_generated(), headers=headers), DEFAULT)
+    assert isinstance(refusal, str)
+    assert "stream" in refusal
+
+
+def test_the_policy_can_allow_post() -> None:
+    policy = RetryPolicy(replay_methods={"GET", "POST"})
+    assert replay_refusal(_request("POST", data=b"x"), policy) is None
+    assert isinstance(replay_refusal(_request("PUT"), policy), str)  # the set replaces the default
+
+
+@pytest.mark.parametrize("method", ["get", "Get", "delete"])
+def test_method_matching_ignores_case(method: str) -> None:
+    assert replay_refusal(_request(method), DEFAULT) is None
+    assert replay_refusal(_request(method), RetryPolicy(replay_methods={method})) is None
+    request = _request("GET")
+    request.method = method  # requests upper-cases in prepare(); the rule must not rely on it
+    assert replay_refusal(request, DEFAULT) is None
+    request.method = "post"
+    assert isinstance(replay_refusal(request, DEFAULT), str)

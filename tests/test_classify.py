@@ -179,8 +179,16 @@ def test_idempotent_methods_without_a_body_may_be_sent_again(method: str) -> Non
 
 @pytest.mark.parametrize(
     "body",
-    [{"data": b"bytes"}, {"data": "text"}, {"data": {"a": "b"}}, {"json": {"a": 1}}, {"data": io.BytesIO(b"file")}],
-    ids=["bytes", "str", "form", "json", "bytesio"],
+    [
+        {"data": b"bytes"},
+        {"data": bytearray(b"bytes")},
+        {"data": memoryview(b"bytes")},
+        {"data": "text"},
+        {"data": {"a": "b"}},
+        {"json": {"a": 1}},
+        {"data": io.BytesIO(b"file")},
+    ],
+    ids=["bytes", "bytearray", "memoryview", "str", "form", "json", "bytesio"],
 )
 def test_a_put_with_a_replayable_body_may_be_sent_again(body: dict[str, object]) -> None:
     request = _request("PUT", **body)
@@ -201,10 +209,25 @@ def test_an_idempotency_key_makes_a_post_safe(header: str) -> None:
     assert replay_refusal(_request("POST", data=b"x", headers={header: "order-17"}), DEFAULT) is None
 
 
-@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": "order-17"}], ids=["put", "post-with-key"])
-def test_a_generator_body_is_refused(headers: dict[str, str]) -> None:
-    method = "POST" if headers else "PUT"
-    refusal = replay_refusal(_request(method, data=_generated(), headers=headers), DEFAULT)
+class _Untellable(io.BytesIO):
+    """A file whose position cannot be read: requests cannot note where its body starts."""
+
+    def tell(self) -> int:
+        raise OSError("not seekable")
+
+
+@pytest.mark.parametrize(
+    ("method", "make_body", "headers"),
+    [
+        pytest.param("PUT", _generated, {}, id="put-generator"),
+        pytest.param("POST", _generated, {"Idempotency-Key": "order-17"}, id="post-with-key-generator"),
+        pytest.param("PUT", lambda: _Untellable(b"file"), {}, id="put-untellable-file"),
+    ],
+)
+def test_a_body_that_cannot_be_sent_again_is_refused(
+    method: str, make_body: Callable[[], object], headers: dict[str, str]
+) -> None:
+    refusal = replay_refusal(_request(method, data=make_body(), headers=headers), DEFAULT)
     assert isinstance(refusal, str)
     assert "stream" in refusal
 

@@ -102,14 +102,16 @@ def replay_refusal(request: requests.PreparedRequest, policy: RetryPolicy) -> st
 
     A request may be sent again when its method is in ``policy.replay_methods``
     or it carries an idempotency key, and when its body can be sent again:
-    none, bytes or str (forms and JSON are encoded to these), or a file that
-    requests noted the start position of, to be rewound to it.
+    none, bytes (or a bytearray or memoryview) or str (forms and JSON are
+    encoded to these), or a file that requests noted the start position of,
+    to be rewound to it. A header's presence is what counts, as in Go's
+    net/http, whatever its value.
     """
     method = (request.method or "").upper()
     if method not in policy.replay_methods and not any(name in request.headers for name in IDEMPOTENCY_HEADERS):
         return f"{method} is not in the policy's replay methods and the request has no Idempotency-Key header"
     body = request.body
-    if body is None or isinstance(body, (bytes, str)):
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
         return None
     if hasattr(body, "read") and isinstance(getattr(request, "_body_position", None), int):
         return None

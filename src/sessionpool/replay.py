@@ -173,7 +173,7 @@ class _Replay:
             described,
             wait,
         )
-        if self.request.body is not None and not isinstance(self.request.body, (bytes, str)):
+        if hasattr(self.request.body, "read"):  # a file: back to where its body starts
             rewind_body(self.request)
 
 

@@ -9,12 +9,12 @@ import ssl
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
 
+from helpers import TLSFiles
 from nginx import Nginx, nginx_binary
 from sessionpool._localserver import LocalServer
 
@@ -24,15 +24,6 @@ def server() -> Iterator[LocalServer]:
     """A keep-alive HTTP server on 127.0.0.1."""
     with LocalServer() as local:
         yield local
-
-
-@dataclass
-class TLSFiles:
-    """A test CA and the client certificate it signed, as PEM files."""
-
-    ca_bundle: str
-    client_cert: str
-    client_key: str
 
 
 @pytest.fixture(scope="session")

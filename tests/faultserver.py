@@ -5,7 +5,8 @@ it, either when the next request arrives (it reads that request, counts it,
 and answers nothing: the client sees its reused connection die under the
 request) or after the connection has been idle for ``Fault.idle`` seconds.
 It breaks a connection by closing it (FIN) or resetting it (RST, through
-``SO_LINGER`` 0).
+``SO_LINGER`` 0); over TLS, a close comes without a TLS close_notify, as
+when a server drops an idle connection.
 
 Every request received is recorded (method, path, body size, connection,
 and whether it was answered), so a test can prove what was sent twice and
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 from collections import Counter
@@ -52,16 +54,22 @@ class FaultServer:
     """The server; use it as a context manager (it stops all its threads and sockets)."""
 
     def __init__(
-        self, fault: Fault | None = None, statuses: dict[str, list[int]] | None = None, retry_after: str = "0"
+        self,
+        fault: Fault | None = None,
+        statuses: dict[str, list[int]] | None = None,
+        retry_after: str = "0",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.fault = fault
+        self.tls = tls
         self.retry_after = retry_after
         self._statuses = {path: list(codes) for path, codes in (statuses or {}).items()}
         self._listener = socket.socket()
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(128)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
         self._lock = threading.Lock()
         self._received: list[Received] = []
         self._connections: list[socket.socket] = []
@@ -133,6 +141,13 @@ class FaultServer:
             thread.start()
 
     def _serve(self, conn: socket.socket, number: int) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                return
+            with self._lock:
+                self._connections[number - 1] = conn
         reader = conn.makefile("rb")
         served = 0
         try:

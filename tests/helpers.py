@@ -5,10 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 
 JOIN_SECONDS = 60.0
+
+
+@dataclass
+class TLSFiles:
+    """A test CA and the client certificate it signed, as PEM files."""
+
+    ca_bundle: str
+    client_cert: str
+    client_key: str
 
 
 def run_threads(count: int, target: Callable[[int], None], *, seconds: float = JOIN_SECONDS) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import requests
 
+from helpers import TLSFiles
 from sessionpool import PoolConfig
 from sessionpool._localserver import LocalServer
 from sessionpool.adapter import PoolAdapter
@@ -38,9 +39,9 @@ def test_a_connection_reopened_after_the_server_closed_it_counts_again(server: L
     assert stats.snapshot().connections_opened == server.connections_accepted == 3
 
 
-def test_tls_connections_are_counted(tls_server: LocalServer, tls_files: object) -> None:
+def test_tls_connections_are_counted(tls_server: LocalServer, tls_files: TLSFiles) -> None:
     stats = StatsRecorder()
-    config = PoolConfig(verify=tls_files.ca_bundle, trust_env=False)  # type: ignore[attr-defined]
+    config = PoolConfig(verify=tls_files.ca_bundle, trust_env=False)
     with _session(config, stats) as session:
         for _ in range(4):
             assert session.get(tls_server.url + "/").content == b"ok"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from helpers import OwnershipCheckingSession, run_threads, wait_until
+from helpers import OwnershipCheckingSession, TLSFiles, run_threads, wait_until
 from sessionpool import PoolClosed, PoolConfig, PoolError, QueuePool, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 from sessionpool.base import BasePool
@@ -108,18 +108,18 @@ def test_a_timeout_given_in_the_call_wins_over_the_default(make_pool: PoolMaker,
             pool.get(server.url + "/sleep/0.5")
 
 
-def test_verify_reaches_the_adapter(make_pool: PoolMaker, tls_server: LocalServer, tls_files: object) -> None:
-    ca_bundle = tls_files.ca_bundle  # type: ignore[attr-defined]
+def test_verify_reaches_the_adapter(make_pool: PoolMaker, tls_server: LocalServer, tls_files: TLSFiles) -> None:
+    ca_bundle = tls_files.ca_bundle
     with make_pool(verify=ca_bundle, trust_env=False) as pool:
         assert pool.get(tls_server.url + "/").content == b"ok"
     with make_pool(trust_env=False) as pool, pytest.raises(requests.exceptions.SSLError):
         pool.get(tls_server.url + "/")  # the test CA is not in the default bundle
 
 
-def test_cert_reaches_the_adapter(make_pool: PoolMaker, mtls_server: LocalServer, tls_files: object) -> None:
+def test_cert_reaches_the_adapter(make_pool: PoolMaker, mtls_server: LocalServer, tls_files: TLSFiles) -> None:
     files = tls_files
-    ca_bundle = files.ca_bundle  # type: ignore[attr-defined]
-    cert = (files.client_cert, files.client_key)  # type: ignore[attr-defined]
+    ca_bundle = files.ca_bundle
+    cert = (files.client_cert, files.client_key)
     with make_pool(verify=ca_bundle, cert=cert, trust_env=False) as pool:
         assert pool.get(mtls_server.url + "/").content == b"ok"
     with make_pool(verify=ca_bundle, trust_env=False) as pool, pytest.raises(requests.exceptions.ConnectionError):

@@ -5,16 +5,18 @@ from __future__ import annotations
 import http.client
 import io
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
+import trustme
 from urllib3.exceptions import ProtocolError
 
 import sessionpool.replay
 from faultserver import Fault, FaultServer
-from helpers import run_threads
+from helpers import TLSFiles, run_threads
 from sessionpool import QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 from sessionpool.classify import mark_reused_connection_failure
@@ -56,6 +58,18 @@ def test_the_reuse_race_costs_no_request(fault: Fault) -> None:
     assert stats.stale_replays >= total - 8 * 2  # nearly every reuse met a dead connection
     answered_paths = [r.path for r in server.received if r.answered]
     assert sorted(answered_paths) == sorted(f"/item/{n}" for n in range(total))  # each answered exactly once
+
+
+def test_the_reuse_race_over_tls_costs_no_request(ca: trustme.CA, tls_files: TLSFiles) -> None:
+    total = 120
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    pool = ThreadLocalPool(verify=tls_files.ca_bundle, trust_env=False)
+    with FaultServer(CLOSE_ON_REUSE, tls=context) as server, pool:
+        answered, failed = _hammer(pool, server.url, threads=4, total=total)
+        stats = pool.stats()
+    assert (answered, failed) == (total, 0)
+    assert stats.stale_replays >= total - 4 * 2
 
 
 def test_without_replays_the_same_race_fails_requests() -> None:

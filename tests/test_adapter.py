@@ -13,9 +13,9 @@ from sessionpool.stats import StatsRecorder
 
 
 def _session(config: PoolConfig, stats: StatsRecorder) -> requests.Session:
-    session = make_session(config, stats)
-    assert isinstance(session.get_adapter("https://127.0.0.1/"), PoolAdapter)
-    assert session.get_adapter("http://127.0.0.1/") is session.get_adapter("https://127.0.0.1/")
+    session, adapter = make_session(config, stats)
+    assert isinstance(adapter, PoolAdapter)
+    assert session.get_adapter("http://127.0.0.1/") is session.get_adapter("https://127.0.0.1/") is adapter
     return session
 
 

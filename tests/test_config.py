@@ -107,6 +107,12 @@ BAD_VALUES: list[tuple[str, object, type[Exception]]] = [
     ("trust_env", "no", TypeError),
     ("session_factory", 42, TypeError),
     ("retry", "on", TypeError),
+    ("max_session_age", 0, ValueError),
+    ("max_session_age", "1h", TypeError),
+    ("max_session_requests", 0, ValueError),
+    ("max_session_requests", 2.5, TypeError),
+    ("share_cookies", "yes", TypeError),
+    ("clock", 5, TypeError),
 ]
 
 

@@ -11,6 +11,7 @@ import requests
 from helpers import run_threads
 from sessionpool import PoolClosed, PoolTimeout, QueuePool
 from sessionpool._localserver import LocalServer
+from sessionpool.errors import LeaseError
 
 
 def test_more_threads_than_sessions_open_at_most_size_connections(server: LocalServer) -> None:
@@ -66,8 +67,27 @@ def test_a_checkout_times_out_when_every_session_is_out() -> None:
 
 
 def test_a_zero_checkout_timeout_fails_at_once() -> None:
-    with QueuePool(size=1, checkout_timeout=0) as pool, pool.session(), pytest.raises(PoolTimeout):
-        pool.session().__enter__()
+    outcome: list[BaseException] = []
+
+    def borrow(_: int) -> None:
+        try:
+            pool.session().__enter__()
+        except PoolTimeout as exc:
+            outcome.append(exc)
+
+    with QueuePool(size=1, checkout_timeout=0) as pool, pool.session():
+        started = time.monotonic()
+        run_threads(1, borrow)
+        assert time.monotonic() - started < 5
+    assert len(outcome) == 1
+
+
+def test_a_nested_checkout_that_could_never_be_served_fails_at_once() -> None:
+    with QueuePool(size=2, checkout_timeout=30) as pool, pool.session(), pool.session():
+        started = time.monotonic()
+        with pytest.raises(LeaseError, match="already holds all 2 sessions"):
+            pool.session().__enter__()
+        assert time.monotonic() - started < 5  # not after the 30 s checkout timeout
 
 
 def test_a_waiting_checkout_gets_the_session_that_comes_back() -> None:

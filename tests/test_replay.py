@@ -275,15 +275,16 @@ def test_retry_after_is_capped(no_sleep: list[float]) -> None:
 def test_connect_failures_are_retried_with_backoff_when_asked(no_sleep: list[float]) -> None:
     with LocalServer() as stopped:
         url = stopped.url + "/"
-    policy = RetryPolicy(retry_transient=True, transient_attempts=3, backoff_initial=0.1, sleep=no_sleep.append)
+    policy = RetryPolicy(
+        retry_transient=True, transient_attempts=3, backoff_initial=0.1, backoff_jitter=0, sleep=no_sleep.append
+    )
     with QueuePool(size=1, retry=policy) as pool:
         with pytest.raises(requests.ConnectionError):
             pool.get(url)
         stats = pool.stats()
     assert stats.transient_retries == 3
     assert stats.requests == 4
-    assert len(no_sleep) == 3
-    assert no_sleep[0] <= no_sleep[2]  # exponential: the waits grow (jitter aside, 0.1 then 0.4)
+    assert no_sleep == pytest.approx([0.1, 0.2, 0.4])  # exponential backoff (no jitter asked for)
 
 
 def test_a_request_that_succeeds_first_time_never_builds_a_retrying(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import requests
-
 from helpers import run_threads, wait_until
 from sessionpool import ThreadLocalPool
 from sessionpool._localserver import LocalServer
@@ -67,18 +65,26 @@ def test_a_thread_keeps_its_session_state_between_calls(server: LocalServer) -> 
 
 def test_close_reaches_the_sessions_of_every_thread(server: LocalServer) -> None:
     pool = ThreadLocalPool()
-    made: list[requests.Session] = []
-    lock = threading.Lock()
+    requested = threading.Barrier(7)
+    release = threading.Event()
 
     def work(_: int) -> None:
         with pool.session() as session:
             session.get(server.url + "/")
-            with lock:
-                made.append(session)
+        requested.wait(10)
+        release.wait(10)  # alive, holding its (idle) session, while the pool closes
 
-    run_threads(6, work)  # the threads have ended; their sessions are still the pool's
-    assert server.open_connections == 6
-    pool.close()
-    stats = pool.stats()
-    assert stats.sessions_created == stats.sessions_closed == 6
-    assert wait_until(lambda: server.open_connections == 0)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    requested.wait(10)
+    try:
+        assert server.open_connections == 6
+        pool.close()
+        stats = pool.stats()
+        assert stats.sessions_created == stats.sessions_closed == 6
+        assert wait_until(lambda: server.open_connections == 0)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)

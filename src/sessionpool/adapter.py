@@ -10,11 +10,15 @@ settings. Beyond requests' own :class:`~requests.adapters.HTTPAdapter`, it
   allows it (:mod:`sessionpool.replay`), paying nothing for that unless the
   first attempt failed;
 - counts requests, connections and replays into the pool's statistics, and
-  closes connections idle past ``keepalive_expiry`` (:mod:`sessionpool.transport`).
+  closes connections idle past ``keepalive_expiry`` (:mod:`sessionpool.transport`);
+- refuses to send for a thread that does not hold its session's lease
+  (:class:`~sessionpool.LeaseError`), which is how a session used after its
+  ``with`` block, or from the wrong thread, is caught.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -22,6 +26,8 @@ from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 
 from sessionpool.config import PoolConfig
+from sessionpool.errors import LeaseError
+from sessionpool.record import SessionRecord
 from sessionpool.replay import replay
 from sessionpool.stats import StatsRecorder
 from sessionpool.transport import TransportSettings, managed_pool_manager, managed_proxy_manager
@@ -44,6 +50,9 @@ class PoolAdapter(HTTPAdapter):
         self._default_timeout = config.timeout
         self._policy = config.retry
         self._transient_statuses = config.retry.transient_statuses if config.retry.retry_transient else frozenset()
+        #: The pool's record of the session this adapter serves, set by the
+        #: pool once the session is made; None for an adapter used alone.
+        self.lease: SessionRecord | None = None
         super().__init__(
             pool_connections=config.pool_connections,
             pool_maxsize=config.pool_maxsize,
@@ -85,11 +94,16 @@ class PoolAdapter(HTTPAdapter):
         proxies: Any = None,
     ) -> Response:
         """Send ``request`` (with the pool's default timeout if the caller gave none), again if the policy allows."""
+        lease = self.lease
+        if lease is not None and lease.holder != threading.get_ident():
+            raise LeaseError(_misuse(lease))
         if timeout is None:
             timeout = self._default_timeout
 
         def send_once() -> Response:
             self._stats.request_sent()
+            if lease is not None:
+                lease.requests_sent += 1
             return super(PoolAdapter, self).send(
                 request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
             )
@@ -103,3 +117,14 @@ class PoolAdapter(HTTPAdapter):
         if response.status_code in self._transient_statuses:
             return replay(self._policy, request, send_once, response, self._stats)
         return response
+
+
+def _misuse(lease: SessionRecord) -> str:
+    if lease.closed:
+        return "this session was closed by its pool; borrow another with pool.session()"
+    if lease.holder is None:
+        return (
+            "this session was used after its with-block ended: it went back to the pool and may be lent"
+            " to another thread; borrow it again with pool.session()"
+        )
+    return "this session belongs to another thread; use pool.session() or the pool's methods in this thread"

@@ -7,11 +7,22 @@ session is got (:meth:`BasePool._do_get`) and put back
 
 Lock discipline: the pool's state and counters change under one lock (the
 statistics' own); sessions are made and closed outside it.
+
+Lifecycle: a session is retired (closed, and replaced at the next checkout)
+when the pool closes, when it is invalidated, when it is past
+``max_session_age`` or ``max_session_requests``, and (thread-local pools)
+when its thread ends. After ``os.fork()`` a pool in the child starts empty:
+it never uses, and never closes in a way the parent could notice, a session
+or connection it inherited.
 """
 
 from __future__ import annotations
 
 import abc
+import os
+import random
+import threading
+import weakref
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -19,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from sessionpool.baseline import SessionBaseline
 from sessionpool.config import PoolConfig
-from sessionpool.errors import PoolClosed, PoolError
+from sessionpool.cookies import SharedCookieJar
+from sessionpool.errors import LeaseError, PoolClosed
 from sessionpool.factory import make_session
 from sessionpool.record import SessionRecord
 from sessionpool.stats import PoolStats, StatsRecorder
@@ -38,14 +51,41 @@ class BasePool(abc.ABC):
     :class:`~sessionpool.QueuePool`.
     """
 
+    #: Whether a session stays with its thread between leases (thread-local
+    #: pools), rather than being free for any thread once returned.
+    _sessions_stay_with_thread = False
+
     def __init__(self, config: PoolConfig | None, fields: Mapping[str, Any]) -> None:
         self._config = PoolConfig.build(config, fields)
+        self._cookies = SharedCookieJar() if self._config.share_cookies else None
+        self._start_empty()
+        _LIVE_POOLS.add(self)
+
+    def _start_empty(self) -> None:
+        """Set up the state of a pool that has no session yet (at birth, and in a forked child)."""
         self._stats = StatsRecorder()
         self._lock = self._stats.lock
         self._closed = False
+        self._generation = 0
         # Every session this pool made and has not closed, whichever thread
         # holds it: close() and stats() must see them all.
         self._records: set[SessionRecord] = set()
+        # A pool dropped without close() still closes its sessions.
+        self._finalizer = weakref.finalize(self, _close_sessions, self._records)
+
+    def _after_fork_in_child(self) -> None:
+        """Forget every session inherited from the parent; the child makes its own.
+
+        The inherited sessions are neither used nor closed here: their
+        sockets are released by the transport without a shutdown (see
+        :mod:`sessionpool.transport`), and a lock another thread of the
+        parent held may never be released in the child.
+        """
+        self._finalizer.detach()
+        closed = self._closed
+        self._start_empty()
+        self._closed = closed
+        self._reset_strategy()
 
     # -- what a strategy provides ------------------------------------------
 
@@ -64,6 +104,12 @@ class BasePool(abc.ABC):
     def _on_close(self) -> None:  # noqa: B027 - a hook strategies may leave as it is
         """Called under the lock as the pool closes, to drop the strategy's own state."""
 
+    def _on_retired(self, records: list[SessionRecord]) -> None:  # noqa: B027 - a hook strategies may leave as it is
+        """Called under the lock when sessions were retired, so the strategy can forget them."""
+
+    def _reset_strategy(self) -> None:  # noqa: B027 - a hook strategies may leave as it is
+        """Set the strategy's own state back to empty (in a forked child)."""
+
     def _describe(self) -> str:
         """Strategy settings for ``repr``, such as ``size=4``."""
         return ""
@@ -79,6 +125,23 @@ class BasePool(abc.ABC):
     def closed(self) -> bool:
         """Whether :meth:`close` has been called."""
         return self._closed
+
+    @property
+    def cookies(self) -> SharedCookieJar | None:
+        """The cookie jar every session shares (``share_cookies=True``), or None."""
+        return self._cookies
+
+    def invalidate(self) -> None:
+        """Retire every session the pool has now; later checkouts get new ones.
+
+        Idle sessions are closed at once, sessions lent out when they come
+        back or are next reached. Use it when something every session holds
+        went bad, such as credentials that were rotated.
+        """
+        with self._lock:
+            self._generation += 1
+            idle = [record for record in self._records if record.leases == 0]
+        self._retire(idle)
 
     def session(self) -> AbstractContextManager[requests.Session]:
         """Lend a session for a ``with`` block; it comes back when the block ends.
@@ -176,50 +239,81 @@ class BasePool(abc.ABC):
     def _checkout(self) -> SessionRecord:
         if self._closed:
             raise self._closed_error()
-        record = self._do_get()
-        with self._lock:
-            # Checked again under the lock: close() closes every session
-            # with no lease, so a lease must not be taken once it ran.
-            closed = self._closed
-            if not closed:
-                record.leases += 1
-                record.checkouts += 1
-                if record.leases == 1:
-                    self._stats.sessions_in_use += 1
-                self._stats.checkouts += 1
-        if closed:
-            # Raised outside the lock: the error's message reads the stats.
-            raise self._closed_error()
-        return record
+        while True:
+            record = self._do_get()
+            with self._lock:
+                # Checked again under the lock: close() closes every session
+                # with no lease, so a lease must not be taken once it ran.
+                closed = self._closed
+                worn = not closed and record.leases == 0 and self._worn_out(record)
+                if not closed and not worn:
+                    record.leases += 1
+                    record.checkouts += 1
+                    if record.leases == 1:
+                        self._stats.sessions_in_use += 1
+                        record.holder = threading.get_ident()
+                    self._stats.checkouts += 1
+            if closed:
+                # Raised outside the lock: the error's message reads the stats.
+                raise self._closed_error()
+            if not worn:
+                return record
+            self._retire([record])
+
+    def _worn_out(self, record: SessionRecord) -> bool:
+        """Whether a session must be retired rather than lent (under the lock)."""
+        if record.closed or record.generation != self._generation:
+            return True
+        limit = self._config.max_session_requests
+        if limit is not None and record.requests_sent >= limit:
+            return True
+        return record.retire_at is not None and self._config.clock() >= record.retire_at
 
     def _checkin(self, record: SessionRecord) -> None:
         with self._lock:
+            if record not in self._records:
+                return  # retired while lent, or inherited across a fork: nothing to give back
             record.leases -= 1
             if record.leases:
                 return
             self._stats.sessions_in_use -= 1
-        if not self._do_return(record):
+            if not self._sessions_stay_with_thread:
+                record.holder = None
+            worn = self._worn_out(record)
+        if worn or not self._do_return(record):
             self._retire([record])
 
     def _create(self) -> SessionRecord:
         """Make a session from the config and start tracking it."""
-        record = SessionRecord(make_session(self._config, self._stats))
+        config = self._config
+        session, adapter = make_session(config, self._stats, self._cookies)
+        record = SessionRecord(session, created=config.clock(), baseline=SessionBaseline.capture(session))
+        if config.max_session_age is not None:
+            # Up to 10 % earlier, at random: sessions made together (at
+            # start-up, after an invalidation) do not all expire together.
+            record.retire_at = record.created + config.max_session_age * random.uniform(0.9, 1.0)
+        if self._sessions_stay_with_thread:
+            record.holder = threading.get_ident()
+        adapter.lease = record
         with self._lock:
             if not self._closed:
+                record.generation = self._generation
                 self._records.add(record)
                 self._stats.sessions_created += 1
                 return record
-        record.session.close()
+        session.close()
         raise self._closed_error()
 
     def _retire(self, records: Iterable[SessionRecord]) -> None:
         """Close sessions (each once, whoever asks) and stop tracking them."""
         with self._lock:
-            to_close = [record for record in records if not record.closed]
+            to_close = [record for record in records if record in self._records]
             for record in to_close:
                 record.closed = True
                 self._records.discard(record)
             self._stats.sessions_closed += len(to_close)
+            if to_close:
+                self._on_retired(to_close)
         for record in to_close:
             record.session.close()
 
@@ -242,7 +336,7 @@ class Lease(AbstractContextManager[requests.Session]):
     def __enter__(self) -> requests.Session:
         if self._record is not None:
             message = "this lease is already in use: call pool.session() once per with-block"
-            raise PoolError(message, pool=repr(self._pool))
+            raise LeaseError(message, pool=repr(self._pool))
         self._record = self._pool._checkout()
         return self._record.session
 
@@ -252,3 +346,22 @@ class Lease(AbstractContextManager[requests.Session]):
         record, self._record = self._record, None
         if record is not None:
             self._pool._checkin(record)
+
+
+def _close_sessions(records: set[SessionRecord]) -> None:
+    """Close the sessions of a pool that was dropped without close()."""
+    for record in list(records):
+        record.session.close()
+
+
+#: Every pool alive in this process, to be emptied in a forked child.
+_LIVE_POOLS: weakref.WeakSet[BasePool] = weakref.WeakSet()
+
+
+def _empty_pools_in_child() -> None:
+    for pool in list(_LIVE_POOLS):
+        pool._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_empty_pools_in_child)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -105,6 +106,17 @@ class PoolConfig:
     :param session_factory: makes each new session; any callable returning a
         :class:`requests.Session`, subclasses included.
     :param retry: when a failed request is sent again.
+    :param max_session_age: seconds after which a session is closed and
+        replaced at its next checkout (each session's limit is cut by up to
+        10 % at random, so sessions made together do not expire together);
+        ``None`` for no limit.
+    :param max_session_requests: HTTP requests after which a session is
+        closed and replaced at its next checkout; ``None`` for no limit.
+    :param share_cookies: give every session of the pool one cookie jar, safe
+        to share between threads: log in once, and every thread's requests
+        carry the login. Off by default: each session keeps its own cookies.
+    :param clock: where session ages are read from (``time.monotonic``);
+        tests inject their own.
 
     A config never changes; derive another with :func:`dataclasses.replace`.
     """
@@ -122,6 +134,10 @@ class PoolConfig:
     trust_env: bool = True
     session_factory: Callable[[], requests.Session] = requests.Session
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_session_age: float | None = None
+    max_session_requests: int | None = None
+    share_cookies: bool = False
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         check_int("PoolConfig.pool_connections", self.pool_connections, minimum=1)
@@ -140,6 +156,12 @@ class PoolConfig:
         check_callable("PoolConfig.session_factory", self.session_factory)
         if not isinstance(self.retry, RetryPolicy):
             raise TypeError(f"PoolConfig.retry must be a RetryPolicy, got {describe(self.retry)}")
+        if self.max_session_age is not None:
+            check_seconds("PoolConfig.max_session_age", self.max_session_age, allow_zero=False)
+        if self.max_session_requests is not None:
+            check_int("PoolConfig.max_session_requests", self.max_session_requests, minimum=1)
+        check_bool("PoolConfig.share_cookies", self.share_cookies)
+        check_callable("PoolConfig.clock", self.clock)
 
     def __hash__(self) -> int:
         # The dataclass hash would fail on the read-only mappings; hash their items.
@@ -184,6 +206,10 @@ class PoolConfigFields(TypedDict, total=False):
     trust_env: bool
     session_factory: Callable[[], requests.Session]
     retry: RetryPolicy
+    max_session_age: float | None
+    max_session_requests: int | None
+    share_cookies: bool
+    clock: Callable[[], float]
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PoolConfig))

@@ -8,7 +8,9 @@ when a pool is put in front of them::
     requests.exceptions.RequestException
      └── PoolError          something went wrong with the pool, not the request
           ├── PoolTimeout   no session became free within the checkout timeout
-          └── PoolClosed    the pool was used after close()
+          ├── PoolClosed    the pool was used after close()
+          └── LeaseError    a session was used outside its lease, or a
+                            checkout could never be satisfied
 
 Errors raised by ``requests`` itself (``ConnectionError``, ``Timeout``, ...)
 reach the caller unchanged: the pool never wraps them.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from requests.exceptions import RequestException
 
-__all__ = ["PoolClosed", "PoolError", "PoolTimeout"]
+__all__ = ["LeaseError", "PoolClosed", "PoolError", "PoolTimeout"]
 
 
 class PoolError(RequestException):
@@ -65,3 +67,15 @@ class PoolTimeout(PoolError):
 
 class PoolClosed(PoolError):
     """The pool was used after :meth:`close` was called."""
+
+
+class LeaseError(PoolError):
+    """A session was used in a way its lease does not allow.
+
+    Raised when a session lent by a :class:`~sessionpool.QueuePool` sends a
+    request after its ``with`` block ended or from a thread that does not
+    hold it, when a :class:`~sessionpool.ThreadLocalPool` session is used
+    from another thread than its own, when one lease is entered twice, and
+    when a thread asks a queue pool for a session while it already holds
+    them all (a wait that could never end).
+    """

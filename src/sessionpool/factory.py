@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import requests
+from requests.cookies import RequestsCookieJar
 
 from sessionpool._validate import describe
 from sessionpool.adapter import PoolAdapter
@@ -12,14 +13,18 @@ from sessionpool.stats import StatsRecorder
 __all__ = ["make_session"]
 
 
-def make_session(config: PoolConfig, stats: StatsRecorder) -> requests.Session:
+def make_session(
+    config: PoolConfig, stats: StatsRecorder, cookies: RequestsCookieJar | None = None
+) -> tuple[requests.Session, PoolAdapter]:
     """A new session from ``config.session_factory``, given the config's baseline.
 
     The config is applied over whatever the factory set up: its headers and
     proxies are merged in (the config's win), ``auth`` replaces the factory's
     only when the config has one, and ``verify``, ``cert`` and ``trust_env``
-    are set. A fresh :class:`PoolAdapter` is mounted for ``http://`` and
-    ``https://``; adapters the factory mounted for longer prefixes stay.
+    are set. ``cookies``, when given, replaces the session's own jar (the
+    pool's shared one). A fresh :class:`PoolAdapter` is mounted for
+    ``http://`` and ``https://`` and returned with the session; adapters the
+    factory mounted for longer prefixes stay.
     """
     session = config.session_factory()
     if not isinstance(session, requests.Session):
@@ -31,7 +36,9 @@ def make_session(config: PoolConfig, stats: StatsRecorder) -> requests.Session:
     session.cert = config.cert
     session.proxies.update(config.proxies)
     session.trust_env = config.trust_env
+    if cookies is not None:
+        session.cookies = cookies
     adapter = PoolAdapter(config, stats)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    return session
+    return session, adapter

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from threading import Lock
 from typing import TYPE_CHECKING
 
-from sessionpool._validate import check_int, check_seconds
+from sessionpool._validate import check_bool, check_int, check_seconds
 from sessionpool.base import BasePool
 from sessionpool.config import PoolConfig, PoolConfigFields
-from sessionpool.errors import PoolTimeout
+from sessionpool.errors import LeaseError, PoolTimeout
 from sessionpool.record import SessionRecord
 
 if TYPE_CHECKING:
@@ -58,6 +59,10 @@ class QueuePool(BasePool):
     :param checkout_timeout: seconds a checkout waits for a session (>= 0;
         0 fails at once). Not to be confused with the request ``timeout`` of
         :class:`PoolConfig`.
+    :param reset_on_return: put a returned session back as it was configured
+        (cookies, headers, auth, params, hooks, proxies, verify, cert), so one
+        borrower's state, credentials above all, never reaches the next.
+        ``False`` keeps whatever borrowers leave behind.
     :param fields: :class:`PoolConfig` fields, applied over ``config``.
 
     >>> with QueuePool(size=4) as pool:                  # doctest: +SKIP
@@ -71,11 +76,16 @@ class QueuePool(BasePool):
         *,
         size: int = DEFAULT_SIZE,
         checkout_timeout: float = DEFAULT_CHECKOUT_TIMEOUT,
+        reset_on_return: bool = True,
         **fields: Unpack[PoolConfigFields],
     ) -> None:
         self._size = check_int("QueuePool.size", size, minimum=1)
         self._checkout_timeout = check_seconds("QueuePool.checkout_timeout", checkout_timeout, allow_zero=True)
+        self._reset_on_return = check_bool("QueuePool.reset_on_return", reset_on_return)
         super().__init__(config, fields)
+        self._reset_strategy()
+
+    def _reset_strategy(self) -> None:
         self._idle: list[SessionRecord] = []  # a stack: the last returned is lent first
         self._waiters: deque[_Waiter] = deque()
         self._slots_taken = 0  # sessions that exist or are being made; never above size
@@ -93,8 +103,13 @@ class QueuePool(BasePool):
     def _describe(self) -> str:
         return f"size={self._size}"
 
+    def _held_by_this_thread(self) -> int:
+        me = threading.get_ident()
+        return sum(1 for record in self._records if record.holder == me)
+
     def _do_get(self) -> SessionRecord:
         waiter: _Waiter | None = None
+        deadlock = False
         with self._lock:
             closed = self._closed
             if closed:
@@ -103,11 +118,19 @@ class QueuePool(BasePool):
                 return self._idle.pop()
             elif self._slots_taken < self._size:
                 self._slots_taken += 1
+            elif self._held_by_this_thread() >= self._size:
+                deadlock = True
             else:
                 waiter = _Waiter()
                 self._waiters.append(waiter)
         if closed:
             raise self._closed_error()
+        if deadlock:
+            raise LeaseError(
+                f"this thread already holds all {self._size} sessions of the QueuePool: a nested checkout"
+                " would wait for itself; return one first, or make the pool larger",
+                pool=repr(self),
+            )
         if waiter is None:
             return self._create_in_slot()
         return self._wait(waiter)
@@ -157,6 +180,9 @@ class QueuePool(BasePool):
             self._slots_taken -= 1
 
     def _do_return(self, record: SessionRecord) -> bool:
+        if self._reset_on_return and record.baseline is not None:
+            # Outside the lock: the session is nobody's until it is queued.
+            record.baseline.restore(record.session, cookies=self._cookies is None)
         with self._lock:
             if self._closed:
                 return False
@@ -167,6 +193,12 @@ class QueuePool(BasePool):
             else:
                 self._idle.append(record)
             return True
+
+    def _on_retired(self, records: list[SessionRecord]) -> None:
+        for record in records:
+            if record in self._idle:
+                self._idle.remove(record)
+            self._free_slot()
 
     def _on_close(self) -> None:
         self._idle.clear()

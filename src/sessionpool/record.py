@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 
@@ -24,6 +25,16 @@ class SessionRecord:
         again to a nested ``session()`` in its thread.
     :param checkouts: how many times it has been lent.
     :param closed: whether the pool has closed it.
+    :param generation: the pool's generation when it was made; a session of
+        an older generation was invalidated, and is retired when reached.
+    :param retire_at: the ``clock()`` time after which it is retired at its
+        next checkout (its age limit, with jitter), or None.
+    :param holder: the ident of the thread allowed to send on it: the
+        borrower for a queue pool (None while it is idle), the owner thread
+        for a thread-local pool.
+    :param baseline: the session's state as configured, restored when a
+        queue pool takes it back (a :class:`~sessionpool.baseline.SessionBaseline`).
+    :param requests_sent: HTTP requests sent on it, counted by its adapter.
     """
 
     session: requests.Session
@@ -31,3 +42,8 @@ class SessionRecord:
     leases: int = 0
     checkouts: int = 0
     closed: bool = False
+    generation: int = 0
+    retire_at: float | None = None
+    holder: int | None = None
+    baseline: Any = None
+    requests_sent: int = 0

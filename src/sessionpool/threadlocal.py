@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from sessionpool.base import BasePool
@@ -15,16 +16,32 @@ if TYPE_CHECKING:
 __all__ = ["ThreadLocalPool"]
 
 
+class _Slot:
+    """A thread's hold on its session, kept only in the thread's local storage.
+
+    When the thread ends, its local storage is dropped, and with it the slot;
+    a finalizer on the slot then retires the session, so a pool that serves
+    short-lived threads does not keep their sessions and sockets.
+    """
+
+    __slots__ = ("__weakref__", "record")
+
+    def __init__(self, record: SessionRecord) -> None:
+        self.record = record
+
+
 class ThreadLocalPool(BasePool):
     """Gives each thread its own :class:`requests.Session`, made on its first use.
 
     The right pool for long-lived worker threads: a thread never waits for a
     session, and each thread's connections stay warm for its next request. A
     thread keeps its session's state (cookies it received, headers it set)
-    from one call to the next, like a plain session would.
+    from one call to the next, like a plain session would, and only that
+    thread may send on it.
 
     The pool tracks every session it made, in every thread, so
-    :meth:`stats` counts them all and :meth:`close` closes them all.
+    :meth:`stats` counts them all and :meth:`close` closes them all. When a
+    thread ends, its session is closed with it.
 
     :param config: the configuration of every session; ``None`` for the defaults.
     :param fields: :class:`PoolConfig` fields, applied over ``config``.
@@ -33,17 +50,31 @@ class ThreadLocalPool(BasePool):
     ...     response = pool.get("https://example.org/")
     """
 
+    _sessions_stay_with_thread = True
+
     def __init__(self, config: PoolConfig | None = None, **fields: Unpack[PoolConfigFields]) -> None:
         super().__init__(config, fields)
         self._local = threading.local()
 
+    def _reset_strategy(self) -> None:
+        self._local = threading.local()
+
     def _do_get(self) -> SessionRecord:
-        record: SessionRecord | None = getattr(self._local, "record", None)
-        if record is None or record.closed:
-            record = self._create()
-            self._local.record = record
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        if slot is not None and not slot.record.closed:
+            return slot.record
+        record = self._create()
+        slot = self._local.slot = _Slot(record)
+        weakref.finalize(slot, _thread_ended, weakref.ref(self), record)
         return record
 
     def _do_return(self, record: SessionRecord) -> bool:
         # The session stays in its thread's slot for the thread's next call.
         return not self._closed
+
+
+def _thread_ended(pool_ref: weakref.ref[ThreadLocalPool], record: SessionRecord) -> None:
+    """Retire the session of a thread that ended (or whose slot was replaced)."""
+    pool = pool_ref()
+    if pool is not None:
+        pool._retire([record])  # does nothing if the pool already retired it

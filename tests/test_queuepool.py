@@ -208,3 +208,24 @@ def test_size_and_checkout_timeout_are_readable() -> None:
     with QueuePool(size=2, checkout_timeout=1.5) as pool:
         assert (pool.size, pool.checkout_timeout) == (2, 1.5)
         assert "size=2" in repr(pool)
+
+
+class _Stubborn(requests.Session):
+    """A session whose settings a borrower can lock, so the pool cannot reset them."""
+
+    locked = False
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if self.locked and name == "verify":
+            raise RuntimeError("verify is fixed once locked")
+        super().__setattr__(name, value)
+
+
+def test_a_session_that_cannot_be_reset_is_closed_not_lent_again(caplog: pytest.LogCaptureFixture) -> None:
+    with QueuePool(size=1, checkout_timeout=1, session_factory=_Stubborn) as pool:
+        with pool.session() as session:
+            session.locked = True  # type: ignore[attr-defined]
+        assert pool.stats().sessions_closed == 1
+        with pool.session() as again:  # the slot came back: no PoolTimeout
+            assert again is not session
+    assert "could not reset a returned session" in caplog.text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
+
+import pytest
 
 from helpers import run_threads, wait_until
 from sessionpool import ThreadLocalPool
@@ -88,3 +91,27 @@ def test_close_reaches_the_sessions_of_every_thread(server: LocalServer) -> None
         release.set()
         for thread in threads:
             thread.join(10)
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors through Linux's /proc")
+def test_sessions_of_ended_threads_are_closed_and_leave_no_socket(server: LocalServer) -> None:
+    threads, batch = 2000, 50
+    with ThreadLocalPool() as pool:
+        pool.get(server.url + "/")  # this thread's session, and the server's threads, exist before counting
+        before = _open_descriptors()
+        for start in range(0, threads, batch):
+            run_threads(batch, lambda i, start=start: _one_request(pool, f"{server.url}/t{start + i}"))
+        assert wait_until(lambda: pool.stats().sessions_closed == threads)
+        stats = pool.stats()
+        # The server closes its side when the client's FIN arrives.
+        assert wait_until(lambda: _open_descriptors() <= before)
+        assert stats.sessions_created == threads + 1
+        assert stats.sessions_open == 1  # only this thread's
+
+
+def _one_request(pool: ThreadLocalPool, url: str) -> None:
+    assert pool.get(url).content == b"ok"

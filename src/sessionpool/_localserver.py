@@ -132,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new
+    # connections, which the client then resends only after a second.
+    request_queue_size = 128
     daemon_threads = False
     block_on_close = True  # server_close() joins every connection's thread
 

@@ -8,12 +8,11 @@ once it is configured and restores it each time the session comes back.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from http.cookiejar import Cookie
 from typing import Any
 
 import requests
+from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
 __all__ = ["SessionBaseline"]
@@ -33,7 +32,7 @@ class SessionBaseline:
     trust_env: bool
     stream: bool
     max_redirects: int
-    cookies: tuple[Cookie, ...]
+    cookies: RequestsCookieJar
 
     @classmethod
     def capture(cls, session: requests.Session) -> SessionBaseline:
@@ -49,11 +48,17 @@ class SessionBaseline:
             trust_env=session.trust_env,
             stream=session.stream,
             max_redirects=session.max_redirects,
-            cookies=tuple(copy.copy(cookie) for cookie in session.cookies),
+            cookies=session.cookies.copy(),
         )
 
-    def restore(self, session: requests.Session, *, cookies: bool) -> None:
-        """Put ``session`` back in this state; its cookies too, unless they are the pool's shared jar."""
+    def restore(self, session: requests.Session, *, shared_cookies: RequestsCookieJar | None) -> None:
+        """Put ``session`` back in this state.
+
+        Every container is a new object, so a borrower who kept a reference
+        to one (``jar = session.cookies``) cannot reach the next borrower.
+        ``shared_cookies`` is the pool's shared jar, given back as it is;
+        without one the session gets a fresh copy of its baseline cookies.
+        """
         session.headers = self.headers.copy()
         session.auth = self.auth
         session.params = dict(self.params)
@@ -64,7 +69,4 @@ class SessionBaseline:
         session.trust_env = self.trust_env
         session.stream = self.stream
         session.max_redirects = self.max_redirects
-        if cookies:
-            session.cookies.clear()
-            for cookie in self.cookies:
-                session.cookies.set_cookie(copy.copy(cookie))
+        session.cookies = shared_cookies if shared_cookies is not None else self.cookies.copy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_CHECKOUT_TIMEOUT", "DEFAULT_SIZE", "QueuePool"]
+
+log = logging.getLogger("sessionpool")
 
 #: Sessions a QueuePool makes at most, unless told otherwise.
 DEFAULT_SIZE = 10
@@ -182,7 +185,14 @@ class QueuePool(BasePool):
     def _do_return(self, record: SessionRecord) -> bool:
         if self._reset_on_return and record.baseline is not None:
             # Outside the lock: the session is nobody's until it is queued.
-            record.baseline.restore(record.session, cookies=self._cookies is None)
+            try:
+                record.baseline.restore(record.session, shared_cookies=self._cookies)
+            except Exception:
+                # A borrower left the session in a state that cannot be
+                # undone: close it (the pool makes another) rather than
+                # lend it again, and say so.
+                log.warning("could not reset a returned session; closing it instead", exc_info=True)
+                return False
         with self._lock:
             if self._closed:
                 return False

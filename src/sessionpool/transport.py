@@ -11,13 +11,18 @@ from these classes. Beyond urllib3's own behaviour they
   head arrived, so the replay policy can tell a stale connection from a
   server that failed the request (see :mod:`sessionpool.classify`);
 - after such a failure, drop the idle connections to that host that are at
-  least as old as the one that failed: they are most likely dead too.
+  least as old as the one that failed: they are most likely dead too;
+- in a child process made by ``os.fork()``, let go of every connection
+  inherited from the parent without disturbing it (see
+  :func:`_release_inherited_connections`).
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +52,7 @@ class _ManagedHTTPConnection(HTTPConnection):
         self._sessionpool_stats = stats
         #: ``time.monotonic()`` when it last went back to its pool idle; None if never.
         self.idle_since: float | None = None
+        _LIVE_CONNECTIONS.add(self)
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -150,6 +156,30 @@ class _ManagedPoolManager(PoolManager):
 
 class _ManagedProxyManager(_ManagedPoolManager, ProxyManager):
     """A proxy manager whose connections (to the proxy) are the managed ones above."""
+
+
+#: Every managed connection alive in this process, for a forked child to let go of.
+_LIVE_CONNECTIONS: weakref.WeakSet[_ManagedHTTPConnection] = weakref.WeakSet()
+
+
+def _release_inherited_connections() -> None:
+    """In a forked child: close this process's descriptors of every inherited connection.
+
+    Parent and child share each inherited socket. Closing a descriptor in
+    the child neither sends a FIN (the parent still holds the socket) nor a
+    TLS close_notify (Python sends none on close), so the parent's
+    connections go on undisturbed, while the child can never write into the
+    middle of one of them: any inherited connection it still reaches
+    reconnects first. No lock is taken, since a thread of the parent may
+    have held one at the moment of the fork.
+    """
+    for conn in list(_LIVE_CONNECTIONS):
+        conn.close()
+    _LIVE_CONNECTIONS.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_release_inherited_connections)
 
 
 def managed_pool_manager(settings: TransportSettings, **kwargs: Any) -> PoolManager:

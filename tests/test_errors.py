@@ -9,19 +9,19 @@ import requests
 from requests.exceptions import RequestException
 
 import sessionpool.errors
-from sessionpool import PoolClosed, PoolError, PoolTimeout
+from sessionpool import LeaseError, PoolClosed, PoolError, PoolTimeout
 
 
 def test_pool_error_is_a_request_exception() -> None:
     assert issubclass(PoolError, RequestException)
 
 
-@pytest.mark.parametrize("error", [PoolTimeout, PoolClosed])
+@pytest.mark.parametrize("error", [PoolTimeout, PoolClosed, LeaseError])
 def test_subclasses_of_pool_error(error: type[PoolError]) -> None:
     assert issubclass(error, PoolError)
 
 
-@pytest.mark.parametrize("error", [PoolError("e"), PoolTimeout("t"), PoolClosed("c")])
+@pytest.mark.parametrize("error", [PoolError("e"), PoolTimeout("t"), PoolClosed("c"), LeaseError("l")])
 def test_caught_by_except_request_exception(error: PoolError) -> None:
     caught: BaseException | None = None
     try:
@@ -34,6 +34,7 @@ def test_caught_by_except_request_exception(error: PoolError) -> None:
 ERRORS: list[tuple[PoolError, dict[str, object]]] = [
     (PoolError("the pool broke", pool="<QueuePool size=2>"), {"pool": "<QueuePool size=2>"}),
     (PoolClosed("the pool is closed", pool="<ThreadLocalPool closed>"), {"pool": "<ThreadLocalPool closed>"}),
+    (LeaseError("used after its block", pool="<QueuePool size=1>"), {"pool": "<QueuePool size=1>"}),
     (
         PoolTimeout("no session after 1.5 s", pool="<QueuePool size=1>", waited=1.5, checkout_timeout=1.25),
         {"pool": "<QueuePool size=1>", "waited": 1.5, "checkout_timeout": 1.25},

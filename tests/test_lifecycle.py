@@ -12,10 +12,9 @@ import pytest
 import requests
 
 from helpers import TLSFiles, run_threads, wait_until
-from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
+from sessionpool import LeaseError, PoolConfig, QueuePool, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 from sessionpool.base import BasePool
-from sessionpool.errors import LeaseError
 
 PoolMaker = Callable[..., BasePool]
 POOL_KINDS: dict[str, PoolMaker] = {

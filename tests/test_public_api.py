@@ -10,6 +10,7 @@ import pytest
 import sessionpool
 
 PUBLIC_NAMES = [
+    "LeaseError",
     "PoolClosed",
     "PoolConfig",
     "PoolError",

@@ -9,9 +9,8 @@ import pytest
 import requests
 
 from helpers import run_threads
-from sessionpool import PoolClosed, PoolTimeout, QueuePool
+from sessionpool import LeaseError, PoolClosed, PoolTimeout, QueuePool
 from sessionpool._localserver import LocalServer
-from sessionpool.errors import LeaseError
 
 
 def test_more_threads_than_sessions_open_at_most_size_connections(server: LocalServer) -> None:

@@ -12,7 +12,7 @@ the TCP connections they opened, which shows whether connections are reused.
 """
 
 from sessionpool.config import PoolConfig
-from sessionpool.errors import PoolClosed, PoolError, PoolTimeout
+from sessionpool.errors import LeaseError, PoolClosed, PoolError, PoolTimeout
 from sessionpool.queuepool import QueuePool
 from sessionpool.retry import RetryPolicy
 from sessionpool.stats import PoolStats
@@ -21,6 +21,7 @@ from sessionpool.threadlocal import ThreadLocalPool
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "LeaseError",
     "PoolClosed",
     "PoolConfig",
     "PoolError",

@@ -249,3 +249,13 @@ def test_a_fork_while_other_threads_hold_sessions(server: LocalServer) -> None:
                 worker.join(10)
         assert report["bodies"] == ["ok"]
         assert pool.stats().requests == 6  # the three holders, twice each: the child counts in its own pool
+
+
+def test_a_retired_session_a_thread_kept_cannot_send(server: LocalServer) -> None:
+    with ThreadLocalPool() as pool:
+        kept = _session_of(pool)
+        pool.invalidate()
+        with pytest.raises(LeaseError, match="closed by its pool"):
+            kept.get(server.url + "/")
+        assert pool.get(server.url + "/").content == b"ok"  # the thread gets a new session
+    assert len(server.requests) == 1

@@ -95,7 +95,7 @@ class PoolAdapter(HTTPAdapter):
     ) -> Response:
         """Send ``request`` (with the pool's default timeout if the caller gave none), again if the policy allows."""
         lease = self.lease
-        if lease is not None and lease.holder != threading.get_ident():
+        if lease is not None and (lease.holder != threading.get_ident() or lease.closed):
             raise LeaseError(_misuse(lease))
         if timeout is None:
             timeout = self._default_timeout

@@ -54,6 +54,9 @@ class BasePool(abc.ABC):
     #: Whether a session stays with its thread between leases (thread-local
     #: pools), rather than being free for any thread once returned.
     _sessions_stay_with_thread = False
+    #: Whether returned sessions are put back as configured, which needs
+    #: their configured state captured when they are made.
+    _resets_on_return = False
 
     def __init__(self, config: PoolConfig | None, fields: Mapping[str, Any]) -> None:
         self._config = PoolConfig.build(config, fields)
@@ -287,7 +290,9 @@ class BasePool(abc.ABC):
         """Make a session from the config and start tracking it."""
         config = self._config
         session, adapter = make_session(config, self._stats, self._cookies)
-        record = SessionRecord(session, created=config.clock(), baseline=SessionBaseline.capture(session))
+        record = SessionRecord(session, created=config.clock())
+        if self._resets_on_return:
+            record.baseline = SessionBaseline.capture(session)
         if config.max_session_age is not None:
             # Up to 10 % earlier, at random: sessions made together (at
             # start-up, after an invalidation) do not all expire together.

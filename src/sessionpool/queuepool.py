@@ -84,7 +84,7 @@ class QueuePool(BasePool):
     ) -> None:
         self._size = check_int("QueuePool.size", size, minimum=1)
         self._checkout_timeout = check_seconds("QueuePool.checkout_timeout", checkout_timeout, allow_zero=True)
-        self._reset_on_return = check_bool("QueuePool.reset_on_return", reset_on_return)
+        self._resets_on_return = check_bool("QueuePool.reset_on_return", reset_on_return)
         super().__init__(config, fields)
         self._reset_strategy()
 
@@ -183,7 +183,7 @@ class QueuePool(BasePool):
             self._slots_taken -= 1
 
     def _do_return(self, record: SessionRecord) -> bool:
-        if self._reset_on_return and record.baseline is not None:
+        if record.baseline is not None:  # captured when the pool resets on return
             # Outside the lock: the session is nobody's until it is queued.
             try:
                 record.baseline.restore(record.session, shared_cookies=self._cookies)

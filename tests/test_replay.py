@@ -296,3 +296,18 @@ def test_a_request_that_succeeds_first_time_never_builds_a_retrying(monkeypatch:
         for _ in range(20):
             assert pool.get(server.url + "/").content == b"ok"
         assert pool.post(server.url + "/", data=b"x").content == b"ok"
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failure() -> None:
+    # The server closes each connection after 0.2 s of quiet; the client
+    # pauses longer. urllib3 notices the close before reusing the connection,
+    # so nothing fails even with replays off: only the race needs them.
+    fault = Fault(after=1, when="idle", idle=0.2, action="close")
+    pool = QueuePool(size=1, keepalive_expiry=None, retry=RetryPolicy.disabled())
+    with FaultServer(fault) as server, pool:
+        assert pool.get(server.url + "/before").content == b"ok"
+        threading.Event().wait(0.5)
+        assert pool.get(server.url + "/after").content == b"ok"
+        stats = pool.stats()
+    assert stats.connections_opened == server.connections_accepted == 2
+    assert [r.answered for r in server.received] == [True, True]

@@ -181,3 +181,13 @@ def test_headers_configured_through_the_pool_survive_the_reset(server: LocalServ
     assert "X-Base" not in seen_by_first
     assert seen_by_second["X-Base"] == "2"
     assert seen_by_third["X-Base"] == "1"
+
+
+def test_an_untouched_session_keeps_its_containers() -> None:
+    session = _configured_session()
+    baseline = SessionBaseline.capture(session)
+    before = (session.headers, session.params, session.hooks, session.proxies, session.cookies)
+    baseline.restore(session, shared_cookies=None)
+    after = (session.headers, session.params, session.hooks, session.proxies, session.cookies)
+    assert all(a is b for a, b in zip(after[:4], before[:4], strict=True))
+    assert _state(session) == _state(_configured_session())

@@ -224,7 +224,7 @@ def test_a_session_that_cannot_be_reset_is_closed_not_lent_again(caplog: pytest.
     with QueuePool(size=1, checkout_timeout=1, session_factory=_Stubborn) as pool:
         with pool.session() as session:
             session.locked = True  # type: ignore[attr-defined]
-        assert pool.stats().sessions_closed == 1
         with pool.session() as again:  # the slot came back: no PoolTimeout
             assert again is not session
+        assert pool.stats().sessions_closed == 1
     assert "could not reset a returned session" in caplog.text

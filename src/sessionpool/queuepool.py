@@ -111,6 +111,27 @@ class QueuePool(BasePool):
         return sum(1 for record in self._records if record.holder == me)
 
     def _do_get(self) -> SessionRecord:
+        while True:
+            record = self._take()
+            if not record.needs_reset or record.baseline is None:
+                return record
+            # Reset by the next borrower, outside the lock, rather than by
+            # the last one on its way out: a returned session is available
+            # at once, instead of being nobody's while it is reset.
+            try:
+                record.baseline.restore(record.session, shared_cookies=self._cookies)
+            except Exception:
+                # A borrower left the session in a state that cannot be
+                # undone: close it (the pool makes another) rather than
+                # lend it again, and say so.
+                log.warning("could not reset a returned session; closing it instead", exc_info=True)
+                self._retire([record])
+            else:
+                record.needs_reset = False
+                return record
+
+    def _take(self) -> SessionRecord:
+        """An idle session, a new one in a free slot, or the next one returned (waiting for it)."""
         waiter: _Waiter | None = None
         deadlock = False
         with self._lock:
@@ -183,16 +204,7 @@ class QueuePool(BasePool):
             self._slots_taken -= 1
 
     def _do_return(self, record: SessionRecord) -> bool:
-        if record.baseline is not None:  # captured when the pool resets on return
-            # Outside the lock: the session is nobody's until it is queued.
-            try:
-                record.baseline.restore(record.session, shared_cookies=self._cookies)
-            except Exception:
-                # A borrower left the session in a state that cannot be
-                # undone: close it (the pool makes another) rather than
-                # lend it again, and say so.
-                log.warning("could not reset a returned session; closing it instead", exc_info=True)
-                return False
+        record.needs_reset = record.baseline is not None  # captured when the pool resets on return
         with self._lock:
             if self._closed:
                 return False

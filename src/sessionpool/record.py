@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
+
+from sessionpool.baseline import SessionBaseline
 
 __all__ = ["SessionRecord"]
 
@@ -33,8 +34,10 @@ class SessionRecord:
         borrower for a queue pool (None while it is idle), the owner thread
         for a thread-local pool.
     :param baseline: the session's state as configured, restored when a
-        queue pool takes it back (a :class:`~sessionpool.baseline.SessionBaseline`).
+        queue pool takes it back.
     :param requests_sent: HTTP requests sent on it, counted by its adapter.
+    :param needs_reset: it came back to a queue pool that resets sessions,
+        and has not been put back to its baseline yet.
     """
 
     session: requests.Session
@@ -45,5 +48,6 @@ class SessionRecord:
     generation: int = 0
     retire_at: float | None = None
     holder: int | None = None
-    baseline: Any = None
+    baseline: SessionBaseline | None = None
     requests_sent: int = 0
+    needs_reset: bool = False

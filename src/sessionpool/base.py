@@ -33,6 +33,7 @@ import requests
 from sessionpool.baseline import SessionBaseline
 from sessionpool.config import PoolConfig
 from sessionpool.cookies import SharedCookieJar
+from sessionpool.environment import EnvironmentCache
 from sessionpool.errors import LeaseError, PoolClosed
 from sessionpool.factory import make_session
 from sessionpool.record import SessionRecord
@@ -61,6 +62,7 @@ class BasePool(abc.ABC):
     def __init__(self, config: PoolConfig | None, fields: Mapping[str, Any]) -> None:
         self._config = PoolConfig.build(config, fields)
         self._cookies = SharedCookieJar() if self._config.share_cookies else None
+        self._environment = EnvironmentCache()
         self._start_empty()
         _LIVE_POOLS.add(self)
 
@@ -138,9 +140,11 @@ class BasePool(abc.ABC):
         """Retire every session the pool has now; later checkouts get new ones.
 
         Idle sessions are closed at once, sessions lent out when they come
-        back or are next reached. Use it when something every session holds
-        went bad, such as credentials that were rotated.
+        back or are next reached. What the pool read from the environment
+        (proxies, CA bundle, .netrc) is read again too. Use it when something
+        every session holds went bad, such as credentials that were rotated.
         """
+        self._environment.clear()
         with self._lock:
             self._generation += 1
             idle = [record for record in self._records if record.leases == 0]
@@ -289,7 +293,7 @@ class BasePool(abc.ABC):
     def _create(self) -> SessionRecord:
         """Make a session from the config and start tracking it."""
         config = self._config
-        session, adapter = make_session(config, self._stats, self._cookies)
+        session, adapter = make_session(config, self._stats, self._cookies, self._environment)
         record = SessionRecord(session, created=config.clock())
         if self._resets_on_return:
             record.baseline = SessionBaseline.capture(session)

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from helpers import TLSFiles
+from helpers import PoolMaker, TLSFiles
 from nginx import Nginx, nginx_binary
+from sessionpool import QueuePool, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 
 
@@ -121,3 +122,15 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
         pytest.skip("nginx is not installed here (apt-get install nginx-light); CI runs this test")
     with Nginx(tmp_path) as server:
         yield server
+
+
+POOL_KINDS: dict[str, PoolMaker] = {
+    "thread-local": ThreadLocalPool,
+    "queue": lambda config=None, **fields: QueuePool(config, size=8, **fields),
+}
+
+
+@pytest.fixture(params=sorted(POOL_KINDS))
+def make_pool(request: pytest.FixtureRequest) -> PoolMaker:
+    """Makes a pool of each kind in turn (a QueuePool of size 8), from a config and/or fields."""
+    return POOL_KINDS[request.param]

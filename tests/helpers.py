@@ -9,7 +9,12 @@ from dataclasses import dataclass
 
 import requests
 
+from sessionpool.base import BasePool
+
 JOIN_SECONDS = 60.0
+
+#: Makes a pool from a config and/or PoolConfig fields (the ``make_pool`` fixture).
+PoolMaker = Callable[..., BasePool]
 
 
 @dataclass
@@ -83,3 +88,22 @@ class OwnershipCheckingSession(requests.Session):
             if self.owner != me:
                 self.violations.append(f"thread {self.owner} took the session while thread {me} was sending")
             self.owner = previous
+
+
+class CheckingFactory:
+    """A session factory for a pool that makes :class:`OwnershipCheckingSession` objects and keeps them all."""
+
+    def __init__(self) -> None:
+        self.made: list[OwnershipCheckingSession] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> requests.Session:
+        session = OwnershipCheckingSession()
+        with self._lock:
+            self.made.append(session)
+        return session
+
+    @property
+    def violations(self) -> list[str]:
+        """Every moment any of its sessions was used by two threads at once."""
+        return [violation for session in self.made for violation in session.violations]

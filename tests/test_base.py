@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 import requests
 
-from helpers import OwnershipCheckingSession, TLSFiles, run_threads, wait_until
-from sessionpool import PoolClosed, PoolConfig, PoolError, QueuePool, ThreadLocalPool
+from helpers import CheckingFactory, PoolMaker, TLSFiles, run_threads, wait_until
+from sessionpool import PoolClosed, PoolConfig, PoolError
 from sessionpool._localserver import LocalServer
 from sessionpool.base import BasePool
-
-PoolMaker = Callable[..., BasePool]
-
-POOL_KINDS: dict[str, PoolMaker] = {
-    "thread-local": ThreadLocalPool,
-    "queue": lambda config=None, **fields: QueuePool(config, size=8, **fields),
-}
-
-
-@pytest.fixture(params=sorted(POOL_KINDS))
-def make_pool(request: pytest.FixtureRequest) -> PoolMaker:
-    return POOL_KINDS[request.param]
 
 
 @pytest.mark.usefixtures("tiny_switch_interval")
 def test_no_session_is_ever_used_by_two_threads_at_once(make_pool: PoolMaker, server: LocalServer) -> None:
     threads, rounds = 32, 8
-    made: list[OwnershipCheckingSession] = []
-    made_lock = threading.Lock()
-
-    def factory() -> requests.Session:
-        session = OwnershipCheckingSession()
-        with made_lock:
-            made.append(session)
-        return session
-
+    factory = CheckingFactory()
     pool = make_pool(session_factory=factory)
     answers: Counter[str] = Counter()
 
@@ -59,7 +37,7 @@ def test_no_session_is_ever_used_by_two_threads_at_once(make_pool: PoolMaker, se
         run_threads(threads, work)
         stats = pool.stats()
     closed = pool.stats()
-    assert [v for session in made for v in session.violations] == []
+    assert factory.violations == []
     # Every request was sent once and answered once: none lost, none doubled.
     expected = {f"/t{i}/r{r}" for i in range(threads) for r in range(rounds)}
     received = Counter(request.path for request in server.requests)
@@ -71,8 +49,8 @@ def test_no_session_is_ever_used_by_two_threads_at_once(make_pool: PoolMaker, se
     assert stats.checkouts == threads * rounds
     assert stats.sessions_in_use == 0
     # close() closed every session, and with them every connection.
-    assert closed.sessions_closed == closed.sessions_created == len(made)
-    assert all(len(session.adapters["http://"].poolmanager.pools) == 0 for session in made)
+    assert closed.sessions_closed == closed.sessions_created == len(factory.made)
+    assert all(len(session.adapters["http://"].poolmanager.pools) == 0 for session in factory.made)
     assert wait_until(lambda: server.open_connections == 0), f"{server.open_connections} connections left open"
 
 

@@ -6,26 +6,14 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Callable
 
 import pytest
 import requests
 
-from helpers import TLSFiles, run_threads, wait_until
+from helpers import PoolMaker, TLSFiles, run_threads, wait_until
 from sessionpool import LeaseError, PoolConfig, QueuePool, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 from sessionpool.base import BasePool
-
-PoolMaker = Callable[..., BasePool]
-POOL_KINDS: dict[str, PoolMaker] = {
-    "thread-local": ThreadLocalPool,
-    "queue": lambda config=None, **fields: QueuePool(config, size=4, **fields),
-}
-
-
-@pytest.fixture(params=sorted(POOL_KINDS))
-def make_pool(request: pytest.FixtureRequest) -> PoolMaker:
-    return POOL_KINDS[request.param]
 
 
 class FakeClock:

@@ -7,9 +7,8 @@ import threading
 from collections import Counter
 
 import pytest
-import requests
 
-from helpers import OwnershipCheckingSession, run_threads, wait_until
+from helpers import CheckingFactory, run_threads, wait_until
 from sessionpool import QueuePool, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 
@@ -18,14 +17,7 @@ from sessionpool._localserver import LocalServer
 @pytest.mark.usefixtures("tiny_switch_interval")
 def test_soak_both_pools_with_recycling_and_invalidation(server: LocalServer) -> None:
     threads, per_thread = 64, 200
-    made: list[OwnershipCheckingSession] = []
-    made_lock = threading.Lock()
-
-    def factory() -> requests.Session:
-        session = OwnershipCheckingSession()
-        with made_lock:
-            made.append(session)
-        return session
+    factory = CheckingFactory()
 
     descriptors_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
     local = ThreadLocalPool(session_factory=factory, max_session_requests=25)
@@ -65,7 +57,7 @@ def test_soak_both_pools_with_recycling_and_invalidation(server: LocalServer) ->
     queue.close()
 
     # No session was ever used by two threads at once.
-    assert [v for session in made for v in session.violations] == []
+    assert factory.violations == []
     # Every request was sent once and answered once.
     expected = {f"/soak/{i}/{n}" for i in range(threads) for n in range(per_thread)}
     received = Counter(request.path for request in server.requests)

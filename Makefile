@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest clean
+.PHONY: test demo lint typecheck pytest clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ pytest: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sessionpool demo
+
+# sessionpool against requests, httpx, urllib3, pycurl & co. on a local nginx:
+# writes benchmarks/results/latest.md and throughput.png.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import requests
 
 from sessionpool import QueuePool, ThreadLocalPool
+from sessionpool.base import BasePool
 
 Step = Callable[[], None]
 
@@ -35,7 +36,7 @@ def _hand_rolled() -> Step:
     return step
 
 
-def _pool_step(pool: ThreadLocalPool | QueuePool) -> Step:
+def _pool_step(pool: BasePool) -> Step:
     def step() -> None:
         with pool.session():
             pass

@@ -1,0 +1,90 @@
+"""The comparative benchmark runs end to end (--smoke) and its numbers hold together."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "benchmarks" / "run.py"
+SESSIONPOOL_CLIENTS = {"threadlocalpool", "queuepool", "queuepool-quarter"}
+
+
+def _nginx_installed() -> bool:
+    return shutil.which("nginx") is not None or os.access("/usr/sbin/nginx", os.X_OK)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    output = tmp_path_factory.mktemp("bench")
+    completed = subprocess.run(
+        [sys.executable, str(RUNNER), "--smoke", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
+    return output, json.loads((output / "results.json").read_text())
+
+
+@pytest.mark.timeout(200)
+def test_writes_the_report_and_the_chart(smoke: tuple[Path, dict[str, Any]]) -> None:
+    output, results = smoke
+    report = output / "latest.md"
+    chart = output / "throughput.png"
+    assert report.stat().st_size > 0
+    assert chart.stat().st_size > 0
+    text = report.read_text()
+    for client in results["meta"]["clients"]:
+        assert f"| {client['label']} " in text, client["label"]
+    assert "checkout.py" in text
+    assert "replay_cost.py" in text
+
+
+@pytest.mark.timeout(200)
+def test_uses_nginx_or_says_it_fell_back(smoke: tuple[Path, dict[str, Any]]) -> None:
+    output, results = smoke
+    server = results["meta"]["server"]
+    if _nginx_installed():
+        assert server["kind"] == "nginx"
+        assert not server["fallback"]
+    elif os.environ.get("CI"):
+        pytest.fail("nginx (Debian package nginx-light) must be installed in CI: .ci/run installs it")
+    else:
+        assert server["fallback"]
+        assert "FALLBACK" in (output / "latest.md").read_text()
+
+
+@pytest.mark.timeout(200)
+def test_every_client_ran_in_every_cell(smoke: tuple[Path, dict[str, Any]]) -> None:
+    _, results = smoke
+    names = {client["name"] for client in results["meta"]["clients"]}
+    cells = {(c["protocol"], c["threads"], c["client"]) for c in results["cells"]}
+    for protocol in ("HTTP", "TLS"):
+        for threads in results["meta"]["plan"]["threads"]:
+            assert {name for p, t, name in cells if (p, t) == (protocol, threads)} == names
+
+
+@pytest.mark.timeout(200)
+def test_sessionpool_clients_make_no_errors_and_few_connections(smoke: tuple[Path, dict[str, Any]]) -> None:
+    _, results = smoke
+    runs = [run for run in results["runs"] if run["client"] in SESSIONPOOL_CLIENTS]
+    assert len(runs) == len(SESSIONPOOL_CLIENTS) * len(results["meta"]["plan"]["threads"]) * 2
+    for run in runs:
+        where = f"{run['client']} {run['protocol']} {run['threads']} threads"
+        assert run.get("broken") is None, where
+        assert run["errors"] == 0, where
+        assert run["lost"] == 0, where
+        assert run["ok"] == run["requests"], where
+        if run["client"] == "threadlocalpool":
+            assert run["connections"] == run["threads"], where
+        if run["client"] == "queuepool":
+            assert 1 <= run["connections"] <= run["threads"], where

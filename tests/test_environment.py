@@ -115,7 +115,15 @@ def test_cached_answers_equal_requests_own(
     plain = requests.Session()
     cached = requests.Session()
     EnvironmentCache().bind(cached)
-    for proxies, verify in [({}, None), ({"no_proxy": "example.org"}, True), ({"http": "http://given:1"}, False)]:
+    plain.proxies = {"https": "http://configured:1"}
+    cached.proxies = {"https": "http://configured:1"}
+    cases = [
+        ({}, None),
+        ({"no_proxy": "example.org"}, True),
+        ({"http": "http://given:1"}, False),
+        ({"https": None}, None),  # a call's None removes a configured proxy
+    ]
+    for proxies, verify in cases:
         expected = plain.merge_environment_settings(url, dict(proxies), None, verify, None)
         assert cached.merge_environment_settings(url, dict(proxies), None, verify, None) == expected
         assert cached.merge_environment_settings(url, dict(proxies), None, verify, None) == expected  # from cache

@@ -15,6 +15,7 @@ environment on purpose.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,22 @@ def _origin(url: str) -> str:
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """Credentials that add nothing: tells requests the ``.netrc`` was already consulted."""
     return request
+
+
+def _merge_proxies(given: Any, configured: Any) -> Any:
+    """The ``merge_setting`` of requests for two plain dicts of proxies, the short way.
+
+    The general function converts both through a runtime protocol check that
+    costs ten micro-seconds a request; for two dicts the rule is simply:
+    the session's proxies, updated with the call's, without those set to None.
+    """
+    if type(given) is not dict or type(configured) is not dict:
+        return merge_setting(given, configured)
+    merged = OrderedDict(configured)
+    merged.update(given)
+    for scheme in [scheme for scheme, proxy in merged.items() if proxy is None]:
+        del merged[scheme]
+    return merged
 
 
 class EnvironmentCache:
@@ -104,7 +121,7 @@ class EnvironmentCache:
                 if verify is True or verify is None:
                     verify = self.ca_bundle() or verify
             return {
-                "proxies": merge_setting(proxies, session.proxies),
+                "proxies": _merge_proxies(proxies, session.proxies),
                 "stream": merge_setting(stream, session.stream),
                 "verify": merge_setting(verify, session.verify),
                 "cert": merge_setting(cert, session.cert),

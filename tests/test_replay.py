@@ -20,7 +20,7 @@ from helpers import TLSFiles, run_threads
 from sessionpool import QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 from sessionpool.classify import mark_reused_connection_failure
-from sessionpool.replay import replay
+from sessionpool.replay import attempts, replay
 from sessionpool.stats import StatsRecorder
 
 # Every connection serves one response, then dies under the next request it
@@ -311,3 +311,20 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failure
         stats = pool.stats()
     assert stats.connections_opened == server.connections_accepted == 2
     assert [r.answered for r in server.received] == [True, True]
+
+
+def test_the_final_outcome_says_how_many_times_the_request_was_sent(no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
+    with FaultServer(statuses={"/busy": [503, 503]}) as server, QueuePool(size=1, retry=policy) as pool:
+        assert attempts(pool.get(server.url + "/busy")) == 3
+        assert attempts(pool.get(server.url + "/fine")) == 1
+    errors = [_stale_error(n) for n in range(3)]
+    followers = iter(errors[1:])
+
+    def send_once() -> requests.Response:
+        raise next(followers)
+
+    request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
+    with pytest.raises(requests.ConnectionError) as raised:
+        replay(RetryPolicy(stale_attempts=2), request, send_once, errors[0], StatsRecorder())
+    assert attempts(raised.value) == 3

@@ -9,6 +9,7 @@ connections each client opened, so that every client is measured the same way.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import logging
@@ -32,7 +33,16 @@ from sessionpool.threadlocal import ThreadLocalPool
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ClientResult", "ServerProcess", "format_table", "measure", "run"]
+__all__ = ["ClientResult", "ServerProcess", "add_arguments", "format_table", "measure", "run", "run_command"]
+
+#: The subcommand's name, one-line help and description, for the ``sessionpool`` command.
+COMMAND = "demo"
+HELP = "compare plain requests with both pools against a local server"
+DESCRIPTION = (
+    "Start an HTTP server on 127.0.0.1 and send the same workload through plain requests.get,"
+    " one shared requests.Session, a hand-rolled per-thread Session, a ThreadLocalPool and a"
+    " QueuePool; print requests/s, connections opened and errors for each."
+)
 
 _TIMEOUT = (10.0, 30.0)
 
@@ -258,3 +268,31 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
         "The server is a small Python one in its own process: it bounds requests/s for every client alike."
     )
     return "\n".join(out)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, or a message naming what was wrong."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The demo's options."""
+    parser.add_argument("--threads", type=positive_int, default=16, help="worker threads (default: 16)")
+    parser.add_argument("--requests", type=positive_int, default=2000, help="GETs in all (default: 2000)")
+    parser.add_argument(
+        "--size", type=positive_int, default=None, help="QueuePool size (default: threads / 2, at least 1)"
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the demo as parsed; 0 when both pools made no error."""
+    size = args.size if args.size is not None else max(1, args.threads // 2)
+    results = run(threads=args.threads, total_requests=args.requests, queue_size=size)
+    print(format_table(results, threads=args.threads, total_requests=args.requests))
+    return 0 if all(result.errors == 0 for result in results if result.is_pool) else 1

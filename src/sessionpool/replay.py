@@ -42,7 +42,7 @@ from sessionpool.classify import is_connect_failure, is_stale_connection_failure
 from sessionpool.retry import RetryPolicy
 from sessionpool.stats import StatsRecorder
 
-__all__ = ["STALE", "TRANSIENT", "replay"]
+__all__ = ["STALE", "TRANSIENT", "attempts", "replay"]
 
 log = logging.getLogger("sessionpool")
 
@@ -50,6 +50,16 @@ STALE = "stale"
 TRANSIENT = "transient"
 
 SendOnce = Callable[[], requests.Response]
+
+#: The attribute a replayed request's final response (or final error) carries:
+#: how many times the request was sent.
+_ATTEMPTS = "sessionpool_attempts"
+
+
+def attempts(outcome: requests.Response | BaseException) -> int:
+    """How many times the request behind ``outcome`` (a response or an error) was sent."""
+    count = getattr(outcome, _ATTEMPTS, 1)
+    return count if isinstance(count, int) else 1
 
 
 def replay(
@@ -79,6 +89,7 @@ class _Replay:
         self.send_once = send_once
         self.first: requests.Response | BaseException | None = first
         self.stats = stats
+        self.sent = 1  # the adapter's own attempt
         self.used = {STALE: 0, TRANSIENT: 0}
         self.reason: str | None = None  # why the last outcome is to be sent again
         # Each reason has its own budget; this cap only bounds the loop as a whole.
@@ -96,12 +107,18 @@ class _Replay:
             retry_error_callback=lambda state: state.outcome.result() if state.outcome is not None else None,
             reraise=True,
         )
-        response: requests.Response = retrying(self._attempt)
+        try:
+            response: requests.Response = retrying(self._attempt)
+        except BaseException as error:
+            setattr(error, _ATTEMPTS, self.sent)
+            raise
+        setattr(response, _ATTEMPTS, self.sent)
         return response
 
     def _attempt(self) -> requests.Response:
         first, self.first = self.first, None
         if first is None:
+            self.sent += 1
             return self.send_once()
         if isinstance(first, BaseException):
             raise first  # the outcome of the attempt the adapter already made

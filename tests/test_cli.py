@@ -7,23 +7,91 @@ import sys
 
 import pytest
 
-from sessionpool import cli
+from sessionpool import cli, demo_resilience
+from sessionpool.demo import ClientResult
+from sessionpool.stats import PoolStats
+
+SPEED_TITLE = "Speed: "
+RESILIENCE_TITLE = "Resilience: "
 
 
 def test_demo_prints_the_table_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo", "--threads", "2", "--requests", "20", "--size", "1"]) == 0
+    assert cli.main(["demo", "--threads", "2", "--requests", "20", "--size", "1", "--only", "speed"]) == 0
     out = capsys.readouterr().out
     assert "ThreadLocalPool" in out
     assert "QueuePool(size=1)" in out
     assert "requests.get" in out
+    assert RESILIENCE_TITLE not in out
+
+
+def test_demo_runs_both_rounds_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--requests", "40", "--threads", "2", "--resilience-requests", "40"]) == 0
+    out = capsys.readouterr().out
+    speed, _, resilience = out.partition(RESILIENCE_TITLE)
+    assert speed.startswith(SPEED_TITLE)
+    assert "requests/s" in speed
+    assert "requests.get" in speed
+    assert resilience, "no resilience table"
+    header = next(line for line in resilience.splitlines() if line.startswith("client"))
+    assert header.split()[1:] == ["requests", "errors", "replays", "connections", "opened"]
+    for client in ("threading.local Session, by hand", "ThreadLocalPool", "QueuePool(size=1)"):
+        assert any(line.startswith(client + " ") for line in resilience.splitlines()), client
+
+
+def test_demo_runs_only_the_resilience_round(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--only", "resilience", "--threads", "2", "--resilience-requests", "10"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(RESILIENCE_TITLE)
+    assert SPEED_TITLE not in out
+
+
+def _pool_stats(stale_replays: int) -> PoolStats:
+    return PoolStats(
+        sessions_created=1,
+        sessions_closed=1,
+        sessions_in_use=0,
+        checkouts=1,
+        checkout_timeouts=0,
+        checkout_wait_seconds_max=0.0,
+        requests=1,
+        connections_opened=1,
+        stale_replays=stale_replays,
+        transient_retries=0,
+        unsafe_not_replayed=0,
+        idle_connections_discarded=0,
+    )
+
+
+@pytest.mark.parametrize(("pool_errors", "status"), [(0, 0), (1, 1)])
+def test_demo_fails_when_a_pool_failed_a_request(
+    pool_errors: int, status: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientResult]:
+        return [
+            ClientResult("threading.local Session, by hand", total_requests, 1.0, 3, 2, 0, None),
+            ClientResult("ThreadLocalPool", total_requests, 1.0, pool_errors, 2, 0, _pool_stats(3)),
+        ]
+
+    monkeypatch.setattr(demo_resilience, "run", run)
+    # The plain Session's errors never fail the demo: only the pools' do.
+    assert cli.main(["demo", "--only", "resilience"]) == status
+    assert "ThreadLocalPool" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argument", ["0", "-3", "many"])
-def test_bad_numbers_are_refused_with_usage(argument: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("option", ["--threads", "--requests", "--rounds", "--resilience-requests"])
+def test_bad_numbers_are_refused_with_usage(option: str, argument: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        cli.main(["demo", "--threads", argument])
+        cli.main(["demo", option, argument])
     assert exited.value.code == 2
-    assert "--threads" in capsys.readouterr().err
+    assert option in capsys.readouterr().err
+
+
+def test_an_unknown_round_is_refused_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["demo", "--only", "fastest"])
+    assert exited.value.code == 2
+    assert "--only" in capsys.readouterr().err
 
 
 def test_help_runs_as_a_module() -> None:
@@ -31,5 +99,6 @@ def test_help_runs_as_a_module() -> None:
         [sys.executable, "-m", "sessionpool", "demo", "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0
-    assert "--threads" in done.stdout
-    assert "--requests" in done.stdout
+    for option in ("--threads", "--requests", "--size", "--rounds", "--resilience-requests", "--only"):
+        assert option in done.stdout
+    assert "speed,resilience" in done.stdout

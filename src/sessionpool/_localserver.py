@@ -10,17 +10,28 @@ Paths it answers:
 - ``/sleep/<seconds>``: answers after that many seconds (at most 10);
 - ``/status/<code>``: an empty response with that status;
 - ``/redirect/<n>``: a 302 to ``/redirect/<n - 1>``, and to ``/`` from 1;
-- ``/_counters``: a JSON object with the connections accepted and requests
-  received so far (this request and its connection included), for a client
-  in another process;
+- ``/_counters``: a JSON object with the connections accepted, the requests
+  received (this request and its connection included) and the connections
+  closed on reuse so far, for a client in another process;
 - anything else (and any method): ``200 ok``, two bytes.
 
 Requests sent to it as a proxy (``GET http://host/path``) are answered and
 recorded with the absolute URL as their path.
+
+With ``close_on_reuse`` (``python -m sessionpool._localserver --close-on-reuse``)
+it serves one response per connection and closes every connection just as it
+is reused: it reads the next request in full, records it as not answered, and
+closes the connection without a byte of response. The client sees its reused
+keep-alive connection die under the request (``RemoteDisconnected``), the race
+a server with a short idle timeout causes when it closes a connection the
+client is already sending on. Here the request is never handled; a client
+cannot know that in general, which is why only requests safe to send twice
+may be replayed.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import socket
@@ -28,6 +39,7 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -49,6 +61,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     connection: int  # the number of the connection it came on, from 1
+    answered: bool = True  # False: the server closed the connection instead (close_on_reuse)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,6 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.tls is not None:
             self.request = self.server.tls.wrap_socket(self.request, server_side=True)
         self.connection_number = self.server.connection_accepted(self.request)
+        self.responses_sent = 0
         super().setup()
 
     def finish(self) -> None:
@@ -85,9 +99,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body_size = len(self.rfile.read(length)) if length else 0
+        # The whole request has been read, so closing sends a FIN, not a reset.
+        drop = self.server.close_on_reuse and self.responses_sent > 0
         self.server.record(
-            RecordedRequest(self.command, self.path, dict(self.headers.items()), self.connection_number)
+            RecordedRequest(
+                self.command, self.path, dict(self.headers.items()), self.connection_number, answered=not drop
+            )
         )
+        if drop:
+            self.close_connection = True  # handle() stops, and the connection is closed unanswered
+            return
+        self.responses_sent += 1
         self._location = ""
         status, body, content_type = self._route(body_size)
         self.send_response(status)
@@ -108,6 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
                 counters = {
                     "connections_accepted": self.server.connections_accepted,
                     "requests": len(self.server.requests),
+                    "closed_on_reuse": self.server.closed_on_reuse,
                 }
             return 200, json.dumps(counters).encode(), "application/json"
         if path == "/echo":
@@ -138,11 +161,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True  # server_close() joins every connection's thread
 
-    def __init__(self, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None, close_on_reuse: bool) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.tls = tls
+        self.close_on_reuse = close_on_reuse
         self.lock = threading.Lock()
         self.connections_accepted = 0
+        self.closed_on_reuse = 0
         self.open_connections: set[socket.socket] = set()
         self.requests: list[RecordedRequest] = []
 
@@ -164,16 +189,21 @@ class _Server(ThreadingHTTPServer):
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
             self.requests.append(request)
+            if not request.answered:
+                self.closed_on_reuse += 1
 
 
 class LocalServer:
     """The server, started by :meth:`start` (or ``with``) and stopped by :meth:`stop`.
 
     :param tls: a server-side TLS context to serve HTTPS instead of HTTP.
+    :param close_on_reuse: serve one response per connection, and close each
+        connection unanswered when the next request arrives on it (see the
+        module's docstring).
     """
 
-    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
-        self._server = _Server(tls)
+    def __init__(self, *, tls: ssl.SSLContext | None = None, close_on_reuse: bool = False) -> None:
+        self._server = _Server(tls, close_on_reuse)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sessionpool-localserver", daemon=True)
         scheme = "https" if tls is not None else "http"
         self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
@@ -188,6 +218,12 @@ class LocalServer:
         """TCP connections accepted since the start."""
         with self._server.lock:
             return self._server.connections_accepted
+
+    @property
+    def closed_on_reuse(self) -> int:
+        """Connections closed unanswered as they were reused (``close_on_reuse`` only)."""
+        with self._server.lock:
+            return self._server.closed_on_reuse
 
     @property
     def open_connections(self) -> int:
@@ -227,17 +263,32 @@ class LocalServer:
         self.stop()
 
 
-def serve_until_stdin_closes() -> None:
+def serve_until_stdin_closes(*, close_on_reuse: bool = False) -> None:
     """Serve HTTP on an ephemeral port, print its URL, and stop when standard input closes.
 
     Run as ``python -m sessionpool._localserver`` by a parent that wants the
     server out of its own process (and interpreter lock); closing the pipe
     to the child's standard input stops it, also when the parent dies.
     """
-    with LocalServer() as server:
+    with LocalServer(close_on_reuse=close_on_reuse) as server:
         print(server.url, flush=True)
         sys.stdin.read()
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m sessionpool._localserver [--close-on-reuse]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sessionpool._localserver",
+        description="Serve HTTP on 127.0.0.1, print the URL, and stop when standard input closes.",
+    )
+    parser.add_argument(
+        "--close-on-reuse",
+        action="store_true",
+        help="close every keep-alive connection, unanswered, when a second request arrives on it",
+    )
+    args = parser.parse_args(argv)
+    serve_until_stdin_closes(close_on_reuse=args.close_on_reuse)
+
+
 if __name__ == "__main__":
-    serve_until_stdin_closes()
+    main()

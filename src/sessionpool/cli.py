@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sessionpool import demo
+from sessionpool import demo, fetch
 
 __all__ = ["main"]
 
@@ -17,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Thread-safe pools of requests sessions.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (demo,):
+    for module in (demo, fetch):
         sub = commands.add_parser(module.COMMAND, help=module.HELP, description=module.DESCRIPTION)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run_command)

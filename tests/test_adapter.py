@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import requests
 
 from helpers import TLSFiles
@@ -70,3 +72,16 @@ def test_redirect_hops_count_as_requests(server: LocalServer) -> None:
     assert response.content == b"ok"
     assert [r.path for r in server.requests] == ["/redirect/2", "/redirect/1", "/"]
     assert stats.snapshot().requests == 3
+
+
+def test_requests_that_never_connected_do_not_count_as_reused() -> None:
+    stats = StatsRecorder()
+    with LocalServer() as stopped:
+        url = stopped.url
+    with _session(PoolConfig(timeout=2.0), stats) as session:
+        for _ in range(3):
+            with contextlib.suppress(requests.ConnectionError):
+                session.get(url + "/")
+    snapshot = stats.snapshot()
+    assert (snapshot.requests, snapshot.requests_reused, snapshot.connections_opened) == (3, 0, 0)
+    assert snapshot.reuse_ratio == 0.0

@@ -54,6 +54,7 @@ def _pool_stats(stale_replays: int) -> PoolStats:
         checkout_timeouts=0,
         checkout_wait_seconds_max=0.0,
         requests=1,
+        requests_reused=0,
         connections_opened=1,
         stale_replays=stale_replays,
         transient_retries=0,

@@ -31,7 +31,8 @@ def _stats(**changes: int | float) -> PoolStats:
     ],
 )
 def test_reuse_ratio(requests: int, connections: int, expected: float) -> None:
-    ratio = _stats(requests=requests, connections_opened=connections).reuse_ratio
+    reused = max(0, requests - connections)
+    ratio = _stats(requests=requests, requests_reused=reused, connections_opened=connections).reuse_ratio
     assert ratio == pytest.approx(expected)
     assert ratio >= 0.0
 
@@ -108,3 +109,13 @@ def test_replays_are_counted_by_reason() -> None:
     assert (snapshot.stale_replays, snapshot.transient_retries) == (2, 1)
     assert snapshot.unsafe_not_replayed == 1
     assert snapshot.idle_connections_discarded == 3
+
+
+def test_requests_are_counted_with_their_reuse() -> None:
+    recorder = StatsRecorder()
+    recorder.request_sent(reused=False)
+    recorder.request_sent(reused=True)
+    recorder.request_sent(reused=True)
+    snapshot = recorder.snapshot()
+    assert (snapshot.requests, snapshot.requests_reused) == (3, 2)
+    assert snapshot.reuse_ratio == pytest.approx(2 / 3)

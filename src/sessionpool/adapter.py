@@ -101,7 +101,6 @@ class PoolAdapter(HTTPAdapter):
             timeout = self._default_timeout
 
         def send_once() -> Response:
-            self._stats.request_sent()
             if lease is not None:
                 lease.requests_sent += 1
             return super(PoolAdapter, self).send(

@@ -22,8 +22,11 @@ class PoolStats:
     :param checkout_timeouts: checkouts that gave up with :class:`PoolTimeout`.
     :param checkout_wait_seconds_max: the longest a checkout waited for a
         session to come back, in seconds.
-    :param requests: HTTP requests the pool's sessions sent, redirects and
-        requests made directly on a borrowed session included.
+    :param requests: HTTP requests the pool's sessions sent (or tried to send:
+        a request whose connection could not be made counts), redirects,
+        replays and requests made directly on a borrowed session included.
+    :param requests_reused: those of them that went out on a connection that
+        was already open.
     :param connections_opened: TCP connections (with their TLS handshakes)
         the pool's sessions opened. Compare it with ``requests``: this is how
         to see that connections are reused.
@@ -44,6 +47,7 @@ class PoolStats:
     checkout_timeouts: int
     checkout_wait_seconds_max: float
     requests: int
+    requests_reused: int
     connections_opened: int
     stale_replays: int
     transient_retries: int
@@ -60,11 +64,12 @@ class PoolStats:
         """The share of requests that went out on a connection already open.
 
         1.0 means every request reused a connection; 0.0 means every request
-        opened its own (as plain ``requests.get`` does). 0.0 before any request.
+        opened its own (as plain ``requests.get`` does), or could not connect
+        at all. 0.0 before any request.
         """
         if self.requests == 0:
             return 0.0
-        return max(0.0, 1.0 - self.connections_opened / self.requests)
+        return self.requests_reused / self.requests
 
 
 class StatsRecorder:
@@ -83,6 +88,7 @@ class StatsRecorder:
         "idle_connections_discarded",
         "lock",
         "requests",
+        "requests_reused",
         "sessions_closed",
         "sessions_created",
         "sessions_in_use",
@@ -100,16 +106,19 @@ class StatsRecorder:
         self.checkout_timeouts = 0
         self.checkout_wait_seconds_max = 0.0
         self.requests = 0
+        self.requests_reused = 0
         self.connections_opened = 0
         self.stale_replays = 0
         self.transient_retries = 0
         self.unsafe_not_replayed = 0
         self.idle_connections_discarded = 0
 
-    def request_sent(self) -> None:
-        """Count one HTTP request handed to a connection."""
+    def request_sent(self, *, reused: bool = False) -> None:
+        """Count one HTTP request handed to a connection (``reused``: one already open)."""
         with self.lock:
             self.requests += 1
+            if reused:
+                self.requests_reused += 1
 
     def connection_opened(self) -> None:
         """Count one new TCP connection."""
@@ -145,6 +154,7 @@ class StatsRecorder:
                 checkout_timeouts=self.checkout_timeouts,
                 checkout_wait_seconds_max=self.checkout_wait_seconds_max,
                 requests=self.requests,
+                requests_reused=self.requests_reused,
                 connections_opened=self.connections_opened,
                 stale_replays=self.stale_replays,
                 transient_retries=self.transient_retries,

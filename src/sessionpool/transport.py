@@ -4,7 +4,8 @@ A pool's :class:`~sessionpool.adapter.PoolAdapter` builds its pool managers
 from these classes. Beyond urllib3's own behaviour they
 
 - count every socket a connection opens (including the silent reconnect of
-  a connection the server had dropped), into the pool's statistics;
+  a connection the server had dropped), and every request with whether it
+  went out on a connection already open, into the pool's statistics;
 - note when each connection went back to its pool idle, and close instead of
   reuse one idle longer than ``keepalive_expiry``;
 - mark a failure that happened on a *reused* connection before the response
@@ -97,6 +98,7 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
         # object, or one urllib3 closed because the server had dropped it,
         # connects afresh inside this call.
         reused = not conn.is_closed
+        self.sessionpool_settings.stats.request_sent(reused=reused)
         try:
             return super()._make_request(conn, method, url, *args, **kwargs)
         except BaseException as error:

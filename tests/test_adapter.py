@@ -85,3 +85,18 @@ def test_requests_that_never_connected_do_not_count_as_reused() -> None:
     snapshot = stats.snapshot()
     assert (snapshot.requests, snapshot.requests_reused, snapshot.connections_opened) == (3, 0, 0)
     assert snapshot.reuse_ratio == 0.0
+
+
+def test_error_messages_name_the_urllib3_classes_users_know() -> None:
+    with LocalServer() as stopped:
+        url = stopped.url
+    with _session(PoolConfig(timeout=2.0), StatsRecorder()) as session:
+        try:
+            session.get(url + "/")
+        except requests.ConnectionError as error:
+            message = str(error)
+        else:
+            raise AssertionError("a stopped server answered")
+    assert "HTTPConnectionPool(host='127.0.0.1'" in message
+    assert "HTTPConnection(host='127.0.0.1'" in message
+    assert "_Managed" not in message

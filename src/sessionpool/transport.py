@@ -45,6 +45,11 @@ class TransportSettings:
     keepalive_expiry: float | None
 
 
+def _urllib3_name(obj: object) -> str:
+    """The name of the urllib3 class ``obj`` extends, for messages: the one users know from requests."""
+    return next(cls.__name__ for cls in type(obj).__mro__ if cls.__module__.startswith("urllib3."))
+
+
 class _ManagedHTTPConnection(HTTPConnection):
     """An HTTP connection that counts its sockets and remembers when it went idle."""
 
@@ -54,6 +59,9 @@ class _ManagedHTTPConnection(HTTPConnection):
         #: ``time.monotonic()`` when it last went back to its pool idle; None if never.
         self.idle_since: float | None = None
         _LIVE_CONNECTIONS.add(self)
+
+    def __str__(self) -> str:
+        return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
 
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
@@ -71,6 +79,9 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
     ConnectionCls = _ManagedHTTPConnection
     #: Set by the pool manager right after it makes the pool.
     sessionpool_settings: TransportSettings
+
+    def __str__(self) -> str:
+        return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
 
     def _get_conn(self, timeout: float | None = None) -> Any:
         conn = super()._get_conn(timeout)

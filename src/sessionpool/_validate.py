@@ -61,9 +61,9 @@ def check_callable(where: str, value: object) -> Callable[..., Any]:
 
 def check_str_mapping(where: str, value: object, *, values: tuple[type, ...] = (str,)) -> dict[str, Any]:
     """Return a copy of ``value`` if it maps str keys to values of the given types."""
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{where} must be a mapping of str to str, got {describe(value)}")
     allowed = " or ".join(t.__name__ for t in values)
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{where} must be a mapping of str to {allowed}, got {describe(value)}")
     copy: dict[str, Any] = {}
     for key, item in value.items():
         if not isinstance(key, str):

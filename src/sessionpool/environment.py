@@ -87,9 +87,10 @@ class EnvironmentCache:
             self._ca_bundle = [os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")]
         return self._ca_bundle[0]
 
-    def netrc_auth(self, url: str) -> tuple[str, str] | None:
-        """The ``.netrc`` credentials for ``url``'s host, if any."""
-        origin = _origin(url)
+    def netrc_auth(self, url: str, origin: str | None = None) -> tuple[str, str] | None:
+        """The ``.netrc`` credentials for ``url``'s host, if any (``origin``: ``url``'s, if already known)."""
+        if origin is None:
+            origin = _origin(url)
         if origin not in self._netrc:
             if len(self._netrc) >= _MAX_ORIGINS:
                 self._netrc = {}
@@ -142,10 +143,11 @@ class EnvironmentCache:
             url = request.url
             if not (session.trust_env and not request.auth and not session.auth) or not isinstance(url, str):
                 return prepare(session, request)
-            if "@" in _origin(url):
+            origin = _origin(url)
+            if "@" in origin:
                 return prepare(session, request)
             original = request.auth
-            request.auth = self.netrc_auth(url) or _no_auth
+            request.auth = self.netrc_auth(url, origin) or _no_auth
             try:
                 return prepare(session, request)
             finally:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import requests
 
+from sessionpool import PoolConfig, QueuePool
 from sessionpool.base import BasePool
 
 JOIN_SECONDS = 60.0
@@ -107,3 +108,12 @@ class CheckingFactory:
     def violations(self) -> list[str]:
         """Every moment any of its sessions was used by two threads at once."""
         return [violation for session in self.made for violation in session.violations]
+
+
+def fetch_with_config(config: PoolConfig, url: str) -> tuple[str, int, int]:
+    """In a worker process: make a pool from a config sent there, fetch ``url`` twice; body, requests, connections."""
+    with QueuePool(config, size=1) as pool:
+        body = pool.get(url).text
+        pool.get(url)
+        stats = pool.stats()
+    return body, stats.requests, stats.connections_opened

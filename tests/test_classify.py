@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import http.client
 import io
+import socket
 import ssl
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 import urllib3.exceptions
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from sessionpool.classify import (
+    body_refusal,
     is_connect_failure,
     is_connection_loss,
+    is_read_error,
     is_stale_connection_failure,
     mark_reused_connection_failure,
     replay_refusal,
@@ -162,6 +165,11 @@ def test_only_a_marked_connection_loss_is_stale(error: BaseException, stale: boo
     [
         pytest.param(requests.ConnectTimeout("connect timed out"), True, id="connect-timeout"),
         pytest.param(_refused(_new_connection_error("refused")), True, id="refused"),
+        pytest.param(
+            _refused(NameResolutionError("nowhere.invalid", None, socket.gaierror(-2, "Name or service not known"))),  # type: ignore[arg-type]
+            True,
+            id="name-not-resolved",
+        ),
         pytest.param(_aborted(_marked(http.client.RemoteDisconnected("x"))), False, id="stale"),
         pytest.param(requests.ReadTimeout("Read timed out."), False, id="read-timeout"),
         pytest.param(requests.ConnectionError("no cause"), False, id="bare-connection-error"),
@@ -170,6 +178,44 @@ def test_only_a_marked_connection_loss_is_stale(error: BaseException, stale: boo
 )
 def test_is_connect_failure(error: BaseException, connect: bool) -> None:
     assert is_connect_failure(error) is connect
+
+
+@pytest.mark.parametrize(
+    ("error", "read"),
+    [
+        pytest.param(requests.ReadTimeout("Read timed out."), True, id="read-timeout"),
+        pytest.param(requests.ReadTimeout(READ_TIMEOUT_ERROR), True, id="wrapped-read-timeout"),
+        pytest.param(_aborted(http.client.RemoteDisconnected("x")), True, id="fresh-remote-disconnected"),
+        pytest.param(_aborted(ConnectionResetError(104, "reset")), True, id="fresh-reset"),
+        pytest.param(_aborted(http.client.BadStatusLine("x")), True, id="bad-status-line"),
+        pytest.param(_aborted(_marked(http.client.RemoteDisconnected("x"))), False, id="stale"),
+        pytest.param(_aborted(_marked(ConnectionResetError())), False, id="stale-reset"),
+        pytest.param(_refused(_new_connection_error("refused")), False, id="refused"),
+        pytest.param(requests.ConnectTimeout("connect timed out"), False, id="connect-timeout"),
+        pytest.param(_ssl_chain(ssl.SSLEOFError(8, "eof")), False, id="tls-failure"),
+        pytest.param(requests.ConnectionError("no cause"), False, id="bare-connection-error"),
+        pytest.param(
+            ProtocolError("Connection aborted.", ConnectionResetError()), False, id="unwrapped-protocol-error"
+        ),
+        pytest.param(
+            requests.exceptions.ChunkedEncodingError(ProtocolError("Connection broken.", ConnectionResetError())),
+            False,
+            id="body-read-failure",
+        ),
+        pytest.param(ValueError("x"), False, id="plain"),
+    ],
+)
+def test_is_read_error(error: BaseException, read: bool) -> None:
+    assert is_read_error(error) is read
+
+
+def test_the_body_alone_decides_after_a_connect_failure() -> None:
+    assert body_refusal(_request("POST", data=b"x")) is None
+    assert body_refusal(_request("PATCH", json={"a": 1})) is None
+    refusal = body_refusal(_request("POST", data=_generated()))
+    assert isinstance(refusal, str)
+    assert "stream" in refusal
+    assert isinstance(replay_refusal(_request("POST", data=b"x"), DEFAULT), str)  # the method still counts there
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])

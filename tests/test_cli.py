@@ -49,6 +49,7 @@ def _pool_stats(stale_replays: int) -> PoolStats:
     return PoolStats(
         sessions_created=1,
         sessions_closed=1,
+        sessions_replaced=0,
         sessions_in_use=0,
         checkouts=1,
         checkout_timeouts=0,
@@ -58,6 +59,7 @@ def _pool_stats(stale_replays: int) -> PoolStats:
         connections_opened=1,
         stale_replays=stale_replays,
         transient_retries=0,
+        read_retries=0,
         unsafe_not_replayed=0,
         idle_connections_discarded=0,
     )

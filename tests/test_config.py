@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 import re
+import socket
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +117,13 @@ BAD_VALUES: list[tuple[str, object, type[Exception]]] = [
     ("max_session_requests", 2.5, TypeError),
     ("share_cookies", "yes", TypeError),
     ("clock", 5, TypeError),
+    ("ssl_context", "TLSv1.2", TypeError),
+    ("socket_options", [(1, 2)], TypeError),
+    ("socket_options", "SO_KEEPALIVE", TypeError),
+    ("socket_options", [(1, 2, 3.5)], TypeError),
+    ("source_address", "127.0.0.2", TypeError),
+    ("source_address", ("127.0.0.2", 70000), ValueError),
+    ("source_address", ("not-an-address", 0), ValueError),
 ]
 
 
@@ -227,3 +238,69 @@ def test_equal_configs_hash_alike() -> None:
     assert first == second
     assert hash(first) == hash(second)
     assert len({first, second, PoolConfig()}) == 2
+
+
+def test_an_ssl_context_decides_trust_alone() -> None:
+    context = ssl.create_default_context()
+    assert PoolConfig(ssl_context=context).ssl_context is context
+    with pytest.raises(ValueError, match=r"PoolConfig.ssl_context decides trust.*load_verify_locations"):
+        PoolConfig(ssl_context=context, verify=False)
+
+
+def test_a_client_certificate_goes_into_the_ssl_context(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"PoolConfig.cert cannot be combined.*load_cert_chain"):
+        PoolConfig(ssl_context=ssl.create_default_context(), cert=_existing_file(tmp_path))
+
+
+def test_socket_options_are_kept_as_a_tuple() -> None:
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)]
+    config = PoolConfig(socket_options=options)
+    options.append((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1))
+    assert config.socket_options == ((socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),)
+
+
+def module_level_factory() -> requests.Session:
+    return requests.Session()
+
+
+def _configured() -> PoolConfig:
+    return PoolConfig(
+        headers={"User-Agent": "tests"},
+        proxies={"http": "http://proxy.invalid:3128"},
+        auth=HTTPBasicAuth("user", "secret"),
+        session_factory=module_level_factory,
+        socket_options=[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)],
+        source_address=("127.0.0.1", 0),
+        retry=RetryPolicy(replay_methods={"GET", "POST"}),
+    )
+
+
+@pytest.mark.parametrize("make", [PoolConfig, _configured], ids=["defaults", "configured"])
+def test_a_config_round_trips_through_pickle_deepcopy_asdict_and_replace(make: Any) -> None:
+    config = make()
+    for copied in (pickle.loads(pickle.dumps(config)), copy.deepcopy(config), copy.copy(config)):
+        assert copied == config
+        assert hash(copied) == hash(config)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            copied.timeout = 1  # type: ignore[misc]
+        with pytest.raises(TypeError):
+            copied.headers["X"] = "y"  # type: ignore[index]
+    as_dict = dataclasses.asdict(config)
+    assert as_dict["headers"] == dict(config.headers)
+    # asdict turns the nested RetryPolicy into a dict too, as for any dataclass.
+    assert PoolConfig(**{**as_dict, "retry": RetryPolicy(**as_dict["retry"])}) == config
+    assert dataclasses.replace(config, pool_maxsize=3).headers == config.headers
+
+
+def test_a_lambda_factory_is_named_when_pickling() -> None:
+    config = PoolConfig(session_factory=lambda: requests.Session())
+    assert copy.deepcopy(config).session_factory is config.session_factory  # in-process copies share it
+    with pytest.raises(pickle.PicklingError, match=r"PoolConfig.session_factory cannot be pickled.*module-level"):
+        pickle.dumps(config)
+
+
+def test_an_ssl_context_is_named_when_pickling() -> None:
+    config = PoolConfig(ssl_context=ssl.create_default_context())
+    assert copy.deepcopy(config).ssl_context is config.ssl_context
+    with pytest.raises(pickle.PicklingError, match=r"PoolConfig.ssl_context cannot be pickled.*CA bundle"):
+        pickle.dumps(config)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import requests
+import trustme
+import urllib3
 
 from helpers import TLSFiles
 from sessionpool import QueuePool, ThreadLocalPool
@@ -138,3 +140,55 @@ def test_a_session_class_with_its_own_environment_rules_is_left_alone() -> None:
     EnvironmentCache().bind(session)
     assert "merge_environment_settings" not in vars(session)
     assert "prepare_request" in vars(session)
+
+
+@pytest.fixture
+def other_ca_bundle(tmp_path: Path) -> str:
+    """A CA bundle that does not hold the test servers' CA."""
+    path = str(tmp_path / "other-ca.pem")
+    trustme.CA().cert_pem.write_to_path(path)
+    return path
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+@pytest.mark.parametrize("make_pool", [ThreadLocalPool, QueuePool])
+def test_a_verify_path_in_the_config_wins_over_the_environment(
+    make_pool: type[ThreadLocalPool],
+    variable: str,
+    other_ca_bundle: str,
+    tls_server: LocalServer,
+    tls_files: TLSFiles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(variable, other_ca_bundle)
+    with make_pool(verify=tls_files.ca_bundle) as pool:
+        assert pool.get(tls_server.url + "/").content == b"ok"
+        # A call's own verify still wins over the config.
+        with pytest.raises(requests.exceptions.SSLError):
+            pool.get(tls_server.url + "/", verify=other_ca_bundle)
+    # With the default verify=True, the environment's bundle applies, as in requests.
+    with make_pool() as pool, pytest.raises(requests.exceptions.SSLError):
+        pool.get(tls_server.url + "/")
+
+
+def test_verify_false_in_the_config_wins_over_the_environment(
+    other_ca_bundle: str, tls_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", other_ca_bundle)
+    with QueuePool(size=1, verify=False) as pool, pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+        assert pool.get(tls_server.url + "/").content == b"ok"
+
+
+def test_requests_own_rule_differs_only_for_a_session_given_verify(
+    other_ca_bundle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", other_ca_bundle)
+    plain = requests.Session()
+    cached = requests.Session()
+    EnvironmentCache().bind(cached)
+    for session in (plain, cached):
+        session.verify = "/configured/ca.pem"
+    url = "https://example.org/"
+    assert plain.merge_environment_settings(url, {}, None, None, None)["verify"] == other_ca_bundle  # requests#3829
+    assert cached.merge_environment_settings(url, {}, None, None, None)["verify"] == "/configured/ca.pem"
+    assert cached.merge_environment_settings(url, {}, None, "/call.pem", None)["verify"] == "/call.pem"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pickle
+import threading
 
 import pytest
 import requests
 from requests.exceptions import RequestException
 
 import sessionpool.errors
-from sessionpool import LeaseError, PoolClosed, PoolError, PoolTimeout
+from sessionpool import LeaseError, PoolClosed, PoolError, PoolTimeout, QueuePool
 
 
 def test_pool_error_is_a_request_exception() -> None:
@@ -29,6 +30,38 @@ def test_caught_by_except_request_exception(error: PoolError) -> None:
     except requests.RequestException as exc:
         caught = exc
     assert caught is error
+
+
+def test_pool_timeout_is_a_requests_timeout() -> None:
+    assert issubclass(PoolTimeout, requests.Timeout)
+    assert not issubclass(PoolClosed, requests.Timeout)
+    assert isinstance(pickle.loads(pickle.dumps(PoolTimeout("t", waited=0.5))), requests.Timeout)
+
+
+def test_except_requests_timeout_catches_a_real_pool_timeout() -> None:
+    held, release = threading.Event(), threading.Event()
+    pool = QueuePool(size=1, checkout_timeout=0)
+
+    def hold() -> None:
+        with pool.session():
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    caught: BaseException | None = None
+    with pool:
+        holder.start()
+        try:
+            assert held.wait(10)
+            try:
+                pool.get("http://127.0.0.1:9/never-sent")
+            except requests.Timeout as error:  # what callers of requests already write
+                caught = error
+        finally:
+            release.set()
+            holder.join(10)
+    assert isinstance(caught, PoolTimeout)
+    assert caught.checkout_timeout == 0.0
 
 
 ERRORS: list[tuple[PoolError, dict[str, object]]] = [

@@ -104,21 +104,39 @@ def test_a_queue_session_used_after_its_block_raises_lease_error(server: LocalSe
     assert len(server.requests) == 1  # the misuse never reached the wire
 
 
-def test_a_session_used_from_a_thread_that_does_not_hold_it_raises_lease_error(
+def test_a_helper_thread_may_send_for_the_holder_while_the_lease_is_held(
+    make_pool: PoolMaker, server: LocalServer
+) -> None:
+    # Delegation, as a cache refreshing in the background or a callback does:
+    # the holder keeps the lease, one thread sends at a time.
+    bodies: list[bytes] = []
+    with make_pool() as pool, pool.session() as session:
+        run_threads(1, lambda _: bodies.append(session.get(server.url + "/").content))
+        assert session.get(server.url + "/").content == b"ok"  # and the holder goes on
+    assert bodies == [b"ok"]
+    assert len(server.requests) == 2
+
+
+def test_a_second_thread_sending_while_a_send_is_under_way_raises_lease_error(
     make_pool: PoolMaker, server: LocalServer
 ) -> None:
     errors: list[BaseException] = []
     with make_pool() as pool, pool.session() as session:
+        holder = threading.Thread(target=session.get, args=(server.url + "/sleep/1",))
+        holder.start()
+        assert wait_until(lambda: any(r.path == "/sleep/1" for r in server.requests))
 
-        def use_it(_: int) -> None:
+        def intrude(_: int) -> None:
             try:
-                session.get(server.url + "/")
+                session.get(server.url + "/intruder")
             except LeaseError as exc:
                 errors.append(exc)
 
-        run_threads(1, use_it)
+        run_threads(1, intrude)
+        holder.join(10)
     assert len(errors) == 1
-    assert server.requests == []
+    assert "another thread is sending on this session" in str(errors[0])
+    assert [r.path for r in server.requests] == ["/sleep/1"]  # the overlapping send never reached the wire
 
 
 def test_a_thread_local_session_stays_usable_in_its_own_thread_between_blocks(server: LocalServer) -> None:
@@ -243,7 +261,7 @@ def test_a_retired_session_a_thread_kept_cannot_send(server: LocalServer) -> Non
     with ThreadLocalPool() as pool:
         kept = _session_of(pool)
         pool.invalidate()
-        with pytest.raises(LeaseError, match="closed by its pool"):
+        with pytest.raises(LeaseError, match="retired by its pool"):
             kept.get(server.url + "/")
         assert pool.get(server.url + "/").content == b"ok"  # the thread gets a new session
     assert len(server.requests) == 1

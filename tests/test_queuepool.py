@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -220,11 +221,94 @@ class _Stubborn(requests.Session):
         super().__setattr__(name, value)
 
 
+def _nothing_more_to_reset(session: requests.Session) -> None:
+    """A reset hook for a class whose only state of its own is harmless."""
+
+
 def test_a_session_that_cannot_be_reset_is_closed_not_lent_again(caplog: pytest.LogCaptureFixture) -> None:
-    with QueuePool(size=1, checkout_timeout=1, session_factory=_Stubborn) as pool:
+    # With a reset hook the pool resets (rather than replaces) the session;
+    # the reset fails, so the session is retired.
+    pool = QueuePool(size=1, checkout_timeout=1, session_factory=_Stubborn, reset_session=_nothing_more_to_reset)
+    with pool:
         with pool.session() as session:
             session.locked = True  # type: ignore[attr-defined]
         with pool.session() as again:  # the slot came back: no PoolTimeout
             assert again is not session
         assert pool.stats().sessions_closed == 1
     assert "could not reset a returned session" in caplog.text
+
+
+class _TokenSession(requests.Session):
+    """A session class with state of its own: a bearer token it sends with every request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token: str | None = None
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if self.token is not None:
+            kwargs.setdefault("headers", {})["Authorization"] = f"Bearer {self.token}"
+        return super().request(method, url, *args, **kwargs)
+
+
+def _authorizations(server: LocalServer) -> list[str | None]:
+    return [request.headers.get("Authorization") for request in server.requests]
+
+
+def test_a_subclass_token_never_reaches_the_next_borrower(server: LocalServer) -> None:
+    with QueuePool(size=1, session_factory=_TokenSession) as pool:
+        with pool.session() as first:
+            first.token = "alice"  # type: ignore[attr-defined]
+            first.get(server.url + "/")
+        with pool.session() as second:
+            assert second.token is None  # type: ignore[attr-defined]
+            second.get(server.url + "/")
+        stats = pool.stats()
+    assert _authorizations(server) == ["Bearer alice", None]
+    # Replaced, not reset: a new session from the factory, on the same connection.
+    assert second is not first
+    assert (stats.sessions_created, stats.sessions_replaced, stats.connections_opened) == (1, 1, 1)
+    assert server.connections_accepted == 1
+
+
+def test_an_attribute_a_borrower_added_to_a_plain_session_makes_it_replaced(server: LocalServer) -> None:
+    with QueuePool(size=1) as pool:
+        with pool.session() as first:
+            first.secret = "left behind"  # type: ignore[attr-defined]
+        with pool.session() as second:
+            assert not hasattr(second, "secret")
+        with pool.session() as third:
+            pass  # the plain session came back untouched: reset, not replaced
+        assert third is second
+        assert pool.stats().sessions_replaced == 1
+
+
+def test_an_adapter_a_borrower_mounted_never_reaches_the_next(server: LocalServer) -> None:
+    with QueuePool(size=1) as pool:
+        with pool.session() as first:
+            first.mount(server.url + "/private", requests.adapters.HTTPAdapter())
+        with pool.session() as second:
+            assert server.url + "/private" not in second.adapters
+        assert pool.stats().sessions_replaced == 1
+
+
+def test_a_reset_hook_keeps_a_subclass_session(server: LocalServer) -> None:
+    def forget_token(session: requests.Session) -> None:
+        session.token = None  # type: ignore[attr-defined]
+
+    with QueuePool(size=1, session_factory=_TokenSession, reset_session=forget_token) as pool:
+        with pool.session() as first:
+            first.token = "alice"  # type: ignore[attr-defined]
+            first.get(server.url + "/")
+        with pool.session() as second:
+            second.get(server.url + "/")
+        assert second is first
+        assert pool.stats().sessions_replaced == 0
+    assert _authorizations(server) == ["Bearer alice", None]
+
+
+def test_a_reset_hook_needs_reset_on_return() -> None:
+    with pytest.raises(ValueError, match=r"QueuePool\.reset_session"):
+        QueuePool(reset_on_return=False, reset_session=_nothing_more_to_reset)
+    with pytest.raises(TypeError, match=r"QueuePool\.reset_session"):
+        QueuePool(reset_session="yes")  # type: ignore[arg-type]

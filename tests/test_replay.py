@@ -8,6 +8,8 @@ import logging
 import ssl
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
 
 import pytest
 import requests
@@ -20,6 +22,7 @@ from helpers import TLSFiles, run_threads
 from sessionpool import QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._localserver import LocalServer
 from sessionpool.classify import mark_reused_connection_failure
+from sessionpool.events import EventDispatcher, PoolListener
 from sessionpool.replay import attempts, replay
 from sessionpool.stats import StatsRecorder
 
@@ -154,7 +157,7 @@ def test_a_failure_on_a_fresh_connection_is_not_replayed_as_stale() -> None:
     assert stats.stale_replays == 0
 
 
-def test_a_read_timeout_is_never_replayed() -> None:
+def test_a_read_timeout_is_not_retried_by_default() -> None:
     with LocalServer() as server, QueuePool(size=1, timeout=(5, 0.2)) as pool:
         pool.get(server.url + "/")
         with pytest.raises(requests.ReadTimeout):
@@ -184,7 +187,7 @@ def test_replays_stop_at_stale_attempts_and_raise_the_last_error_unchanged() -> 
     stats = StatsRecorder()
     request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
     with pytest.raises(requests.ConnectionError) as raised:
-        replay(RetryPolicy(stale_attempts=2), request, send_once, errors[0], stats)
+        replay(RetryPolicy(stale_attempts=2), request, send_once, errors[0], stats, EventDispatcher())
     assert raised.value is errors[2]  # the last attempt's own error, not wrapped
     assert stats.snapshot().stale_replays == 2
 
@@ -242,7 +245,7 @@ def test_transient_statuses_are_retried_only_when_asked(no_sleep: list[float]) -
     assert server.count("GET", "/busy") == 3
     assert server.count("GET", "/off") == 1
     assert stats.transient_retries == 2
-    assert no_sleep == [0.0, 0.0]  # the server's Retry-After: 0, honoured
+    assert no_sleep == []  # the server's Retry-After: 0, honoured: no wait, so no sleep call
 
 
 def test_transient_retries_give_the_last_response_when_they_run_out(no_sleep: list[float]) -> None:
@@ -284,7 +287,9 @@ def test_connect_failures_are_retried_with_backoff_when_asked(no_sleep: list[flo
         stats = pool.stats()
     assert stats.transient_retries == 3
     assert stats.requests == 4
-    assert no_sleep == pytest.approx([0.1, 0.2, 0.4])  # exponential backoff (no jitter asked for)
+    # Nothing reached the server: the first retry goes at once (no sleep call),
+    # later ones back off exponentially from backoff_initial (no jitter asked for).
+    assert no_sleep == pytest.approx([0.1, 0.2])
 
 
 def test_a_request_that_succeeds_first_time_never_builds_a_retrying(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -326,5 +331,188 @@ def test_the_final_outcome_says_how_many_times_the_request_was_sent(no_sleep: li
 
     request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
     with pytest.raises(requests.ConnectionError) as raised:
-        replay(RetryPolicy(stale_attempts=2), request, send_once, errors[0], StatsRecorder())
+        replay(RetryPolicy(stale_attempts=2), request, send_once, errors[0], StatsRecorder(), EventDispatcher())
     assert attempts(raised.value) == 3
+
+
+class _LateServer:
+    """An HTTP server that holds its port but refuses connections until :meth:`listen`.
+
+    The port is bound and not listened on, so a connection attempt is refused
+    (nothing is sent) until the test lets the server listen. Each request is
+    recorded as (method, path, body) and answered ``200 ok``.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str, bytes]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append((self.command, self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Log nothing."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self._server.server_bind()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="late-server", daemon=True)
+
+    def listen(self) -> None:
+        """Start accepting connections, and answering them."""
+        self._server.server_activate()
+        self._thread.start()
+
+    def __enter__(self) -> _LateServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(5)
+        self._server.server_close()
+
+
+class _ReplayRecorder(PoolListener):
+    def __init__(self) -> None:
+        self.replays: list[tuple[str, int]] = []
+
+    def request_replayed(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
+        self.replays.append((reason, attempt))
+
+
+def test_a_refused_post_is_retried_and_arrives_once() -> None:
+    waits: list[float] = []
+    with _LateServer() as late:
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            late.listen()  # the server comes up during the first real wait
+
+        policy = RetryPolicy(retry_transient=True, backoff_initial=0.1, backoff_jitter=0, sleep=sleep)
+        with QueuePool(size=1, retry=policy) as pool:
+            listener = _ReplayRecorder()
+            pool.add_listener(listener)
+            response = pool.post(late.url + "/orders", data=b"one order")
+            stats = pool.stats()
+    assert response.content == b"ok"
+    assert late.received == [("POST", "/orders", b"one order")]  # nothing was sent by the refused attempts
+    # Refused, refused again at once (no wait: nothing reached the server), then sent after one backoff.
+    assert attempts(response) == 3
+    assert waits == [0.1]
+    assert (stats.transient_retries, stats.unsafe_not_replayed, stats.requests) == (2, 0, 3)
+    assert listener.replays == [("transient", 2), ("transient", 3)]
+
+
+def test_a_refused_post_is_not_retried_without_retry_transient(no_sleep: list[float]) -> None:
+    with _LateServer() as late, QueuePool(size=1, retry=RetryPolicy(sleep=no_sleep.append)) as pool:
+        with pytest.raises(requests.ConnectionError) as raised:
+            pool.post(late.url + "/orders", data=b"one order")
+        stats = pool.stats()
+    assert attempts(raised.value) == 1
+    assert (stats.requests, stats.transient_retries, stats.unsafe_not_replayed) == (1, 0, 0)
+    assert no_sleep == []
+
+
+def test_a_refused_post_with_a_generator_body_is_not_retried(
+    no_sleep: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
+    with _LateServer() as late, QueuePool(size=1, retry=policy) as pool:
+        with caplog.at_level(logging.DEBUG, logger="sessionpool"), pytest.raises(requests.ConnectionError) as raised:
+            pool.post(late.url + "/upload", data=_generated_body())
+        stats = pool.stats()
+    assert attempts(raised.value) == 1
+    assert (stats.requests, stats.transient_retries, stats.unsafe_not_replayed) == (1, 0, 1)
+    assert "stream that cannot be sent again" in caplog.text
+    assert no_sleep == []
+
+
+def test_read_timeouts_are_retried_read_attempts_times_then_raised(silent_server: str, no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_read=True, read_attempts=2, backoff_initial=0.1, backoff_jitter=0, sleep=no_sleep.append)
+    with QueuePool(size=1, timeout=(5, 0.1), retry=policy) as pool:
+        listener = _ReplayRecorder()
+        pool.add_listener(listener)
+        with pytest.raises(requests.ReadTimeout) as raised:
+            pool.get(silent_server + "/report")
+        stats = pool.stats()
+    assert attempts(raised.value) == 3
+    assert (stats.read_retries, stats.transient_retries, stats.stale_replays) == (2, 0, 0)
+    assert stats.requests == stats.connections_opened == 3  # a timed-out connection is not reused
+    assert no_sleep == pytest.approx([0.1, 0.2])  # every read retry waits, growing
+    assert listener.replays == [("read", 2), ("read", 3)]
+
+
+def test_a_post_is_not_retried_after_a_read_timeout(silent_server: str, no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_read=True, sleep=no_sleep.append)
+    with QueuePool(size=1, timeout=(5, 0.1), retry=policy) as pool:
+        with pytest.raises(requests.ReadTimeout) as raised:
+            pool.post(silent_server + "/orders", data=b"one order")
+        stats = pool.stats()
+    assert attempts(raised.value) == 1
+    assert (stats.requests, stats.read_retries, stats.unsafe_not_replayed) == (1, 0, 1)
+    assert no_sleep == []
+
+
+@pytest.mark.parametrize("action", ["close", "reset"])
+def test_a_get_whose_fresh_connection_breaks_unanswered_is_retried_as_a_read_error(action: str) -> None:
+    waits: list[float] = []
+    server = FaultServer(Fault(after=0, when="next_request", action=action))  # type: ignore[arg-type]
+
+    def recover(seconds: float) -> None:
+        waits.append(seconds)
+        server.fault = None  # the server answers the connections made from now on
+
+    policy = RetryPolicy(retry_read=True, backoff_initial=0.1, backoff_jitter=0, sleep=recover)
+    with server, QueuePool(size=1, retry=policy) as pool:
+        response = pool.get(server.url + "/report")
+        stats = pool.stats()
+    assert response.content == b"ok"
+    assert [(r.path, r.connection, r.answered) for r in server.received] == [
+        ("/report", 1, False),
+        ("/report", 2, True),
+    ]
+    assert (stats.read_retries, stats.stale_replays) == (1, 0)
+    assert attempts(response) == 2
+    assert waits == [0.1]
+
+
+def test_raise_on_status_raises_a_retry_error_holding_the_last_response(no_sleep: list[float]) -> None:
+    policy = RetryPolicy(retry_transient=True, transient_attempts=2, raise_on_status=True, sleep=no_sleep.append)
+    with FaultServer(statuses={"/down": [503] * 3}) as server, QueuePool(size=1, retry=policy) as pool:
+        with pytest.raises(requests.exceptions.RetryError) as raised:
+            pool.get(server.url + "/down")
+        assert pool.get(server.url + "/after").status_code == 200
+        stats = pool.stats()
+    error = raised.value
+    assert error.response is not None
+    assert error.response.status_code == 503
+    assert error.response.content == b"ok"
+    assert error.request is not None
+    assert error.request.url == server.url + "/down"
+    assert "503" in str(error)
+    assert attempts(error) == 3
+    assert server.count("GET", "/down") == 3
+    # The last 503 was read, so its connection went back to the pool and served the next request.
+    assert stats.connections_opened == server.connections_accepted == 1
+
+
+def test_a_stale_replay_calls_no_sleep(no_sleep: list[float]) -> None:
+    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=RetryPolicy(sleep=no_sleep.append)) as pool:
+        pool.get(server.url + "/warm-up")
+        assert pool.get(server.url + "/again").content == b"ok"
+        stats = pool.stats()
+    assert stats.stale_replays == 1
+    assert no_sleep == []

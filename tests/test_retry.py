@@ -8,7 +8,7 @@ import re
 import pytest
 
 from sessionpool import RetryPolicy
-from sessionpool.retry import DEFAULT_REPLAY_METHODS, DEFAULT_STALE_ATTEMPTS
+from sessionpool.retry import DEFAULT_READ_ATTEMPTS, DEFAULT_REPLAY_METHODS, DEFAULT_STALE_ATTEMPTS
 
 
 def test_defaults() -> None:
@@ -37,10 +37,25 @@ def test_transient_retries_are_off_by_default() -> None:
     assert policy.active  # stale replays are on
 
 
+def test_read_retries_and_raise_on_status_are_off_by_default() -> None:
+    policy = RetryPolicy()
+    assert policy.retry_read is False
+    assert policy.read_attempts == DEFAULT_READ_ATTEMPTS == 2
+    assert policy.raise_on_status is False
+
+
+def test_read_retries_alone_make_a_policy_active() -> None:
+    only_read = RetryPolicy(replay_stale=False, retry_read=True)
+    assert only_read.active
+    assert not RetryPolicy(replay_stale=False, retry_read=True, read_attempts=0).active
+    assert not RetryPolicy(replay_stale=False, read_attempts=5).active  # a budget alone turns nothing on
+
+
 def test_disabled_never_sends_again() -> None:
     policy = RetryPolicy.disabled()
     assert not policy.replay_stale
     assert not policy.retry_transient
+    assert not policy.retry_read
     assert not policy.active
     assert not RetryPolicy(stale_attempts=0).active
     assert RetryPolicy(replay_stale=False, retry_transient=True).active
@@ -72,6 +87,12 @@ def test_zero_stale_attempts_is_allowed() -> None:
         ("transient_statuses", ["503"], TypeError),
         ("transient_statuses", [200], ValueError),
         ("transient_statuses", [600], ValueError),
+        ("raise_on_status", "no", TypeError),
+        ("raise_on_status", 0, TypeError),
+        ("retry_read", 1, TypeError),
+        ("read_attempts", -1, ValueError),
+        ("read_attempts", 2.0, TypeError),
+        ("read_attempts", False, TypeError),
         ("backoff_initial", -0.1, ValueError),
         ("backoff_max", float("inf"), ValueError),
         ("backoff_jitter", "1", TypeError),
@@ -84,6 +105,20 @@ def test_rejects_bad_values(field: str, value: object, error: type[Exception]) -
         RetryPolicy(**{field: value})  # type: ignore[arg-type]
     other = TypeError if error is ValueError else ValueError
     assert not isinstance(info.value, other)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("retry_read", "yes", "must be True or False"),
+        ("raise_on_status", None, "must be True or False"),
+        ("read_attempts", -1, "must be an int >= 0"),
+        ("read_attempts", "2", "must be an int >= 0"),
+    ],
+)
+def test_new_fields_name_the_allowed_values(field: str, value: object, allowed: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=re.escape(f"RetryPolicy.{field} {allowed}")):
+        RetryPolicy(**{field: value})  # type: ignore[arg-type]
 
 
 def test_frozen() -> None:

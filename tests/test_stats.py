@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from sessionpool import PoolStats
+from sessionpool.retry import READ, STALE, TRANSIENT
 from sessionpool.stats import StatsRecorder
 
 
@@ -100,13 +101,16 @@ def test_counts_are_exact_under_contention() -> None:
 
 def test_replays_are_counted_by_reason() -> None:
     recorder = StatsRecorder()
-    recorder.replayed("stale")
-    recorder.replayed("stale")
-    recorder.replayed("transient")
+    recorder.replayed(STALE)
+    recorder.replayed(STALE)
+    recorder.replayed(STALE)
+    recorder.replayed(TRANSIENT)
+    recorder.replayed(READ)
+    recorder.replayed(READ)
     recorder.not_replayed_unsafe()
     recorder.connections_discarded(3)
     snapshot = recorder.snapshot()
-    assert (snapshot.stale_replays, snapshot.transient_retries) == (2, 1)
+    assert (snapshot.stale_replays, snapshot.transient_retries, snapshot.read_retries) == (3, 1, 2)
     assert snapshot.unsafe_not_replayed == 1
     assert snapshot.idle_connections_discarded == 3
 
@@ -119,3 +123,15 @@ def test_requests_are_counted_with_their_reuse() -> None:
     snapshot = recorder.snapshot()
     assert (snapshot.requests, snapshot.requests_reused) == (3, 2)
     assert snapshot.reuse_ratio == pytest.approx(2 / 3)
+
+
+def test_the_reasons_are_the_words_listeners_and_logs_see() -> None:
+    assert (STALE, TRANSIENT, READ) == ("stale", "transient", "read")
+
+
+def test_an_unknown_replay_reason_is_refused_not_counted_as_another() -> None:
+    recorder = StatsRecorder()
+    with pytest.raises(ValueError, match=r"'sideways'.*'stale', 'transient' or 'read'"):
+        recorder.replayed("sideways")  # type: ignore[arg-type]
+    snapshot = recorder.snapshot()
+    assert (snapshot.stale_replays, snapshot.transient_retries, snapshot.read_retries) == (0, 0, 0)

@@ -12,8 +12,10 @@ the TCP connections they opened, which shows whether connections are reused.
 """
 
 from sessionpool.config import PoolConfig
-from sessionpool.errors import LeaseError, PoolClosed, PoolError, PoolTimeout
+from sessionpool.errors import LeaseError, PoolClosed, PoolError, PoolTimeout, SessionFactoryError
+from sessionpool.events import PoolListener
 from sessionpool.queuepool import QueuePool
+from sessionpool.replay import attempts
 from sessionpool.retry import RetryPolicy
 from sessionpool.stats import PoolStats
 from sessionpool.threadlocal import ThreadLocalPool
@@ -25,9 +27,12 @@ __all__ = [
     "PoolClosed",
     "PoolConfig",
     "PoolError",
+    "PoolListener",
     "PoolStats",
     "PoolTimeout",
     "QueuePool",
     "RetryPolicy",
+    "SessionFactoryError",
     "ThreadLocalPool",
+    "attempts",
 ]

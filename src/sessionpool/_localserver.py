@@ -62,6 +62,7 @@ class RecordedRequest:
     headers: dict[str, str]
     connection: int  # the number of the connection it came on, from 1
     answered: bool = True  # False: the server closed the connection instead (close_on_reuse)
+    client: str = ""  # the address the connection came from
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,7 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
         drop = self.server.close_on_reuse and self.responses_sent > 0
         self.server.record(
             RecordedRequest(
-                self.command, self.path, dict(self.headers.items()), self.connection_number, answered=not drop
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                self.connection_number,
+                answered=not drop,
+                client=str(self.client_address[0]),
             )
         )
         if drop:

@@ -8,10 +8,14 @@ session is got (:meth:`BasePool._do_get`) and put back
 Lock discipline: the pool's state and counters change under one lock (the
 statistics' own); sessions are made and closed outside it.
 
-Lifecycle: a session is retired (closed, and replaced at the next checkout)
-when the pool closes, when it is invalidated, when it is past
+Lifecycle: a session is retired (the pool's adapters on it closed, with
+every connection the pool opened, and a new session made at the next
+checkout) when the pool closes, when it is invalidated, when it is past
 ``max_session_age`` or ``max_session_requests``, and (thread-local pools)
-when its thread ends. After ``os.fork()`` a pool in the child starts empty:
+when its thread ends. Retiring closes only what the pool owns: the pool
+never calls the session's own ``close()``, which for some session classes
+also closes what their factory shared between sessions (a cache backend).
+After ``os.fork()`` a pool in the child starts empty:
 it never uses, and never closes in a way the parent could notice, a session
 or connection it inherited.
 """
@@ -35,6 +39,7 @@ from sessionpool.config import PoolConfig
 from sessionpool.cookies import SharedCookieJar
 from sessionpool.environment import EnvironmentCache
 from sessionpool.errors import LeaseError, PoolClosed
+from sessionpool.events import EventDispatcher, PoolListener
 from sessionpool.factory import make_session
 from sessionpool.record import SessionRecord
 from sessionpool.stats import PoolStats, StatsRecorder
@@ -63,6 +68,7 @@ class BasePool(abc.ABC):
         self._config = PoolConfig.build(config, fields)
         self._cookies = SharedCookieJar() if self._config.share_cookies else None
         self._environment = EnvironmentCache()
+        self._events = EventDispatcher()  # listeners stay across a fork
         self._start_empty()
         _LIVE_POOLS.add(self)
 
@@ -135,6 +141,14 @@ class BasePool(abc.ABC):
     def cookies(self) -> SharedCookieJar | None:
         """The cookie jar every session shares (``share_cookies=True``), or None."""
         return self._cookies
+
+    def add_listener(self, listener: PoolListener) -> None:
+        """Tell ``listener`` of this pool's events from now on (see :class:`~sessionpool.PoolListener`)."""
+        self._events.add(listener)
+
+    def remove_listener(self, listener: PoolListener) -> None:
+        """Stop telling ``listener``; raises :class:`ValueError` if it is not a listener of this pool."""
+        self._events.remove(listener)
 
     def invalidate(self) -> None:
         """Retire every session the pool has now; later checkouts get new ones.
@@ -264,6 +278,8 @@ class BasePool(abc.ABC):
                 # Raised outside the lock: the error's message reads the stats.
                 raise self._closed_error()
             if not worn:
+                if self._events:
+                    self._events.session_checked_out(record.session)
                 return record
             self._retire([record])
 
@@ -277,6 +293,8 @@ class BasePool(abc.ABC):
         return record.retire_at is not None and self._config.clock() >= record.retire_at
 
     def _checkin(self, record: SessionRecord) -> None:
+        if self._events:
+            self._events.session_returned(record.session)
         with self._lock:
             if record not in self._records:
                 return  # retired while lent, or inherited across a fork: nothing to give back
@@ -293,8 +311,8 @@ class BasePool(abc.ABC):
     def _create(self) -> SessionRecord:
         """Make a session from the config and start tracking it."""
         config = self._config
-        session, adapter = make_session(config, self._stats, self._cookies, self._environment)
-        record = SessionRecord(session, created=config.clock())
+        session, adapter = make_session(config, self._stats, self._events, self._cookies, self._environment)
+        record = SessionRecord(session, adapter, created=config.clock())
         if self._resets_on_return:
             record.baseline = SessionBaseline.capture(session)
         if config.max_session_age is not None:
@@ -303,15 +321,40 @@ class BasePool(abc.ABC):
             record.retire_at = record.created + config.max_session_age * random.uniform(0.9, 1.0)
         if self._sessions_stay_with_thread:
             record.holder = threading.get_ident()
-        adapter.lease = record
+        adapter.record = record
         with self._lock:
-            if not self._closed:
+            created = not self._closed
+            if created:
                 record.generation = self._generation
                 self._records.add(record)
                 self._stats.sessions_created += 1
-                return record
-        session.close()
-        raise self._closed_error()
+        if not created:
+            adapter.close()
+            raise self._closed_error()
+        if self._events:
+            self._events.session_created(session)
+        return record
+
+    def _replace_session(self, record: SessionRecord) -> None:
+        """Give ``record`` a new session from the factory, keeping the pool's adapter and its connections.
+
+        For a returned session whose state a reset cannot be proven to undo:
+        nothing of the old session reaches the next borrower but the pool's
+        own adapter, which holds connections and no per-borrower state. The
+        old session is dropped, not closed (see the module docstring).
+        """
+        old = record.session
+        session, _ = make_session(
+            self._config, self._stats, self._events, self._cookies, self._environment, adapter=record.adapter
+        )
+        record.session = session
+        if record.baseline is not None:
+            record.baseline = SessionBaseline.capture(session)
+        with self._lock:
+            self._stats.sessions_replaced += 1
+        if self._events:
+            self._events.session_retired(old)
+            self._events.session_created(session)
 
     def _retire(self, records: Iterable[SessionRecord]) -> None:
         """Close sessions (each once, whoever asks) and stop tracking them."""
@@ -324,7 +367,18 @@ class BasePool(abc.ABC):
             if to_close:
                 self._on_retired(to_close)
         for record in to_close:
-            record.session.close()
+            # The pool's adapter only: the session's own close() may close what
+            # its factory shared with other sessions (see the module docstring).
+            record.adapter.close()
+            if self._events:
+                self._events.session_retired(record.session)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError(
+            f"a {type(self).__name__} cannot be pickled: its sessions and connections belong to this process."
+            " Send pool.config to the other process and make a pool from it there"
+            f" ({type(self).__name__}(config))"
+        )
 
     def _closed_error(self) -> PoolClosed:
         return PoolClosed(f"{type(self).__name__} is closed; make a new pool to send more requests", pool=repr(self))
@@ -358,9 +412,9 @@ class Lease(AbstractContextManager[requests.Session]):
 
 
 def _close_sessions(records: set[SessionRecord]) -> None:
-    """Close the sessions of a pool that was dropped without close()."""
+    """Close the pool's adapters (and connections) of a pool that was dropped without close()."""
     for record in list(records):
-        record.session.close()
+        record.adapter.close()
 
 
 #: Every pool alive in this process, to be emptied in a forked child.

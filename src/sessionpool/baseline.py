@@ -4,6 +4,13 @@ A borrower of a :class:`~sessionpool.QueuePool` session may log in (cookies),
 set headers or auth, add params or hooks, or turn verification off. None of
 that may reach the next borrower, so the pool captures the session's state
 once it is configured and restores it each time the session comes back.
+
+A baseline knows the state of a plain :class:`requests.Session`: the
+attributes requests itself gives every session. A session that holds more
+(a subclass's token, a cache, a limiter, an attribute a borrower added, an
+adapter a borrower mounted) cannot be proven restored by it:
+:meth:`SessionBaseline.covers` says so, and the pool then replaces the
+session rather than lend it on.
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
 __all__ = ["SessionBaseline"]
+
+#: The instance attributes a plain requests.Session has, plus the two that a
+#: pool's environment cache binds on it: state a baseline can restore.
+_RESTORABLE_ATTRIBUTES = frozenset(requests.Session.__attrs__) | {"merge_environment_settings", "prepare_request"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ class SessionBaseline:
     stream: bool
     max_redirects: int
     cookies: RequestsCookieJar
+    adapters: tuple[tuple[str, object], ...]
 
     @classmethod
     def capture(cls, session: requests.Session) -> SessionBaseline:
@@ -49,6 +61,22 @@ class SessionBaseline:
             stream=session.stream,
             max_redirects=session.max_redirects,
             cookies=_copy_jar(session.cookies),
+            adapters=tuple(session.adapters.items()),
+        )
+
+    def covers(self, session: requests.Session) -> bool:
+        """Whether :meth:`restore` puts back everything a borrower could have changed on ``session``.
+
+        True only while the session holds no instance attribute beyond a
+        plain session's and its adapters are the ones it was made with.
+        """
+        return vars(session).keys() <= _RESTORABLE_ATTRIBUTES and self.keeps_adapters(session)
+
+    def keeps_adapters(self, session: requests.Session) -> bool:
+        """Whether ``session`` has exactly the adapters it was made with (a mounted one cannot be undone)."""
+        mounted = session.adapters
+        return len(mounted) == len(self.adapters) and all(
+            mounted.get(prefix) is adapter for prefix, adapter in self.adapters
         )
 
     def restore(self, session: requests.Session, *, shared_cookies: RequestsCookieJar | None) -> None:

@@ -1,7 +1,17 @@
-"""Which failures may be replayed, and which requests are safe to send twice.
+"""Which failures may be sent again, and which requests are safe to send twice.
 
 Pure functions over exceptions and prepared requests, kept apart from the
 replay loop so that each rule can be read (and tested) on its own.
+
+A *connect failure* is a connection that could not be made: refused, a
+name that did not resolve, a connect timeout. Nothing was sent, so only the
+body decides whether the request can be sent again (:func:`body_refusal`).
+
+A *read error* is what urllib3's ``Retry(read=...)`` counts: the request
+went out and the response head did not come back, because the read timed
+out or the connection broke (urllib3's ``ProtocolError``), on a connection
+that was not a stale one. The server may have acted on the request, so only
+a request safe to send twice may be sent again (:func:`replay_refusal`).
 
 A *stale-connection failure* is the server having closed an idle keep-alive
 connection just as the client reused it: the connection was reused from the
@@ -24,8 +34,10 @@ from sessionpool.retry import RetryPolicy
 
 __all__ = [
     "IDEMPOTENCY_HEADERS",
+    "body_refusal",
     "is_connect_failure",
     "is_connection_loss",
+    "is_read_error",
     "is_stale_connection_failure",
     "mark_reused_connection_failure",
     "replay_refusal",
@@ -68,8 +80,14 @@ def root_cause(error: BaseException) -> BaseException:
     gives the ``RemoteDisconnected``; ``requests.SSLError(MaxRetryError(reason=SSLError(SSLEOFError(...))))``
     gives the ``SSLEOFError``.
     """
-    cause = error
+    return _layers(error)[-1]
+
+
+def _layers(error: BaseException) -> list[BaseException]:
+    """``error`` and each error it wraps, outermost first, down to its root cause."""
+    layers = [error]
     for _ in range(8):  # the layers are few; the bound guards against cycles
+        cause = layers[-1]
         if isinstance(cause, MaxRetryError) and cause.reason is not None:
             inner: object = cause.reason
         elif isinstance(cause, ProtocolError) and len(cause.args) > 1:
@@ -80,8 +98,8 @@ def root_cause(error: BaseException) -> BaseException:
             break
         if not isinstance(inner, BaseException):
             break
-        cause = inner
-    return cause
+        layers.append(inner)
+    return layers
 
 
 def is_stale_connection_failure(error: BaseException) -> bool:
@@ -91,25 +109,51 @@ def is_stale_connection_failure(error: BaseException) -> bool:
 
 
 def is_connect_failure(error: BaseException) -> bool:
-    """Whether ``error`` means no connection could be made (refused, unreachable, timed out)."""
+    """Whether ``error`` means no connection could be made (refused, unreachable, name not resolved, timed out).
+
+    urllib3's ``NameResolutionError`` is a ``NewConnectionError``.
+    """
     if isinstance(error, requests.ConnectTimeout):
         return True
     return isinstance(error, requests.ConnectionError) and isinstance(root_cause(error), NewConnectionError)
+
+
+def is_read_error(error: BaseException) -> bool:
+    """Whether ``error`` is a read error, as the module docstring defines it.
+
+    ``requests.ReadTimeout``, or a ``requests.ConnectionError`` wrapping
+    urllib3's ``ProtocolError`` (``RemoteDisconnected``, a reset while
+    waiting for the head) that is not a stale-connection failure.
+    """
+    if isinstance(error, requests.ReadTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError) or is_stale_connection_failure(error):
+        return False
+    return any(isinstance(layer, ProtocolError) for layer in _layers(error))
 
 
 def replay_refusal(request: requests.PreparedRequest, policy: RetryPolicy) -> str | None:
     """Why ``request`` must not be sent twice, or ``None`` if it may be.
 
     A request may be sent again when its method is in ``policy.replay_methods``
-    or it carries an idempotency key, and when its body can be sent again:
-    none, bytes (or a bytearray or memoryview) or str (forms and JSON are
-    encoded to these), or a file that requests noted the start position of,
-    to be rewound to it. A header's presence is what counts, as in Go's
+    or it carries an idempotency key, and when its body can be sent again
+    (:func:`body_refusal`). A header's presence is what counts, as in Go's
     net/http, whatever its value.
     """
     method = (request.method or "").upper()
     if method not in policy.replay_methods and not any(name in request.headers for name in IDEMPOTENCY_HEADERS):
         return f"{method} is not in the policy's replay methods and the request has no Idempotency-Key header"
+    return body_refusal(request)
+
+
+def body_refusal(request: requests.PreparedRequest) -> str | None:
+    """Why the body of ``request`` cannot be sent again, or ``None`` if it can.
+
+    It can when it is none, bytes (or a bytearray or memoryview) or str
+    (forms and JSON are encoded to these), or a file that requests noted the
+    start position of, to be rewound to it. This alone decides after a
+    connect failure, whatever the method: nothing was sent.
+    """
     body = request.body
     if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
         return None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
+import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, TypedDict, Union
 
 import requests
@@ -14,6 +17,7 @@ from requests.auth import AuthBase
 from requests.exceptions import InvalidHeader
 from requests.utils import check_header_validity
 
+from sessionpool._frozendict import FrozenDict
 from sessionpool._validate import (
     check_bool,
     check_callable,
@@ -35,6 +39,7 @@ __all__ = [
     "Cert",
     "PoolConfig",
     "PoolConfigFields",
+    "SocketOption",
     "Timeout",
 ]
 
@@ -48,6 +53,9 @@ Auth = Union[tuple[str, str], AuthBase, Callable[[requests.PreparedRequest], req
 #: A client certificate as requests takes it: one PEM file holding both, or a
 #: ``(certificate, key)`` pair of paths.
 Cert = Union[str, tuple[str, str], None]
+#: One socket option as urllib3 takes it: ``(level, option, value)``, passed
+#: to ``socket.setsockopt``, e.g. ``(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)``.
+SocketOption = tuple[int, int, Union[int, bytes]]
 
 #: How many hosts each session keeps connection pools for (requests' default).
 DEFAULT_POOL_CONNECTIONS = 10
@@ -72,7 +80,7 @@ DEFAULT_TIMEOUT: Timeout = (10.0, 30.0)
 
 
 def _frozen_empty() -> Mapping[str, str]:
-    return MappingProxyType({})
+    return FrozenDict()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +108,20 @@ class PoolConfig:
     :param verify: ``True`` to verify TLS certificates against the default CA
         bundle, ``False`` not to verify, or the path of a CA bundle.
     :param cert: a client certificate: one PEM file, or ``(cert, key)``.
+    :param ssl_context: the :class:`ssl.SSLContext` every TLS connection is
+        made with (a private CA loaded into it, ``truststore.SSLContext`` for
+        the system's trust store, a TLS version floor in ``minimum_version``,
+        a client certificate through ``load_cert_chain``). When given, it
+        decides trust: ``verify`` stays ``True``, ``cert`` ``None``, and no
+        CA bundle from the environment is added to it. A call that passes
+        its own ``verify`` or ``cert`` gets requests' own TLS setup for that
+        call instead. ``None``: requests' own (the certifi bundle).
+    :param socket_options: ``(level, option, value)`` triples set on every
+        new socket, replacing urllib3's default (which sets ``TCP_NODELAY``;
+        add ``*urllib3.connection.HTTPConnection.default_socket_options`` to
+        keep it). ``None``: urllib3's default.
+    :param source_address: ``(host, port)`` every connection is made from
+        (port 0: any); ``None``: the system chooses.
     :param proxies: proxy URL by scheme or by ``scheme://host``, as in requests.
     :param trust_env: read proxies, CA bundles and ``.netrc`` from the
         environment, as requests does by default.
@@ -130,6 +152,9 @@ class PoolConfig:
     auth: Auth = None
     verify: bool | str = True
     cert: Cert = None
+    ssl_context: ssl.SSLContext | None = None
+    socket_options: tuple[SocketOption, ...] | None = None
+    source_address: tuple[str, int] | None = None
     proxies: Mapping[str, str] = field(default_factory=_frozen_empty)
     trust_env: bool = True
     session_factory: Callable[[], requests.Session] = requests.Session
@@ -150,8 +175,12 @@ class PoolConfig:
         _check_auth(self.auth)
         _check_verify(self.verify)
         _check_cert(self.cert)
+        _check_ssl_context(self.ssl_context, self.verify, self.cert)
+        if self.socket_options is not None:
+            object.__setattr__(self, "socket_options", _check_socket_options(self.socket_options))
+        _check_source_address(self.source_address)
         proxies = check_str_mapping("PoolConfig.proxies", self.proxies)
-        object.__setattr__(self, "proxies", MappingProxyType(proxies))
+        object.__setattr__(self, "proxies", FrozenDict(proxies))
         check_bool("PoolConfig.trust_env", self.trust_env)
         check_callable("PoolConfig.session_factory", self.session_factory)
         if not isinstance(self.retry, RetryPolicy):
@@ -164,13 +193,37 @@ class PoolConfig:
         check_callable("PoolConfig.clock", self.clock)
 
     def __hash__(self) -> int:
-        # The dataclass hash would fail on the read-only mappings; hash their items.
-        return hash(
-            tuple(
-                frozenset(value.items()) if isinstance(value, Mapping) else value
-                for value in (getattr(self, f.name) for f in dataclasses.fields(self))
-            )
-        )
+        return hash(tuple(_hash_part(getattr(self, f.name)) for f in dataclasses.fields(self)))
+
+    # -- copying and pickling: a config is an immutable value ---------------
+
+    def __copy__(self) -> PoolConfig:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> PoolConfig:
+        # An SSLContext cannot be copied; like the callables, it is shared.
+        values = {
+            f.name: value if f.name == "ssl_context" else copy.deepcopy(value, memo)
+            for f in dataclasses.fields(self)
+            for value in (getattr(self, f.name),)
+        }
+        return type(self)(**values)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickle each field alone first, so that a field that cannot cross
+        # to another process is named, with what to do instead.
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            try:
+                pickle.dumps(value)
+            except Exception as exc:
+                raise pickle.PicklingError(
+                    f"PoolConfig.{f.name} cannot be pickled ({exc}); {_PICKLE_ADVICE.get(f.name, _CALLABLE_ADVICE)}"
+                ) from exc
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     @classmethod
     def build(cls, config: PoolConfig | None, fields: Mapping[str, Any]) -> PoolConfig:
@@ -202,6 +255,9 @@ class PoolConfigFields(TypedDict, total=False):
     auth: Auth
     verify: bool | str
     cert: Cert
+    ssl_context: ssl.SSLContext | None
+    socket_options: tuple[SocketOption, ...] | None
+    source_address: tuple[str, int] | None
     proxies: Mapping[str, str]
     trust_env: bool
     session_factory: Callable[[], requests.Session]
@@ -213,6 +269,30 @@ class PoolConfigFields(TypedDict, total=False):
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PoolConfig))
+
+
+def _hash_part(value: object) -> object:
+    """A hashable stand-in for one field's value, consistent with the value's own equality."""
+    if isinstance(value, Mapping):
+        return frozenset(value.items())
+    try:
+        hash(value)
+    except TypeError:
+        # Equal by value, unhashable (requests' HTTPBasicAuth): its type is a
+        # stand-in that equal values share.
+        return type(value).__qualname__
+    return value
+
+_CALLABLE_ADVICE = (
+    "send a config whose callables are module-level functions or classes (functools.partial of one"
+    " for arguments): lambdas and nested functions cannot be pickled"
+)
+_PICKLE_ADVICE = {
+    "ssl_context": (
+        "an ssl.SSLContext cannot cross processes: build the config in the worker (in a module-level"
+        " function), or give verify the path of a CA bundle instead"
+    ),
+}
 
 
 def _check_timeout(timeout: object) -> None:
@@ -239,7 +319,7 @@ def _check_headers(headers: object) -> Mapping[str, str]:
             check_header_validity(item)
         except InvalidHeader as exc:
             raise ValueError(f"PoolConfig.headers[{item[0]!r}] is not a valid header: {exc}") from None
-    return MappingProxyType(copy)
+    return FrozenDict(copy)
 
 
 def _check_auth(auth: object) -> None:
@@ -272,3 +352,56 @@ def _check_cert(cert: object) -> None:
         check_existing_path(f"{where} (key)", cert[1], directory_allowed=False)
         return
     raise TypeError(f"{where} must be a PEM path, a (certificate, key) pair of paths, or None; got {describe(cert)}")
+
+
+def _check_ssl_context(context: object, verify: object, cert: object) -> None:
+    if context is None:
+        return
+    if not isinstance(context, ssl.SSLContext):
+        raise TypeError(f"PoolConfig.ssl_context must be an ssl.SSLContext or None; got {describe(context)}")
+    if verify is not True:
+        raise ValueError(
+            "PoolConfig.ssl_context decides trust, so PoolConfig.verify must stay True beside it; got"
+            f" verify={verify!r}: load the CA into the context (context.load_verify_locations), or drop ssl_context"
+        )
+    if cert is not None:
+        raise ValueError(
+            "PoolConfig.cert cannot be combined with PoolConfig.ssl_context: load the client certificate"
+            " into the context (context.load_cert_chain), or drop ssl_context"
+        )
+
+
+def _check_socket_options(options: object) -> tuple[SocketOption, ...]:
+    where = "PoolConfig.socket_options"
+    allowed = "a sequence of (level, option, value) triples of int (value: int or bytes), or None"
+    if isinstance(options, (str, bytes)) or not isinstance(options, (list, tuple)):
+        raise TypeError(f"{where} must be {allowed}; got {describe(options)}")
+    checked: list[SocketOption] = []
+    for option in options:
+        if not (
+            isinstance(option, tuple)
+            and len(option) == 3
+            and all(isinstance(part, int) and not isinstance(part, bool) for part in option[:2])
+            and isinstance(option[2], (int, bytes))
+            and not isinstance(option[2], bool)
+        ):
+            raise TypeError(f"{where} must be {allowed}; {describe(option)} is not such a triple")
+        checked.append((option[0], option[1], option[2]))
+    return tuple(checked)
+
+
+def _check_source_address(address: object) -> None:
+    where = "PoolConfig.source_address"
+    if address is None:
+        return
+    if not (isinstance(address, tuple) and len(address) == 2 and isinstance(address[0], str)):
+        allowed = "a (host, port) pair such as ('127.0.0.2', 0), or None"
+        raise TypeError(f"{where} must be {allowed}; got {describe(address)}")
+    port = address[1]
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"{where} port must be an int from 0 to 65535 (0: any); got {describe(port)}")
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, address[0])
+    except OSError:
+        allowed = "an IP address of this machine, such as '127.0.0.2'"
+        raise ValueError(f"{where} host must be {allowed}; got {address[0]!r}") from None

@@ -10,6 +10,13 @@ own functions once per origin (scheme, host and port) and remembers the
 answer, so the semantics stay requests' own and only their timing changes.
 ``pool.invalidate()`` forgets what was read, for a program that changes its
 environment on purpose.
+
+One rule differs from requests', on purpose: a CA bundle from the
+environment (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) replaces only the
+default ``verify=True``. requests lets it override a ``verify`` the session
+was given too (requests#3829); a pool's configuration is written down by its
+user, so a CA path, ``verify=False`` or an ``ssl_context`` in it wins over
+the environment. A call's own ``verify`` wins over both, as in requests.
 """
 
 from __future__ import annotations
@@ -97,29 +104,33 @@ class EnvironmentCache:
             self._netrc[origin] = get_netrc_auth(url)
         return self._netrc[origin]
 
-    def bind(self, session: requests.Session) -> None:
+    def bind(self, session: requests.Session, *, context_decides_trust: bool = False) -> None:
         """Make ``session`` ask this cache instead of the environment.
 
+        ``context_decides_trust``: the pool has an ``ssl_context``, so no CA
+        bundle from the environment applies to the session's own ``verify``.
         Only a session whose class keeps requests' own versions of the two
         methods concerned is changed: a subclass that overrides them (to read
         its settings elsewhere) is left to do so.
         """
         cls = type(session)
         if cls.merge_environment_settings is requests.Session.merge_environment_settings:
-            session.merge_environment_settings = self._merger(session)  # type: ignore[method-assign]
+            session.merge_environment_settings = self._merger(session, context_decides_trust)  # type: ignore[method-assign]
         if cls.prepare_request is requests.Session.prepare_request:
             session.prepare_request = self._preparer(session, cls.prepare_request)  # type: ignore[method-assign, assignment]
 
-    def _merger(self, session: requests.Session) -> Callable[..., dict[str, Any]]:
+    def _merger(self, session: requests.Session, context_decides_trust: bool) -> Callable[..., dict[str, Any]]:
         def merge_environment_settings(
             url: str, proxies: dict[str, str] | None, stream: bool | None, verify: Any, cert: Any
         ) -> dict[str, Any]:
-            # requests' rule, with the environment's answers taken from the cache.
+            # requests' rule, with the environment's answers taken from the
+            # cache, except that an environment CA bundle replaces only the
+            # default verify=True, never one the session was given.
             if session.trust_env:
                 if proxies is not None:
                     for scheme, proxy in self.proxies(url, proxies.get("no_proxy")).items():
                         proxies.setdefault(scheme, proxy)
-                if verify is True or verify is None:
+                if (verify is True or verify is None) and session.verify is True and not context_decides_trust:
                     verify = self.ca_bundle() or verify
             return {
                 "proxies": _merge_proxies(proxies, session.proxies),

@@ -8,9 +8,14 @@ when a pool is put in front of them::
     requests.exceptions.RequestException
      └── PoolError          something went wrong with the pool, not the request
           ├── PoolTimeout   no session became free within the checkout timeout
+          │                 (also a requests.exceptions.Timeout, so that
+          │                 ``except requests.Timeout`` catches it)
           ├── PoolClosed    the pool was used after close()
-          └── LeaseError    a session was used outside its lease, or a
-                            checkout could never be satisfied
+          ├── LeaseError    a session was used outside its lease, or a
+          │                 checkout could never be satisfied
+          └── SessionFactoryError  the session factory made a session the
+                            pool cannot manage (an adapter of its own on
+                            http:// or https://)
 
 Errors raised by ``requests`` itself (``ConnectionError``, ``Timeout``, ...)
 reach the caller unchanged: the pool never wraps them.
@@ -21,9 +26,9 @@ pickling (for errors sent across process boundaries by executors).
 
 from __future__ import annotations
 
-from requests.exceptions import RequestException
+from requests.exceptions import RequestException, Timeout
 
-__all__ = ["LeaseError", "PoolClosed", "PoolError", "PoolTimeout"]
+__all__ = ["LeaseError", "PoolClosed", "PoolError", "PoolTimeout", "SessionFactoryError"]
 
 
 class PoolError(RequestException):
@@ -45,7 +50,7 @@ class PoolError(RequestException):
     # default, that round trip keeps them all with no ``__reduce__`` needed.
 
 
-class PoolTimeout(PoolError):
+class PoolTimeout(PoolError, Timeout):
     """No session became free within the pool's checkout timeout.
 
     :param waited: how long the caller waited, in seconds.
@@ -78,4 +83,15 @@ class LeaseError(PoolError):
     from another thread than its own, when one lease is entered twice, and
     when a thread asks a queue pool for a session while it already holds
     them all (a wait that could never end).
+    """
+
+
+class SessionFactoryError(PoolError):
+    """The session factory made a session the pool cannot manage without dropping what it set.
+
+    Raised when the pool makes a session (at the latest at the first
+    checkout) whose factory mounted an adapter of its own on a prefix the
+    pool's adapter serves (``http://``, ``https://``) or on a longer one
+    that would bypass it. The message names the prefix and the
+    :class:`~sessionpool.PoolConfig` fields that configure the same thing.
     """

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
 from sessionpool._validate import describe
 from sessionpool.adapter import PoolAdapter
 from sessionpool.config import PoolConfig
 from sessionpool.environment import EnvironmentCache
+from sessionpool.errors import SessionFactoryError
+from sessionpool.events import EventDispatcher
 from sessionpool.stats import StatsRecorder
 
 __all__ = ["make_session"]
+
+#: The prefixes the pool's adapter is mounted on: every http and https URL.
+MANAGED_PREFIXES = ("https://", "http://")
+
+#: The PoolConfig fields that stand in for what users configure on an adapter.
+_TRANSPORT_FIELDS = (
+    "ssl_context, socket_options, source_address, pool_connections, pool_maxsize, pool_block,"
+    " timeout and retry (a RetryPolicy)"
+)
 
 
 def make_session(
     config: PoolConfig,
     stats: StatsRecorder,
+    events: EventDispatcher,
     cookies: RequestsCookieJar | None = None,
     environment: EnvironmentCache | None = None,
+    adapter: PoolAdapter | None = None,
 ) -> tuple[requests.Session, PoolAdapter]:
     """A new session from ``config.session_factory``, given the config's baseline.
 
@@ -28,13 +42,18 @@ def make_session(
     are set. ``cookies``, when given, replaces the session's own jar (the
     pool's shared one). ``environment``, when given, answers the session's
     questions to the environment (proxies, CA bundle, .netrc) from the pool's
-    cache instead of reading it on every request. A fresh :class:`PoolAdapter` is mounted for
-    ``http://`` and ``https://`` and returned with the session; adapters the
-    factory mounted for longer prefixes stay.
+    cache instead of reading it on every request. The pool's adapter (a new
+    one, or ``adapter`` with its open connections) is mounted for ``http://``
+    and ``https://`` and returned with the session.
+
+    Raises :class:`SessionFactoryError` if the factory mounted an adapter of
+    its own where the pool's would replace or bypass it: whatever that
+    adapter was configured with would be lost without a word.
     """
     session = config.session_factory()
     if not isinstance(session, requests.Session):
         raise TypeError(f"PoolConfig.session_factory must return a requests.Session, it returned {describe(session)}")
+    _refuse_foreign_adapters(session)
     session.headers.update(config.headers)
     if config.auth is not None:
         session.auth = config.auth
@@ -45,8 +64,47 @@ def make_session(
     if cookies is not None:
         session.cookies = cookies
     if environment is not None:
-        environment.bind(session)
-    adapter = PoolAdapter(config, stats)
+        environment.bind(session, context_decides_trust=config.ssl_context is not None)
+    if adapter is None:
+        adapter = PoolAdapter(config, stats, events)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter
+
+
+def _refuse_foreign_adapters(session: requests.Session) -> None:
+    """Raise if an adapter the factory mounted would be replaced or bypassed by the pool's."""
+    for prefix, adapter in session.adapters.items():
+        lowered = prefix.lower()
+        covers_managed = any(managed.startswith(lowered) for managed in MANAGED_PREFIXES)
+        inside_managed = lowered.startswith(MANAGED_PREFIXES)
+        if not (covers_managed or inside_managed):
+            continue  # another scheme (file://, a test transport): not the pool's business
+        if lowered in MANAGED_PREFIXES and _is_requests_default(adapter):
+            continue  # what requests.Session() mounts itself: nothing to lose
+        what = "bypass the pool's adapter for those URLs" if inside_managed and lowered not in MANAGED_PREFIXES else (
+            "be replaced by the pool's adapter"
+        )
+        raise SessionFactoryError(
+            f"the session factory mounted {type(adapter).__name__} on {prefix!r}, which would {what}:"
+            f" a pool sends every http:// and https:// request through its own adapter (default timeout,"
+            f" replays, statistics, lease checks). Configure the transport with the PoolConfig fields"
+            f" {_TRANSPORT_FIELDS}; for a rate limiter or a cache, use its Session class (or a session"
+            f" subclass) instead of its adapter."
+        )
+
+
+def _is_requests_default(adapter: BaseAdapter) -> bool:
+    """Whether ``adapter`` is the ``HTTPAdapter()`` a plain session mounts, with nothing configured."""
+    if type(adapter) is not HTTPAdapter:
+        return False
+    retries = adapter.max_retries
+    return (
+        retries.total == 0
+        and retries.read is False
+        and adapter._pool_connections == requests.adapters.DEFAULT_POOLSIZE
+        and adapter._pool_maxsize == requests.adapters.DEFAULT_POOLSIZE
+        and adapter._pool_block == requests.adapters.DEFAULT_POOLBLOCK
+        and adapter.poolmanager.connection_pool_kw.keys() <= {"maxsize", "block"}
+        and not adapter.proxy_manager
+    )

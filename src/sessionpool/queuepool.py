@@ -6,10 +6,13 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from threading import Lock
 from typing import TYPE_CHECKING
 
-from sessionpool._validate import check_bool, check_int, check_seconds
+import requests
+
+from sessionpool._validate import check_bool, check_callable, check_int, check_seconds
 from sessionpool.base import BasePool
 from sessionpool.config import PoolConfig, PoolConfigFields
 from sessionpool.errors import LeaseError, PoolTimeout
@@ -62,10 +65,22 @@ class QueuePool(BasePool):
     :param checkout_timeout: seconds a checkout waits for a session (>= 0;
         0 fails at once). Not to be confused with the request ``timeout`` of
         :class:`PoolConfig`.
-    :param reset_on_return: put a returned session back as it was configured
-        (cookies, headers, auth, params, hooks, proxies, verify, cert), so one
-        borrower's state, credentials above all, never reaches the next.
-        ``False`` keeps whatever borrowers leave behind.
+    :param reset_on_return: no state of one borrower reaches the next,
+        credentials above all. A returned plain :class:`requests.Session` is
+        put back as it was configured (cookies, headers, auth, params, hooks,
+        proxies, verify, cert, stream, max_redirects, trust_env). A session
+        holding anything more (a subclass's own state, such as an
+        ``OAuth2Session`` token or a cache; an attribute or adapter a
+        borrower added) is replaced by a new one from the factory, which
+        keeps the pool's adapter and so its open connections. ``False``
+        keeps whatever borrowers leave behind.
+    :param reset_session: for session classes with state of their own:
+        called with a returned session after the pool restored the plain
+        session's state, it must undo whatever else a borrower may have
+        changed (for example ``session.token = {}``). Given it, the pool
+        lends such sessions again instead of replacing them (a session with
+        an adapter a borrower mounted is still replaced). If it raises, the
+        session is retired.
     :param fields: :class:`PoolConfig` fields, applied over ``config``.
 
     >>> with QueuePool(size=4) as pool:                  # doctest: +SKIP
@@ -80,11 +95,17 @@ class QueuePool(BasePool):
         size: int = DEFAULT_SIZE,
         checkout_timeout: float = DEFAULT_CHECKOUT_TIMEOUT,
         reset_on_return: bool = True,
+        reset_session: Callable[[requests.Session], None] | None = None,
         **fields: Unpack[PoolConfigFields],
     ) -> None:
         self._size = check_int("QueuePool.size", size, minimum=1)
         self._checkout_timeout = check_seconds("QueuePool.checkout_timeout", checkout_timeout, allow_zero=True)
         self._resets_on_return = check_bool("QueuePool.reset_on_return", reset_on_return)
+        if reset_session is not None:
+            check_callable("QueuePool.reset_session", reset_session)
+            if not reset_on_return:
+                raise ValueError("QueuePool.reset_session is called on return only with reset_on_return=True")
+        self._reset_session = reset_session
         super().__init__(config, fields)
         self._reset_strategy()
 
@@ -113,19 +134,30 @@ class QueuePool(BasePool):
     def _do_get(self) -> SessionRecord:
         while True:
             record = self._take()
-            if not record.needs_reset or record.baseline is None:
+            baseline = record.baseline
+            if not record.needs_reset or baseline is None:
                 return record
             # Reset by the next borrower, outside the lock, rather than by
             # the last one on its way out: a returned session is available
             # at once, instead of being nobody's while it is reset.
+            session = record.session
             try:
-                record.baseline.restore(record.session, shared_cookies=self._cookies)
+                if self._reset_session is None and not baseline.covers(session):
+                    self._replace_session(record)  # state the baseline does not know of
+                elif not baseline.keeps_adapters(session):
+                    self._replace_session(record)  # an adapter a borrower mounted
+                else:
+                    baseline.restore(session, shared_cookies=self._cookies)
+                    if self._reset_session is not None:
+                        self._reset_session(session)
             except Exception:
-                # A borrower left the session in a state that cannot be
-                # undone: close it (the pool makes another) rather than
-                # lend it again, and say so.
-                log.warning("could not reset a returned session; closing it instead", exc_info=True)
+                # The session cannot be put back, nor a new one made in its
+                # place: retire it (the slot is freed) rather than lend it
+                # again, and say so.
+                log.warning("could not reset a returned session; retiring it instead", exc_info=True)
                 self._retire([record])
+                if self._closed:
+                    raise self._closed_error() from None
             else:
                 record.needs_reset = False
                 return record

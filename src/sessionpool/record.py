@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import requests
 
 from sessionpool.baseline import SessionBaseline
+
+if TYPE_CHECKING:
+    from sessionpool.adapter import PoolAdapter
 
 __all__ = ["SessionRecord"]
 
@@ -16,10 +21,13 @@ __all__ = ["SessionRecord"]
 class SessionRecord:
     """One session a pool made, and what the pool knows of it.
 
-    The pool reads and changes a record only under its lock; the session
-    itself is used only by the thread that holds the lease.
+    The pool reads and changes a record's lease fields only under its lock;
+    ``requests_sent`` is counted by the session's adapter while it holds
+    ``sending``, and the session itself is used only under a lease.
 
     :param session: the session, configured from the pool's config.
+    :param adapter: the pool's adapter mounted on it for ``http://`` and
+        ``https://``: what the pool owns, and closes when it retires the session.
     :param created: when it was made (``time.monotonic()``).
     :param leases: how many leases on it are open now. A queue pool lends a
         session once at a time; a thread-local pool lends the same session
@@ -30,17 +38,21 @@ class SessionRecord:
         an older generation was invalidated, and is retired when reached.
     :param retire_at: the ``clock()`` time after which it is retired at its
         next checkout (its age limit, with jitter), or None.
-    :param holder: the ident of the thread allowed to send on it: the
+    :param holder: the ident of the thread that holds the lease: the
         borrower for a queue pool (None while it is idle), the owner thread
-        for a thread-local pool.
+        for a thread-local pool. Any thread may send for the holder (a
+        helper thread), but only one at a time.
     :param baseline: the session's state as configured, restored when a
         queue pool takes it back.
     :param requests_sent: HTTP requests sent on it, counted by its adapter.
     :param needs_reset: it came back to a queue pool that resets sessions,
         and has not been put back to its baseline yet.
+    :param sending: held by the adapter while a request is being sent on the
+        session: a second thread that finds it taken is refused.
     """
 
     session: requests.Session
+    adapter: PoolAdapter
     created: float = field(default_factory=time.monotonic)
     leases: int = 0
     checkouts: int = 0
@@ -51,3 +63,4 @@ class SessionRecord:
     baseline: SessionBaseline | None = None
     requests_sent: int = 0
     needs_reset: bool = False
+    sending: threading.Lock = field(default_factory=threading.Lock)

@@ -8,46 +8,52 @@ that request: a request that succeeds the first time never pays for tenacity.
 The loop, per outcome:
 
 1. classify it (:mod:`sessionpool.classify`): a stale connection, a
-   transient failure, or neither; neither ends the loop with the outcome;
-2. refuse it if the request is not safe to send twice: the outcome goes to
-   the caller unchanged, after a DEBUG line saying why;
+   transient failure (a connect failure or a transient status), a read
+   error, or none the policy covers; none ends the loop with the outcome;
+2. refuse it if the request may not be sent again: the outcome goes to the
+   caller unchanged, after a DEBUG line saying why. After a connect failure
+   only the body is checked (nothing was sent); otherwise the request must
+   be safe to send twice;
 3. stop when that reason's budget is spent: the last error is raised
-   unchanged, or the last response returned;
-4. wait: not at all for a stale connection (the server did nothing wrong),
-   else an exponential backoff with jitter, or the server's ``Retry-After``;
+   unchanged; the last response is returned, or with ``raise_on_status``
+   read and raised in a :class:`requests.exceptions.RetryError`;
+4. wait as the :class:`~sessionpool.RetryPolicy` docstring says (not at all
+   for a stale replay or the first retry after a connect failure);
 5. rewind the body, release the failed response, and send again.
+
+Each tenacity callback (retry, stop, wait, before_sleep) classifies the
+outcome it is given itself: none relies on another having run first. The
+only state kept across attempts is how many replays of each reason were
+made, counted where they are made (before_sleep).
 """
 
 from __future__ import annotations
 
 import contextlib
 import email.utils
-import inspect
 import logging
+import random
 import time
 from collections.abc import Callable
 
 import requests
 from requests.utils import rewind_body
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    retry_if_result,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState, Retrying, stop_after_attempt
 
-from sessionpool.classify import is_connect_failure, is_stale_connection_failure, replay_refusal
-from sessionpool.retry import RetryPolicy
+from sessionpool.classify import (
+    body_refusal,
+    is_connect_failure,
+    is_read_error,
+    is_stale_connection_failure,
+    replay_refusal,
+)
+from sessionpool.events import EventDispatcher
+from sessionpool.retry import READ, STALE, TRANSIENT, ReplayReason, RetryPolicy
 from sessionpool.stats import StatsRecorder
 
-__all__ = ["STALE", "TRANSIENT", "attempts", "replay"]
+__all__ = ["READ", "STALE", "TRANSIENT", "attempts", "replay"]
 
 log = logging.getLogger("sessionpool")
-
-STALE = "stale"
-TRANSIENT = "transient"
 
 SendOnce = Callable[[], requests.Response]
 
@@ -68,9 +74,10 @@ def replay(
     send_once: SendOnce,
     first: requests.Response | BaseException,
     stats: StatsRecorder,
+    events: EventDispatcher,
 ) -> requests.Response:
     """Go on from the first attempt's outcome ``first``; return the final response or raise the final error."""
-    return _Replay(policy, request, send_once, first, stats).run()
+    return _Replay(policy, request, send_once, first, stats, events).run()
 
 
 class _Replay:
@@ -83,28 +90,29 @@ class _Replay:
         send_once: SendOnce,
         first: requests.Response | BaseException,
         stats: StatsRecorder,
+        events: EventDispatcher,
     ) -> None:
         self.policy = policy
+        self.events = events
         self.request = request
         self.send_once = send_once
         self.first: requests.Response | BaseException | None = first
         self.stats = stats
         self.sent = 1  # the adapter's own attempt
-        self.used = {STALE: 0, TRANSIENT: 0}
-        self.reason: str | None = None  # why the last outcome is to be sent again
+        #: Replays made so far, per reason: each reason has its own budget and backoff.
+        self.used: dict[ReplayReason, int] = {STALE: 0, TRANSIENT: 0, READ: 0}
         # Each reason has its own budget; this cap only bounds the loop as a whole.
-        self.cap = stop_after_attempt(1 + policy.stale_attempts + policy.transient_attempts)
-        self.backoff = _exponential_jitter(policy)
+        self.cap = stop_after_attempt(1 + policy.stale_attempts + policy.transient_attempts + policy.read_attempts)
 
     def run(self) -> requests.Response:
         retrying = Retrying(
-            retry=retry_if_exception(self._error_is_replayable) | retry_if_result(self._response_is_transient),
+            retry=self._retry,
             stop=self._stop,
             wait=self._wait,
-            sleep=self.policy.sleep,
+            sleep=self._sleep,
             before_sleep=self._before_sleep,
             # When the budget is spent, the caller gets the last outcome as it was.
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome is not None else None,
+            retry_error_callback=self._last_outcome,
             reraise=True,
         )
         try:
@@ -124,62 +132,93 @@ class _Replay:
             raise first  # the outcome of the attempt the adapter already made
         return first
 
-    def _error_is_replayable(self, error: BaseException) -> bool:
-        if self.policy.replay_stale and is_stale_connection_failure(error):
-            return self._allowed(STALE, error)
-        if self.policy.retry_transient and is_connect_failure(error):
-            return self._allowed(TRANSIENT, error)
-        self.reason = None
-        return False
+    # -- classification: a pure function of the outcome ----------------------
 
-    def _response_is_transient(self, response: requests.Response) -> bool:
-        if self.policy.retry_transient and response.status_code in self.policy.transient_statuses:
-            return self._allowed(TRANSIENT, response)
-        self.reason = None
-        return False
+    def _reason(self, state: RetryCallState) -> ReplayReason | None:
+        """The kind of replay the policy has for the outcome in ``state``, whether or not the request allows it."""
+        outcome = state.outcome
+        if outcome is None:
+            return None
+        policy = self.policy
+        if outcome.failed:
+            error = outcome.exception()
+            if error is None:
+                return None
+            if policy.replay_stale and is_stale_connection_failure(error):
+                return STALE
+            if policy.retry_transient and is_connect_failure(error):
+                return TRANSIENT
+            if policy.retry_read and is_read_error(error):
+                return READ
+            return None
+        response: requests.Response = outcome.result()
+        if policy.retry_transient and response.status_code in policy.transient_statuses:
+            return TRANSIENT
+        return None
 
-    def _allowed(self, reason: str, outcome: object) -> bool:
-        refusal = replay_refusal(self.request, self.policy)
-        if refusal is not None:
-            method, url = self.request.method, self.request.url
-            log.debug("not sending %s %s again after %s: %s", method, url, _describe(outcome), refusal)
-            self.stats.not_replayed_unsafe()
-            self.reason = None
+    def _connect_failed(self, state: RetryCallState) -> bool:
+        """Whether the outcome in ``state`` is a connect failure: nothing was sent."""
+        outcome = state.outcome
+        if outcome is None or not outcome.failed:
             return False
-        self.reason = reason
-        return True
+        error = outcome.exception()
+        return error is not None and is_connect_failure(error)
+
+    def _refusal(self, state: RetryCallState) -> str | None:
+        """Why the request may not be sent again after the outcome in ``state``, or None."""
+        if self._connect_failed(state):
+            return body_refusal(self.request)
+        return replay_refusal(self.request, self.policy)
+
+    # -- tenacity's callbacks ----------------------------------------------------
+
+    def _retry(self, state: RetryCallState) -> bool:
+        if self._reason(state) is None:
+            return False
+        refusal = self._refusal(state)
+        if refusal is None:
+            return True
+        method, url = self.request.method, self.request.url
+        log.debug("not sending %s %s again after %s: %s", method, url, _describe_outcome(state), refusal)
+        self.stats.not_replayed_unsafe()
+        return False
 
     def _stop(self, state: RetryCallState) -> bool:
-        if self.cap(state):
+        reason = self._reason(state)
+        if reason is None or self.cap(state):
             return True
-        if self.reason == STALE:
-            return self.used[STALE] >= self.policy.stale_attempts
-        return self.used[TRANSIENT] >= self.policy.transient_attempts
+        return self.used[reason] >= _budget(self.policy, reason)
 
     def _wait(self, state: RetryCallState) -> float:
-        if self.reason == STALE:
-            return 0.0
-        backoff = self.backoff(state)
+        reason = self._reason(state)
+        if reason is None or reason == STALE:
+            return 0.0  # the server did nothing wrong
+        made = self.used[reason]
+        if self._connect_failed(state):
+            # Nothing reached the server: the first retry goes at once.
+            return 0.0 if made == 0 else _backoff(self.policy, made - 1)
         outcome = state.outcome
         if outcome is not None and not outcome.failed:
             retry_after = _retry_after_seconds(outcome.result())
             if retry_after is not None:
                 return min(retry_after, self.policy.retry_after_max)
-        return float(backoff)
+        return _backoff(self.policy, made)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.policy.sleep(seconds)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        reason = self.reason or TRANSIENT
+        reason = self._reason(state)
+        if reason is None:  # tenacity sleeps only after _retry said yes, for which there is a reason
+            return
         self.used[reason] += 1
         self.stats.replayed(reason)
+        self.events.request_replayed(self.request, reason, self.sent + 1)
+        described = _describe_outcome(state)
         outcome = state.outcome
-        described = "nothing"
-        if outcome is not None:
-            if outcome.failed:
-                described = _describe(outcome.exception())
-            else:
-                response = outcome.result()
-                described = _describe(response)
-                _release(response)
+        if outcome is not None and not outcome.failed:
+            _release(outcome.result())
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         log.debug(
             "sending %s %s again (%s replay %d) after %s, in %.2f s",
@@ -193,18 +232,56 @@ class _Replay:
         if hasattr(self.request.body, "read"):  # a file: back to where its body starts
             rewind_body(self.request)
 
+    def _last_outcome(self, state: RetryCallState) -> requests.Response:
+        """What the caller gets when a budget is spent: the last error raised, the last response returned.
 
-def _exponential_jitter(policy: RetryPolicy) -> wait_exponential_jitter:
-    """Tenacity's exponential backoff with jitter, starting at ``policy.backoff_initial``."""
-    # tenacity 9.2 renamed the first wait from ``initial`` to ``multiplier``
-    # (and warns on the old name); older releases know only ``initial``.
-    first = "multiplier" if "multiplier" in _JITTER_PARAMETERS else "initial"
-    return wait_exponential_jitter(
-        max=policy.backoff_max, jitter=policy.backoff_jitter, **{first: policy.backoff_initial}
-    )
+        With ``raise_on_status``, a last response with a transient status is
+        read (so that its connection goes back to the pool) and raised in a
+        :class:`requests.exceptions.RetryError`.
+        """
+        outcome = state.outcome
+        if outcome is None:  # tenacity stops only after an attempt
+            raise RuntimeError("sessionpool: tenacity stopped before any attempt")
+        response: requests.Response = outcome.result()  # raises the last error as it was
+        if self.policy.raise_on_status and self._reason(state) == TRANSIENT:
+            _release(response)
+            error = requests.exceptions.RetryError(
+                f"{self.request.method} {self.request.url} was answered {response.status_code}"
+                f" {self.sent} times: its transient retries ran out"
+                f" (RetryPolicy.transient_attempts={self.policy.transient_attempts})",
+                response=response,
+                request=self.request,
+            )
+            setattr(response, _ATTEMPTS, self.sent)
+            raise error
+        return response
 
 
-_JITTER_PARAMETERS = inspect.signature(wait_exponential_jitter).parameters
+def _budget(policy: RetryPolicy, reason: ReplayReason) -> int:
+    """How many replays ``policy`` allows one request for ``reason``."""
+    if reason == STALE:
+        return policy.stale_attempts
+    if reason == TRANSIENT:
+        return policy.transient_attempts
+    return policy.read_attempts
+
+
+def _backoff(policy: RetryPolicy, made: int) -> float:
+    """The exponential backoff with jitter after ``made`` earlier retries of the same reason.
+
+    tenacity's ``wait_exponential_jitter`` counts every attempt of the loop;
+    here each reason counts its own, so a stale replay does not lengthen the
+    wait before a transient retry.
+    """
+    jitter = random.uniform(0, policy.backoff_jitter)  # spreads clients out; not cryptography
+    return min(policy.backoff_initial * 2.0 ** min(made, 64) + jitter, policy.backoff_max)
+
+
+def _describe_outcome(state: RetryCallState) -> str:
+    outcome = state.outcome
+    if outcome is None:
+        return "nothing"
+    return _describe(outcome.exception() if outcome.failed else outcome.result())
 
 
 def _describe(outcome: object) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from sessionpool.retry import READ, STALE, TRANSIENT, ReplayReason
+
 __all__ = ["PoolStats", "StatsRecorder"]
 
 
@@ -16,6 +18,10 @@ class PoolStats:
 
     :param sessions_created: sessions the pool has made.
     :param sessions_closed: sessions the pool has closed (with their connections).
+    :param sessions_replaced: sessions a :class:`~sessionpool.QueuePool` took
+        back and replaced by a new one from the factory, keeping their
+        connections, because a reset could not be proven to undo what the
+        borrower may have changed (a session class with state of its own).
     :param sessions_in_use: sessions lent out at the moment of the snapshot.
     :param checkouts: times a session was lent, by ``session()`` or by a
         request method of the pool.
@@ -34,6 +40,9 @@ class PoolStats:
         the reused keep-alive connection they went out on.
     :param transient_retries: requests sent again after a connect failure or
         a transient status (only with ``RetryPolicy(retry_transient=True)``).
+    :param read_retries: requests sent again after their connection timed
+        out or broke once they had been sent (only with
+        ``RetryPolicy(retry_read=True)``).
     :param unsafe_not_replayed: failures that could have been replayed but
         were not, because the request was not safe to send twice.
     :param idle_connections_discarded: idle connections closed instead of
@@ -42,6 +51,7 @@ class PoolStats:
 
     sessions_created: int
     sessions_closed: int
+    sessions_replaced: int
     sessions_in_use: int
     checkouts: int
     checkout_timeouts: int
@@ -51,6 +61,7 @@ class PoolStats:
     connections_opened: int
     stale_replays: int
     transient_retries: int
+    read_retries: int
     unsafe_not_replayed: int
     idle_connections_discarded: int
 
@@ -87,11 +98,13 @@ class StatsRecorder:
         "connections_opened",
         "idle_connections_discarded",
         "lock",
+        "read_retries",
         "requests",
         "requests_reused",
         "sessions_closed",
         "sessions_created",
         "sessions_in_use",
+        "sessions_replaced",
         "stale_replays",
         "transient_retries",
         "unsafe_not_replayed",
@@ -101,6 +114,7 @@ class StatsRecorder:
         self.lock = threading.Lock()
         self.sessions_created = 0
         self.sessions_closed = 0
+        self.sessions_replaced = 0
         self.sessions_in_use = 0
         self.checkouts = 0
         self.checkout_timeouts = 0
@@ -110,6 +124,7 @@ class StatsRecorder:
         self.connections_opened = 0
         self.stale_replays = 0
         self.transient_retries = 0
+        self.read_retries = 0
         self.unsafe_not_replayed = 0
         self.idle_connections_discarded = 0
 
@@ -125,13 +140,17 @@ class StatsRecorder:
         with self.lock:
             self.connections_opened += 1
 
-    def replayed(self, reason: str) -> None:
-        """Count one request sent again, for ``reason`` ("stale" or "transient")."""
+    def replayed(self, reason: ReplayReason) -> None:
+        """Count one request sent again, for ``reason`` (``STALE``, ``TRANSIENT`` or ``READ`` of :mod:`.retry`)."""
         with self.lock:
-            if reason == "stale":
+            if reason == STALE:
                 self.stale_replays += 1
-            else:
+            elif reason == TRANSIENT:
                 self.transient_retries += 1
+            elif reason == READ:
+                self.read_retries += 1
+            else:
+                raise ValueError(f"unknown replay reason {reason!r}: expected {STALE!r}, {TRANSIENT!r} or {READ!r}")
 
     def not_replayed_unsafe(self) -> None:
         """Count one failure left to the caller because its request was not safe to send twice."""
@@ -149,6 +168,7 @@ class StatsRecorder:
             return PoolStats(
                 sessions_created=self.sessions_created,
                 sessions_closed=self.sessions_closed,
+                sessions_replaced=self.sessions_replaced,
                 sessions_in_use=self.sessions_in_use,
                 checkouts=self.checkouts,
                 checkout_timeouts=self.checkout_timeouts,
@@ -158,6 +178,7 @@ class StatsRecorder:
                 connections_opened=self.connections_opened,
                 stale_replays=self.stale_replays,
                 transient_retries=self.transient_retries,
+                read_retries=self.read_retries,
                 unsafe_not_replayed=self.unsafe_not_replayed,
                 idle_connections_discarded=self.idle_connections_discarded,
             )

@@ -5,7 +5,11 @@ from these classes. Beyond urllib3's own behaviour they
 
 - count every socket a connection opens (including the silent reconnect of
   a connection the server had dropped), and every request with whether it
-  went out on a connection already open, into the pool's statistics;
+  went out on a connection already open, into the pool's statistics, and
+  tell the pool's listeners of each connection opened;
+- keep every connection's state observable: *idle* while it waits in its
+  urllib3 pool's queue, *active* while a request has it checked out (see
+  :func:`open_connections`);
 - note when each connection went back to its pool idle, and close instead of
   reuse one idle longer than ``keepalive_expiry``;
 - mark a failure that happened on a *reused* connection before the response
@@ -22,8 +26,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +38,13 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.response import BaseHTTPResponse
 
 from sessionpool.classify import is_connection_loss, mark_reused_connection_failure
+from sessionpool.events import EventDispatcher
 from sessionpool.stats import StatsRecorder
 
-__all__ = ["TransportSettings", "managed_pool_manager", "managed_proxy_manager"]
+__all__ = ["OpenConnections", "TransportSettings", "managed_pool_manager", "managed_proxy_manager", "open_connections"]
+
+#: (scheme, host, port): the origin a urllib3 connection pool, and each of its connections, serves.
+Origin = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class TransportSettings:
 
     stats: StatsRecorder
     keepalive_expiry: float | None
+    events: EventDispatcher
 
 
 def _urllib3_name(obj: object) -> str:
@@ -50,15 +61,53 @@ def _urllib3_name(obj: object) -> str:
     return next(cls.__name__ for cls in type(obj).__mro__ if cls.__module__.startswith("urllib3."))
 
 
+@dataclass(frozen=True, kw_only=True)
+class OpenConnections:
+    """The open connections of one pool to one origin, at one moment (see :func:`open_connections`).
+
+    :param scheme: ``"http"`` or ``"https"``.
+    :param host: the host the connections serve, as urllib3 keys its pools
+        (an IPv6 address without brackets); for plain http through a proxy,
+        the proxy.
+    :param port: the port they serve.
+    :param idle: open connections waiting in their pool for the next request.
+    :param active: open connections a request has checked out: on HTTP/1.1,
+        one per request in flight (its response body not yet read).
+    """
+
+    scheme: str
+    host: str
+    port: int
+    idle: int
+    active: int
+
+
 class _ManagedHTTPConnection(HTTPConnection):
     """An HTTP connection that counts its sockets and remembers when it went idle."""
 
-    def __init__(self, host: str, port: int | None = None, *, stats: StatsRecorder, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        settings: TransportSettings,
+        origin: Origin,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(host, port, **kwargs)
-        self._sessionpool_stats = stats
-        #: ``time.monotonic()`` when it last went back to its pool idle; None if never.
+        self._sessionpool_stats = settings.stats
+        self._sessionpool_events = settings.events
+        #: The origin its pool serves, which reports name it by: for https
+        #: through a proxy, ``host`` is the proxy's, this the target's.
+        self._sessionpool_origin = origin
+        #: ``time.monotonic()`` when it went back to its pool idle; None while
+        #: a request has it checked out (it is *active*), and before its first return.
         self.idle_since: float | None = None
-        _LIVE_CONNECTIONS.add(self)
+        #: When it last went idle, kept while it is checked out: how long the
+        #: connection it was reused from had been waiting.
+        self.last_idle_since: float | None = None
+        with _LIVE_CONNECTIONS_LOCK:
+            _LIVE_CONNECTIONS.add(self)
 
     def __str__(self) -> str:
         return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
@@ -68,6 +117,9 @@ class _ManagedHTTPConnection(HTTPConnection):
         # Counted once the connection is established: a refused or timed-out
         # connect opened nothing.
         self._sessionpool_stats.connection_opened()
+        events = self._sessionpool_events
+        if events:  # one truth test when nobody listens
+            events.connection_opened(*self._sessionpool_origin)
         return sock
 
 
@@ -84,7 +136,7 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
         return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
 
     def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
+        conn: Any = super()._get_conn(timeout)  # one of ours: ConnectionCls above
         expiry = self.sessionpool_settings.keepalive_expiry
         idle_since = getattr(conn, "idle_since", None)
         if (
@@ -97,6 +149,9 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
             # object reconnects on its next request.
             conn.close()
             self.sessionpool_settings.stats.connections_discarded(1)
+        # Out of the queue: active until _put_conn takes it back.
+        conn.last_idle_since = idle_since
+        conn.idle_since = None
         return conn
 
     def _put_conn(self, conn: Any) -> None:
@@ -117,7 +172,7 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
             # requests reads the body later, outside this call.
             if reused and is_connection_loss(error):
                 mark_reused_connection_failure(error)
-                self._drop_idle(went_idle_by=getattr(conn, "idle_since", None))
+                self._drop_idle(went_idle_by=getattr(conn, "last_idle_since", None))
             raise
 
     def _drop_idle(self, went_idle_by: float | None) -> None:
@@ -163,7 +218,8 @@ class _ManagedPoolManager(PoolManager):
         pool = super()._new_pool(scheme, host, port, request_context)
         pool.sessionpool_settings = self._sessionpool_settings  # type: ignore[attr-defined]
         # conn_kw is this pool's own dict, passed to every connection it makes.
-        pool.conn_kw["stats"] = self._sessionpool_settings.stats
+        pool.conn_kw["settings"] = self._sessionpool_settings
+        pool.conn_kw["origin"] = (pool.scheme, pool.host, port)
         return pool
 
 
@@ -171,8 +227,38 @@ class _ManagedProxyManager(_ManagedPoolManager, ProxyManager):
     """A proxy manager whose connections (to the proxy) are the managed ones above."""
 
 
-#: Every managed connection alive in this process, for a forked child to let go of.
+#: Every managed connection alive in this process, for a forked child to let
+#: go of and for :func:`open_connections` to count.
 _LIVE_CONNECTIONS: weakref.WeakSet[_ManagedHTTPConnection] = weakref.WeakSet()
+#: Guards adding to it against a concurrent copy: iterating a WeakSet while
+#: another thread adds to it raises RuntimeError. (Entries that die during a
+#: copy are handled by the WeakSet itself.)
+_LIVE_CONNECTIONS_LOCK = threading.Lock()
+
+
+def open_connections(stats: StatsRecorder) -> list[OpenConnections]:
+    """The open connections of the pool whose counters are ``stats``, idle and active, per origin.
+
+    A picture taken without stopping anyone: a connection may change state
+    while it is taken, and one the server has closed while it sat idle counts
+    as idle (open) until a checkout finds it dead. Sorted by origin; origins
+    without an open connection are left out.
+    """
+    with _LIVE_CONNECTIONS_LOCK:
+        connections = list(_LIVE_CONNECTIONS)
+    idle: Counter[Origin] = Counter()
+    active: Counter[Origin] = Counter()
+    for conn in connections:
+        if conn._sessionpool_stats is not stats or conn.is_closed:
+            continue
+        if conn.idle_since is None:
+            active[conn._sessionpool_origin] += 1
+        else:
+            idle[conn._sessionpool_origin] += 1
+    return [
+        OpenConnections(scheme=origin[0], host=origin[1], port=origin[2], idle=idle[origin], active=active[origin])
+        for origin in sorted(idle.keys() | active.keys())
+    ]
 
 
 def _release_inherited_connections() -> None:
@@ -186,6 +272,10 @@ def _release_inherited_connections() -> None:
     reconnects first. No lock is taken, since a thread of the parent may
     have held one at the moment of the fork.
     """
+    global _LIVE_CONNECTIONS_LOCK
+    # A parent's thread may have held the lock at the fork: the child's copy
+    # would never be released.
+    _LIVE_CONNECTIONS_LOCK = threading.Lock()
     for conn in list(_LIVE_CONNECTIONS):
         conn.close()
     _LIVE_CONNECTIONS.clear()

@@ -11,6 +11,7 @@ import sessionpool
 
 PUBLIC_NAMES = [
     "LeaseError",
+    "OpenConnections",
     "PoolClosed",
     "PoolConfig",
     "PoolError",

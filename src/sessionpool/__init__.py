@@ -19,11 +19,13 @@ from sessionpool.replay import attempts
 from sessionpool.retry import RetryPolicy
 from sessionpool.stats import PoolStats
 from sessionpool.threadlocal import ThreadLocalPool
+from sessionpool.transport import OpenConnections
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "LeaseError",
+    "OpenConnections",
     "PoolClosed",
     "PoolConfig",
     "PoolError",

@@ -43,6 +43,7 @@ from sessionpool.events import EventDispatcher, PoolListener
 from sessionpool.factory import make_session
 from sessionpool.record import SessionRecord
 from sessionpool.stats import PoolStats, StatsRecorder
+from sessionpool.transport import OpenConnections, open_connections
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -221,6 +222,10 @@ class BasePool(abc.ABC):
     def stats(self) -> PoolStats:
         """A snapshot of this pool's counters."""
         return self._stats.snapshot()
+
+    def open_connections(self) -> list[OpenConnections]:
+        """The connections this pool's sessions hold open now, per origin: idle, or active (a request in flight)."""
+        return open_connections(self._stats)
 
     def close(self) -> None:
         """Close every session and its connections; the pool cannot be used again.

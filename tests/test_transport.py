@@ -1,0 +1,187 @@
+"""transport.open_connections: each pool's connections, open idle or open active, per origin."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import warnings
+
+import pytest
+
+from faultserver import Fault, FaultServer
+from helpers import PoolMaker, TLSFiles, run_threads, wait_until
+from sessionpool import QueuePool, ThreadLocalPool, transport
+from sessionpool._localserver import LocalServer
+from sessionpool.base import BasePool
+from sessionpool.transport import OpenConnections
+
+
+def _open(pool: BasePool) -> list[OpenConnections]:
+    return pool.open_connections()
+
+
+def _origin(server: LocalServer, *, idle: int, active: int, scheme: str = "http") -> OpenConnections:
+    return OpenConnections(scheme=scheme, host="127.0.0.1", port=server.port, idle=idle, active=active)
+
+
+def test_a_new_pool_has_no_open_connection(make_pool: PoolMaker) -> None:
+    with make_pool() as pool:
+        assert _open(pool) == []
+
+
+def test_connections_are_idle_between_requests(server: LocalServer, make_pool: PoolMaker) -> None:
+    with make_pool() as pool:
+        for _ in range(5):
+            assert pool.get(f"{server.url}/").content == b"ok"
+        assert _open(pool) == [_origin(server, idle=1, active=0)]
+        assert server.connections_accepted == 1
+
+
+def test_a_connection_is_active_until_its_response_is_read(server: LocalServer, make_pool: PoolMaker) -> None:
+    with make_pool() as pool, pool.session() as session:
+        response = session.get(f"{server.url}/", stream=True)
+        assert _open(pool) == [_origin(server, idle=0, active=1)]
+        assert response.content == b"ok"  # read in full: the connection goes back to its pool
+        assert _open(pool) == [_origin(server, idle=1, active=0)]
+
+
+def test_a_request_waiting_for_a_slow_server_holds_an_active_connection(server: LocalServer) -> None:
+    with QueuePool(size=1) as pool:
+        slow = threading.Thread(target=pool.get, args=(f"{server.url}/sleep/2",))
+        slow.start()
+        try:
+            assert wait_until(lambda: _open(pool) == [_origin(server, idle=0, active=1)])
+        finally:
+            slow.join()
+        assert _open(pool) == [_origin(server, idle=1, active=0)]
+
+
+def test_each_pool_counts_only_its_own_connections(server: LocalServer) -> None:
+    with ThreadLocalPool() as counted, QueuePool(size=2) as other:
+        counted.get(f"{server.url}/")
+        with other.session() as first, other.session() as second:
+            first.get(f"{server.url}/")
+            second.get(f"{server.url}/")
+        assert _open(counted) == [_origin(server, idle=1, active=0)]
+        assert _open(other) == [_origin(server, idle=2, active=0)]
+
+
+def test_the_connections_of_ended_threads_are_closed(server: LocalServer) -> None:
+    with ThreadLocalPool() as pool:
+
+        def one_request(_: int) -> None:
+            pool.get(f"{server.url}/")
+
+        run_threads(3, one_request)
+        assert wait_until(lambda: _open(pool) == [])
+
+
+def test_origins_are_told_apart_and_sorted(make_pool: PoolMaker) -> None:
+    with LocalServer() as first, LocalServer() as second, make_pool() as pool:
+        for local in (second, first, second):
+            pool.get(f"{local.url}/")
+        expected = sorted([_origin(first, idle=1, active=0), _origin(second, idle=1, active=0)], key=lambda o: o.port)
+        assert _open(pool) == expected
+
+
+def test_https_connections_carry_their_scheme(tls_server: LocalServer, tls_files: TLSFiles) -> None:
+    with ThreadLocalPool(verify=tls_files.ca_bundle, trust_env=False) as pool:
+        pool.get(f"{tls_server.url}/")
+        assert _open(pool) == [_origin(tls_server, idle=1, active=0, scheme="https")]
+
+
+@pytest.mark.parametrize("end", ["invalidate", "close"])
+def test_retired_sessions_leave_no_open_connection(server: LocalServer, make_pool: PoolMaker, end: str) -> None:
+    with make_pool() as pool:
+        pool.get(f"{server.url}/")
+        getattr(pool, end)()
+        assert _open(pool) == []
+
+
+def test_a_stale_failure_closes_the_idle_connections_as_old_as_the_dead_one() -> None:
+    with FaultServer(Fault(after=1)) as fault, QueuePool(size=1, keepalive_expiry=None) as pool:
+        port = int(fault.url.rsplit(":", 1)[1])
+        with pool.session() as session:
+            responses = [session.get(f"{fault.url}/open/{n}", stream=True) for n in range(3)]
+            assert _open(pool)[0].active == 3
+            for response in responses:
+                assert response.content == b"ok"
+            assert _open(pool)[0].idle == 3
+            # The newest idle connection is reused and dies; the two older ones are closed unused.
+            assert session.get(f"{fault.url}/after").content == b"ok"
+        assert pool.stats().idle_connections_discarded == 2
+        expected = OpenConnections(scheme="http", host="127.0.0.1", port=port, idle=1, active=0)
+        assert _open(pool) == [expected]  # the replay's new connection
+
+
+def _requests_from_fresh_pools(url: str) -> None:
+    for _ in range(5):
+        with QueuePool(size=1) as fresh:
+            fresh.get(url)
+
+
+@pytest.mark.usefixtures("tiny_switch_interval")
+def test_counting_while_threads_open_connections(server: LocalServer) -> None:
+    stop = threading.Event()
+    pictures: list[list[OpenConnections]] = []
+    with QueuePool(size=8) as pool:
+
+        def watch() -> None:
+            while not stop.is_set():
+                pictures.append(_open(pool))
+
+        def requests_from_pool(_: int) -> None:
+            for _ in range(20):
+                pool.get(f"{server.url}/")
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            # Fresh pools make fresh connections: the set of live connections grows while it is read.
+            run_threads(8, lambda _: _requests_from_fresh_pools(f"{server.url}/"))
+            run_threads(8, requests_from_pool)
+        finally:
+            stop.set()
+            watcher.join()
+        # Each session sent one request at a time, on its one connection.
+        assert _open(pool) == [_origin(server, idle=pool.stats().sessions_open, active=0)]
+    assert pictures
+    assert all(entry.idle + entry.active <= 8 for picture in pictures for entry in picture)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() exists on POSIX only")
+def test_a_child_forked_while_the_registry_is_locked_can_still_connect(server: LocalServer) -> None:
+    # Another thread is registering a connection at the moment of the fork.
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_registry() -> None:
+        with transport._LIVE_CONNECTIONS_LOCK:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_registry)
+    with QueuePool(size=1) as pool:
+        pool.get(f"{server.url}/")
+        holder.start()
+        try:
+            assert held.wait(10)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads running
+                pid = os.fork()
+            if pid == 0:  # the child: always leaves here, without running the test's cleanup
+                code = 1
+                try:
+                    signal.alarm(10)  # a deadlock ends the child instead of the test run
+                    inherited = _open(pool)
+                    pool.get(f"{server.url}/")
+                    if inherited == [] and _open(pool) == [_origin(server, idle=1, active=0)]:
+                        code = 0
+                finally:
+                    os._exit(code)
+        finally:
+            release.set()
+            holder.join()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert _open(pool) == [_origin(server, idle=1, active=0)]  # the parent's connection, untouched

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import warnings
+from typing import Any
 
 import pytest
 import requests
@@ -265,3 +266,49 @@ def test_a_retired_session_a_thread_kept_cannot_send(server: LocalServer) -> Non
             kept.get(server.url + "/")
         assert pool.get(server.url + "/").content == b"ok"  # the thread gets a new session
     assert len(server.requests) == 1
+
+
+@pytest.mark.usefixtures("tiny_switch_interval")
+def test_threads_racing_to_send_on_one_session_never_overlap(
+    make_pool: PoolMaker, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Many threads send on one held session at once: each send either goes
+    # out alone or is refused before it reaches requests' adapter. The
+    # adapter's send is watched for two threads inside it at once.
+    inside: list[int] = []
+    overlaps: list[list[int]] = []
+    watch = threading.Lock()
+    send = requests.adapters.HTTPAdapter.send
+
+    def watched_send(self: requests.adapters.HTTPAdapter, *args: Any, **kwargs: Any) -> requests.Response:
+        with watch:
+            inside.append(threading.get_ident())
+            if len(inside) > 1:
+                overlaps.append(list(inside))
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            with watch:
+                inside.remove(threading.get_ident())
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", watched_send)
+    threads, each = 8, 15
+    sent: list[int] = []
+    refused: list[int] = []
+    with make_pool() as pool, pool.session() as session:
+
+        def race(index: int) -> None:
+            for _ in range(each):
+                try:
+                    session.get(server.url + "/")
+                except LeaseError:
+                    refused.append(index)
+                else:
+                    sent.append(index)
+
+        run_threads(threads, race)
+    assert overlaps == []
+    assert len(sent) + len(refused) == threads * each
+    assert sent, "no send went out"
+    assert refused, "no send was refused: the threads never raced"
+    assert len(server.requests) == len(sent)  # a refused send never reached the wire

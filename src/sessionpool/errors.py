@@ -77,12 +77,13 @@ class PoolClosed(PoolError):
 class LeaseError(PoolError):
     """A session was used in a way its lease does not allow.
 
-    Raised when a session lent by a :class:`~sessionpool.QueuePool` sends a
-    request after its ``with`` block ended or from a thread that does not
-    hold it, when a :class:`~sessionpool.ThreadLocalPool` session is used
-    from another thread than its own, when one lease is entered twice, and
-    when a thread asks a queue pool for a session while it already holds
-    them all (a wait that could never end).
+    Raised, before anything is sent, when a session lent by a
+    :class:`~sessionpool.QueuePool` sends a request after its ``with`` block
+    ended, when a session the pool retired sends, when a second thread sends
+    on a session while another thread's send on it is under way (a helper
+    thread sending for the holder, one at a time, is allowed), when one
+    lease is entered twice, and when a thread asks a queue pool for a
+    session while it already holds them all (a wait that could never end).
     """
 
 

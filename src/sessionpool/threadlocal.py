@@ -36,8 +36,9 @@ class ThreadLocalPool(BasePool):
     The right pool for long-lived worker threads: a thread never waits for a
     session, and each thread's connections stay warm for its next request. A
     thread keeps its session's state (cookies it received, headers it set)
-    from one call to the next, like a plain session would, and only that
-    thread may send on it.
+    from one call to the next, like a plain session would. Another thread
+    may send on it for its owner (a cache's background refresh), but never
+    while a send on it is under way: that raises :class:`~sessionpool.LeaseError`.
 
     The pool tracks every session it made, in every thread, so
     :meth:`stats` counts them all and :meth:`close` closes them all. When a

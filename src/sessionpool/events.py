@@ -42,6 +42,10 @@ class PoolListener:
     def session_retired(self, session: requests.Session) -> None:
         """The pool retired ``session``: it closed the pool's adapters on it and forgot it.
 
+        Also told when a :class:`~sessionpool.QueuePool` replaces a returned
+        session it could not reset: the pool's adapter (with its connections)
+        moved to the new session, which :meth:`session_created` announces.
+
         The pool does not call ``session.close()``, since a factory may share
         resources (a cache backend, an adapter for another scheme) between
         its sessions; close here what your factory made for this session alone.

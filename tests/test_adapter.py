@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 import trustme
+import truststore
 import urllib3
 
 from helpers import PoolMaker, TLSFiles
@@ -210,7 +211,6 @@ def test_a_call_with_its_own_verify_gets_requests_tls_and_leaves_the_context_alo
 
 
 def test_truststore_context_is_used(tls_server: LocalServer, tls_files: TLSFiles) -> None:
-    truststore = pytest.importorskip("truststore")  # in the dev extra: CI has it
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(tls_files.ca_bundle)  # the test CA beside the system's store
     with ThreadLocalPool(ssl_context=context, trust_env=False) as pool:

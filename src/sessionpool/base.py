@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from sessionpool.adapter import PoolAdapter
 from sessionpool.baseline import SessionBaseline
 from sessionpool.config import PoolConfig
 from sessionpool.cookies import SharedCookieJar
@@ -316,7 +317,7 @@ class BasePool(abc.ABC):
     def _create(self) -> SessionRecord:
         """Make a session from the config and start tracking it."""
         config = self._config
-        session, adapter = make_session(config, self._stats, self._events, self._cookies, self._environment)
+        session, adapter = self._make_session()
         record = SessionRecord(session, adapter, created=config.clock())
         if self._resets_on_return:
             record.baseline = SessionBaseline.capture(session)
@@ -340,6 +341,10 @@ class BasePool(abc.ABC):
             self._events.session_created(session)
         return record
 
+    def _make_session(self, adapter: PoolAdapter | None = None) -> tuple[requests.Session, PoolAdapter]:
+        """A session from the config, on the pool's shared state, mounting ``adapter`` or a new one."""
+        return make_session(self._config, self._stats, self._events, self._cookies, self._environment, adapter)
+
     def _replace_session(self, record: SessionRecord) -> None:
         """Give ``record`` a new session from the factory, keeping the pool's adapter and its connections.
 
@@ -349,9 +354,7 @@ class BasePool(abc.ABC):
         old session is dropped, not closed (see the module docstring).
         """
         old = record.session
-        session, _ = make_session(
-            self._config, self._stats, self._events, self._cookies, self._environment, adapter=record.adapter
-        )
+        session, _ = self._make_session(record.adapter)
         record.session = session
         if record.baseline is not None:
             record.baseline = SessionBaseline.capture(session)

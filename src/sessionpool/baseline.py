@@ -7,10 +7,11 @@ once it is configured and restores it each time the session comes back.
 
 A baseline knows the state of a plain :class:`requests.Session`: the
 attributes requests itself gives every session. A session that holds more
-(a subclass's token, a cache, a limiter, an attribute a borrower added, an
-adapter a borrower mounted) cannot be proven restored by it:
-:meth:`SessionBaseline.covers` says so, and the pool then replaces the
-session rather than lend it on.
+(a subclass's token, a cache, a limiter, an attribute a borrower added) or
+whose adapters changed (one a borrower mounted) cannot be proven restored
+by it: :meth:`SessionBaseline.holds_only_plain_state` and
+:meth:`SessionBaseline.keeps_adapters` say so, and the pool then replaces
+the session rather than lend it on.
 """
 
 from __future__ import annotations
@@ -64,13 +65,10 @@ class SessionBaseline:
             adapters=tuple(session.adapters.items()),
         )
 
-    def covers(self, session: requests.Session) -> bool:
-        """Whether :meth:`restore` puts back everything a borrower could have changed on ``session``.
-
-        True only while the session holds no instance attribute beyond a
-        plain session's and its adapters are the ones it was made with.
-        """
-        return vars(session).keys() <= _RESTORABLE_ATTRIBUTES and self.keeps_adapters(session)
+    @staticmethod
+    def holds_only_plain_state(session: requests.Session) -> bool:
+        """Whether ``session`` has no instance attribute beyond a plain session's: all :meth:`restore` knows of."""
+        return vars(session).keys() <= _RESTORABLE_ATTRIBUTES
 
     def keeps_adapters(self, session: requests.Session) -> bool:
         """Whether ``session`` has exactly the adapters it was made with (a mounted one cannot be undone)."""

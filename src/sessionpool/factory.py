@@ -82,9 +82,9 @@ def _refuse_foreign_adapters(session: requests.Session) -> None:
             continue  # another scheme (file://, a test transport): not the pool's business
         if lowered in MANAGED_PREFIXES and _is_requests_default(adapter):
             continue  # what requests.Session() mounts itself: nothing to lose
-        what = "bypass the pool's adapter for those URLs" if inside_managed and lowered not in MANAGED_PREFIXES else (
-            "be replaced by the pool's adapter"
-        )
+        # requests picks the longest matching prefix: a shorter or equal one
+        # loses to the pool's, a longer one wins over it.
+        what = "be replaced by the pool's adapter" if covers_managed else "bypass the pool's adapter for those URLs"
         raise SessionFactoryError(
             f"the session factory mounted {type(adapter).__name__} on {prefix!r}, which would {what}:"
             f" a pool sends every http:// and https:// request through its own adapter (default timeout,"

@@ -141,11 +141,15 @@ class QueuePool(BasePool):
             # the last one on its way out: a returned session is available
             # at once, instead of being nobody's while it is reset.
             session = record.session
+            # A reset restores a plain session's state; state it does not know
+            # of (unless the user's hook resets it) or a changed adapter table
+            # cannot be undone, so such a session is replaced.
+            resettable = baseline.keeps_adapters(session) and (
+                self._reset_session is not None or baseline.holds_only_plain_state(session)
+            )
             try:
-                if self._reset_session is None and not baseline.covers(session):
-                    self._replace_session(record)  # state the baseline does not know of
-                elif not baseline.keeps_adapters(session):
-                    self._replace_session(record)  # an adapter a borrower mounted
+                if not resettable:
+                    self._replace_session(record)
                 else:
                     baseline.restore(session, shared_cookies=self._cookies)
                     if self._reset_session is not None:
@@ -156,8 +160,6 @@ class QueuePool(BasePool):
                 # again, and say so.
                 log.warning("could not reset a returned session; retiring it instead", exc_info=True)
                 self._retire([record])
-                if self._closed:
-                    raise self._closed_error() from None
             else:
                 record.needs_reset = False
                 return record

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import requests
 
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool.base import BasePool
+from sessionpool._base import Pool
 
 Step = Callable[[], None]
 
@@ -36,7 +36,7 @@ def _hand_rolled() -> Step:
     return step
 
 
-def _pool_step(pool: BasePool) -> Step:
+def _pool_step(pool: Pool) -> Step:
     def step() -> None:
         with pool.session():
             pass

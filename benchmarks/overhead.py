@@ -20,7 +20,7 @@ import threading
 import requests
 
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool.demo import ServerProcess, measure
+from sessionpool.cli.demo import ServerProcess, measure
 
 TIMEOUT = (10.0, 30.0)
 

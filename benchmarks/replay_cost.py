@@ -27,10 +27,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from sessionpool.adapter import PoolAdapter
-from sessionpool.config import PoolConfig
-from sessionpool.retry import RetryPolicy
-from sessionpool.stats import StatsRecorder
+from sessionpool._adapter import PoolAdapter
+from sessionpool._config import PoolConfig
+from sessionpool._policy import RetryPolicy
+from sessionpool._stats import StatsRecorder
 
 Call = Callable[[], object]
 

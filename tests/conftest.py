@@ -17,7 +17,7 @@ import trustme
 from helpers import PoolMaker, TLSFiles
 from nginx import Nginx, nginx_binary
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 
 @pytest.fixture

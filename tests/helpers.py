@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import requests
 
 from sessionpool import PoolConfig, QueuePool
-from sessionpool.base import BasePool
+from sessionpool._base import Pool
 
 JOIN_SECONDS = 60.0
 
 #: Makes a pool from a config and/or PoolConfig fields (the ``make_pool`` fixture).
-PoolMaker = Callable[..., BasePool]
+PoolMaker = Callable[..., Pool]
 
 
 @dataclass

@@ -15,11 +15,11 @@ import urllib3
 
 from helpers import PoolMaker, TLSFiles
 from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
-from sessionpool.adapter import PoolAdapter
-from sessionpool.events import EventDispatcher
-from sessionpool.factory import make_session
-from sessionpool.stats import StatsRecorder
+from sessionpool._adapter import PoolAdapter
+from sessionpool._events import EventDispatcher
+from sessionpool._factory import make_session
+from sessionpool._stats import StatsRecorder
+from sessionpool.testing import LocalServer
 
 
 def _session(config: PoolConfig, stats: StatsRecorder) -> requests.Session:

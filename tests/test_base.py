@@ -1,4 +1,4 @@
-"""Behaviour both pools share (the template in sessionpool.base), against real servers."""
+"""Behaviour both pools share (the template in sessionpool._base), against real servers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import requests
 
 from helpers import CheckingFactory, PoolMaker, TLSFiles, run_threads, wait_until
 from sessionpool import PoolClosed, PoolConfig, PoolError
-from sessionpool._localserver import LocalServer
-from sessionpool.base import BasePool
+from sessionpool._base import Pool
+from sessionpool.testing import LocalServer
 
 
 @pytest.mark.usefixtures("tiny_switch_interval")
@@ -149,7 +149,7 @@ def test_a_factory_that_returns_no_session_is_named(make_pool: PoolMaker) -> Non
 def test_a_session_comes_back_when_the_block_raises(make_pool: PoolMaker, server: LocalServer) -> None:
     borrowed: list[requests.Session] = []
 
-    def fail_while_borrowing(pool: BasePool) -> None:
+    def fail_while_borrowing(pool: Pool) -> None:
         with pool.session() as session:
             borrowed.append(session)
             session.get(server.url + "/")

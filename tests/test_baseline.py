@@ -9,9 +9,9 @@ import requests
 from requests.cookies import RequestsCookieJar
 
 from sessionpool import QueuePool
-from sessionpool._localserver import LocalServer
-from sessionpool.baseline import SessionBaseline
-from sessionpool.cookies import SharedCookieJar
+from sessionpool._baseline import SessionBaseline
+from sessionpool._cookies import SharedCookieJar
+from sessionpool.testing import LocalServer
 
 
 def _base_hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:

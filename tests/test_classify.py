@@ -13,17 +13,17 @@ import requests
 import urllib3.exceptions
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
-from sessionpool.classify import (
+from sessionpool._classify import (
     body_refusal,
     is_connect_failure,
     is_connection_loss,
     is_read_error,
     is_stale_connection_failure,
     mark_reused_connection_failure,
-    replay_refusal,
+    retry_refusal,
     root_cause,
 )
-from sessionpool.retry import RetryPolicy
+from sessionpool._policy import RetryPolicy
 
 URL = "http://127.0.0.1:9/resource"
 DEFAULT = RetryPolicy()
@@ -215,12 +215,12 @@ def test_the_body_alone_decides_after_a_connect_failure() -> None:
     refusal = body_refusal(_request("POST", data=_generated()))
     assert isinstance(refusal, str)
     assert "stream" in refusal
-    assert isinstance(replay_refusal(_request("POST", data=b"x"), DEFAULT), str)  # the method still counts there
+    assert isinstance(retry_refusal(_request("POST", data=b"x"), DEFAULT), str)  # the method still counts there
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 def test_idempotent_methods_without_a_body_may_be_sent_again(method: str) -> None:
-    assert replay_refusal(_request(method), DEFAULT) is None
+    assert retry_refusal(_request(method), DEFAULT) is None
 
 
 @pytest.mark.parametrize(
@@ -238,21 +238,21 @@ def test_idempotent_methods_without_a_body_may_be_sent_again(method: str) -> Non
 )
 def test_a_put_with_a_replayable_body_may_be_sent_again(body: dict[str, object]) -> None:
     request = _request("PUT", **body)
-    assert replay_refusal(request, DEFAULT) is None
+    assert retry_refusal(request, DEFAULT) is None
     if isinstance(body.get("data"), io.BytesIO):
         assert request._body_position == 0  # what makes the file replayable: requests noted where it starts
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 def test_unsafe_methods_are_refused(method: str) -> None:
-    refusal = replay_refusal(_request(method, data=b"x"), DEFAULT)
+    refusal = retry_refusal(_request(method, data=b"x"), DEFAULT)
     assert isinstance(refusal, str)
     assert "Idempotency-Key" in refusal
 
 
 @pytest.mark.parametrize("header", ["Idempotency-Key", "X-Idempotency-Key", "idempotency-key", "X-IDEMPOTENCY-KEY"])
 def test_an_idempotency_key_makes_a_post_safe(header: str) -> None:
-    assert replay_refusal(_request("POST", data=b"x", headers={header: "order-17"}), DEFAULT) is None
+    assert retry_refusal(_request("POST", data=b"x", headers={header: "order-17"}), DEFAULT) is None
 
 
 class _Untellable(io.BytesIO):
@@ -273,23 +273,23 @@ class _Untellable(io.BytesIO):
 def test_a_body_that_cannot_be_sent_again_is_refused(
     method: str, make_body: Callable[[], object], headers: dict[str, str]
 ) -> None:
-    refusal = replay_refusal(_request(method, data=make_body(), headers=headers), DEFAULT)
+    refusal = retry_refusal(_request(method, data=make_body(), headers=headers), DEFAULT)
     assert isinstance(refusal, str)
     assert "stream" in refusal
 
 
 def test_the_policy_can_allow_post() -> None:
-    policy = RetryPolicy(replay_methods={"GET", "POST"})
-    assert replay_refusal(_request("POST", data=b"x"), policy) is None
-    assert isinstance(replay_refusal(_request("PUT"), policy), str)  # the set replaces the default
+    policy = RetryPolicy(retry_methods={"GET", "POST"})
+    assert retry_refusal(_request("POST", data=b"x"), policy) is None
+    assert isinstance(retry_refusal(_request("PUT"), policy), str)  # the set replaces the default
 
 
 @pytest.mark.parametrize("method", ["get", "Get", "delete"])
 def test_method_matching_ignores_case(method: str) -> None:
-    assert replay_refusal(_request(method), DEFAULT) is None
-    assert replay_refusal(_request(method), RetryPolicy(replay_methods={method})) is None
+    assert retry_refusal(_request(method), DEFAULT) is None
+    assert retry_refusal(_request(method), RetryPolicy(retry_methods={method})) is None
     request = _request("GET")
     request.method = method  # requests upper-cases in prepare(); the rule must not rely on it
-    assert replay_refusal(request, DEFAULT) is None
+    assert retry_refusal(request, DEFAULT) is None
     request.method = "post"
-    assert isinstance(replay_refusal(request, DEFAULT), str)
+    assert isinstance(retry_refusal(request, DEFAULT), str)

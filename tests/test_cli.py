@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-from sessionpool import cli, demo_resilience
-from sessionpool.demo import ClientResult
-from sessionpool.stats import PoolStats
+from sessionpool import cli
+from sessionpool._stats import PoolStats
+from sessionpool.cli import demo_resilience
+from sessionpool.cli.demo import ClientResult
 
 SPEED_TITLE = "Speed: "
 RESILIENCE_TITLE = "Resilience: "
@@ -45,7 +46,7 @@ def test_demo_runs_only_the_resilience_round(capsys: pytest.CaptureFixture[str])
     assert SPEED_TITLE not in out
 
 
-def _pool_stats(stale_replays: int) -> PoolStats:
+def _pool_stats(stale_retries: int) -> PoolStats:
     return PoolStats(
         sessions_created=1,
         sessions_closed=1,
@@ -57,10 +58,10 @@ def _pool_stats(stale_replays: int) -> PoolStats:
         requests=1,
         requests_reused=0,
         connections_opened=1,
-        stale_replays=stale_replays,
+        stale_retries=stale_retries,
         transient_retries=0,
         read_retries=0,
-        unsafe_not_replayed=0,
+        unsafe_not_retried=0,
         idle_connections_discarded=0,
     )
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 from requests.auth import HTTPBasicAuth
 
-import sessionpool.config
+import sessionpool._config
 from sessionpool import PoolConfig, RetryPolicy
 
 
@@ -28,12 +28,12 @@ def _existing_file(tmp_path: Path, name: str = "file.pem") -> str:
 def test_defaults() -> None:
     config = PoolConfig()
     assert config.timeout is not None
-    assert config.timeout == sessionpool.config.DEFAULT_TIMEOUT
-    assert config.pool_connections == sessionpool.config.DEFAULT_POOL_CONNECTIONS
-    assert config.pool_maxsize == sessionpool.config.DEFAULT_POOL_MAXSIZE
-    assert config.pool_block is sessionpool.config.DEFAULT_POOL_BLOCK
+    assert config.timeout == sessionpool._config.DEFAULT_TIMEOUT
+    assert config.pool_connections == sessionpool._config.DEFAULT_POOL_CONNECTIONS
+    assert config.pool_maxsize == sessionpool._config.DEFAULT_POOL_MAXSIZE
+    assert config.pool_block is sessionpool._config.DEFAULT_POOL_BLOCK
     assert isinstance(config.retry, RetryPolicy)
-    assert config.retry.replay_stale is True
+    assert config.retry.retry_stale is True
     assert dict(config.headers) == {}
     assert dict(config.proxies) == {}
 
@@ -217,7 +217,7 @@ def test_build_validates_field_values(base: PoolConfig | None) -> None:
 
 
 def test_typed_fields_match_config_fields() -> None:
-    annotated = set(sessionpool.config.PoolConfigFields.__annotations__)
+    annotated = set(sessionpool._config.PoolConfigFields.__annotations__)
     assert annotated == {f.name for f in dataclasses.fields(PoolConfig)}
 
 
@@ -271,7 +271,7 @@ def _configured() -> PoolConfig:
         session_factory=module_level_factory,
         socket_options=[(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)],
         source_address=("127.0.0.1", 0),
-        retry=RetryPolicy(replay_methods={"GET", "POST"}),
+        retry=RetryPolicy(retry_methods={"GET", "POST"}),
     )
 
 

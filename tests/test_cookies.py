@@ -13,9 +13,9 @@ from requests.cookies import RequestsCookieJar, create_cookie, merge_cookies
 
 from helpers import run_threads
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
-from sessionpool.base import BasePool
-from sessionpool.cookies import SharedCookieJar
+from sessionpool._base import Pool
+from sessionpool._cookies import SharedCookieJar
+from sessionpool.testing import LocalServer
 
 WRITERS = READERS = 16
 PER_WRITER = 50
@@ -102,7 +102,7 @@ def test_readers_and_writers_of_one_jar_never_collide_and_nothing_is_lost(tiny_s
     assert jar.get_dict() == {name: "v" + name[1:] for name in expected}
 
 
-POOLS: list[Callable[[], BasePool]] = [
+POOLS: list[Callable[[], Pool]] = [
     lambda: QueuePool(size=4, share_cookies=True),
     lambda: ThreadLocalPool(share_cookies=True),
 ]
@@ -110,7 +110,7 @@ POOLS: list[Callable[[], BasePool]] = [
 
 @pytest.mark.parametrize("make_pool", POOLS, ids=["QueuePool", "ThreadLocalPool"])
 def test_a_cookie_set_through_one_session_is_sent_by_every_thread(
-    server: LocalServer, make_pool: Callable[[], BasePool]
+    server: LocalServer, make_pool: Callable[[], Pool]
 ) -> None:
     with make_pool() as pool:
         jar = pool.cookies

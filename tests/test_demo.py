@@ -6,9 +6,9 @@ import http.client
 
 import pytest
 
-from sessionpool import demo, demo_resilience
-from sessionpool._localserver import LocalServer
-from sessionpool.demo import ClientResult
+from sessionpool.cli import demo, demo_resilience
+from sessionpool.cli.demo import ClientResult
+from sessionpool.testing import LocalServer
 
 
 def test_the_pools_open_no_more_connections_than_threads_or_size() -> None:
@@ -96,8 +96,8 @@ def test_the_resilience_round_fails_the_plain_session_and_not_the_pools() -> Non
         stats = result.pool_stats
         assert stats is not None
         assert result.errors == 0
-        assert stats.stale_replays > 0
-        assert stats.stale_replays == result.closed_on_reuse  # every close under a request was replayed
+        assert stats.stale_retries > 0
+        assert stats.stale_retries == result.closed_on_reuse  # every close under a request was replayed
         assert result.connections == stats.connections_opened > 0
 
     table = demo_resilience.format_table(results, threads=threads, total_requests=total)

@@ -22,7 +22,7 @@ from requests_ratelimiter import LimiterSession
 
 from helpers import PoolMaker, fetch_with_config, run_threads, wait_until
 from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 # -- requests-oauthlib: one borrower's token never reaches the next ---------
 

@@ -13,8 +13,8 @@ import urllib3
 
 from helpers import TLSFiles
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
-from sessionpool.environment import EnvironmentCache
+from sessionpool._environment import EnvironmentCache
+from sessionpool.testing import LocalServer
 
 ENVIRONMENT = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC")
 

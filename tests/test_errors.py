@@ -9,7 +9,7 @@ import pytest
 import requests
 from requests.exceptions import RequestException
 
-import sessionpool.errors
+import sessionpool._errors
 from sessionpool import LeaseError, PoolClosed, PoolError, PoolTimeout, QueuePool
 
 
@@ -99,7 +99,7 @@ def test_defaults_of_context_attributes() -> None:
 
 
 def test_module_docstring_draws_the_tree() -> None:
-    doc = sessionpool.errors.__doc__
+    doc = sessionpool._errors.__doc__
     assert doc is not None
     for name in ("RequestException", "PoolError", "PoolTimeout", "PoolClosed"):
         assert name in doc

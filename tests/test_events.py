@@ -12,7 +12,7 @@ import requests
 from faultserver import Fault, FaultServer
 from helpers import PoolMaker, TLSFiles, run_threads, wait_until
 from sessionpool import PoolListener, QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 
 class Recorder(PoolListener):
@@ -47,9 +47,9 @@ class Recorder(PoolListener):
             self.counts["connection_opened"] += 1
             self.connections.append((scheme, host, port))
 
-    def request_replayed(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
+    def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
         with self._lock:
-            self.counts["request_replayed"] += 1
+            self.counts["request_retried"] += 1
             self.replays.append((request.url, reason, attempt))
 
 
@@ -153,7 +153,7 @@ def test_a_request_sent_again_on_a_stale_connection_is_told(make_pool: PoolMaker
         assert pool.get(f"{fault.url}/second").content == b"ok"
         stats = pool.stats()
     assert recorder.replays == [(f"{fault.url}/second", "stale", 2)]
-    assert stats.stale_replays == 1
+    assert stats.stale_retries == 1
     assert recorder.counts["connection_opened"] == stats.connections_opened == 2
 
 
@@ -239,7 +239,7 @@ class Tally(PoolListener):
         with self._lock:
             self.counts[f"connect {scheme}://{host}:{port}"] += 1
 
-    def request_replayed(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
+    def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
         with self._lock:
             self.counts[f"replay {reason}"] += 1
 

@@ -14,7 +14,7 @@ from requests_toolbelt.adapters.ssl import SSLAdapter
 
 from helpers import PoolMaker
 from sessionpool import PoolError, SessionFactoryError
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 
 def _mounting(prefix: str, make_adapter: Callable[[], requests.adapters.BaseAdapter]) -> Callable[[], requests.Session]:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from helpers import wait_until
-from sessionpool._localserver import LocalServer
-from sessionpool.fetch_output import FetchResult, PlainProgress, ResultSink, Tally, make_progress
-from sessionpool.fetch_save import save_name
+from sessionpool.cli.output import FetchResult, PlainProgress, ResultSink, Tally, make_progress
+from sessionpool.cli.save import save_name
+from sessionpool.testing import LocalServer
 
 FETCH = [sys.executable, "-m", "sessionpool", "fetch"]
 SECONDS = 60

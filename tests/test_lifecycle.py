@@ -1,4 +1,4 @@
-"""The lifecycle every pool shares (sessionpool.base): recycling, invalidation, misuse, and fork."""
+"""The lifecycle every pool shares (sessionpool._base): recycling, invalidation, misuse, and fork."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import requests
 
 from helpers import PoolMaker, TLSFiles, run_threads, wait_until
 from sessionpool import LeaseError, PoolConfig, QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
-from sessionpool.base import BasePool
+from sessionpool._base import Pool
+from sessionpool.testing import LocalServer
 
 
 class FakeClock:
@@ -27,7 +27,7 @@ class FakeClock:
         return self.now
 
 
-def _session_of(pool: BasePool) -> requests.Session:
+def _session_of(pool: Pool) -> requests.Session:
     with pool.session() as session:
         return session
 
@@ -165,7 +165,7 @@ def test_a_pool_dropped_without_close_closes_its_sessions(server: LocalServer) -
 
 
 def _fork_and_request(
-    pool: BasePool, url: str, paths: list[str], session: requests.Session | None = None
+    pool: Pool, url: str, paths: list[str], session: requests.Session | None = None
 ) -> dict[str, object]:
     """Fork; in the child, GET ``paths`` through ``pool`` (or an inherited ``session``); return the child's report."""
     read_end, write_end = os.pipe()

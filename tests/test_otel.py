@@ -22,8 +22,8 @@ from opentelemetry.trace import Span
 from faultserver import Fault, FaultServer
 from helpers import PoolMaker, wait_until
 from sessionpool import PoolClosed, QueuePool, ThreadLocalPool, attempts
-from sessionpool._localserver import LocalServer
 from sessionpool.otel import DEFAULT_POOL_NAME, PoolMetrics, instrument_pool
+from sessionpool.testing import LocalServer
 
 Points = dict[str, list[tuple[dict[str, Any], int]]]
 Metrics = tuple[MeterProvider, InMemoryMetricReader]
@@ -75,9 +75,9 @@ def test_counters_and_connections_after_requests(
     assert _value(points, "sessionpool.checkouts") == 5
     assert _value(points, "sessionpool.sessions_in_use") == 0
     assert _value(points, "sessionpool.checkout_timeouts") == 0
-    assert _value(points, "sessionpool.replays", sessionpool__replay__reason="stale") == 0
-    assert _value(points, "sessionpool.replays", sessionpool__replay__reason="transient") == 0
-    assert _value(points, "sessionpool.replays", sessionpool__replay__reason="read") == 0
+    assert _value(points, "sessionpool.retries", sessionpool__retry__reason="stale") == 0
+    assert _value(points, "sessionpool.retries", sessionpool__retry__reason="transient") == 0
+    assert _value(points, "sessionpool.retries", sessionpool__retry__reason="read") == 0
     origin = {"server__address": "127.0.0.1", "server__port": server.port, "url__scheme": "http"}
     # One session, keeping its one connection, idle between requests.
     assert _value(points, "http.client.open_connections", http__connection__state="idle", **origin) == 1
@@ -101,7 +101,7 @@ def test_instruments_have_the_semantic_conventions_kinds_and_units(
         "sessionpool.requests": ("{request}", True),
         "sessionpool.requests_reused": ("{request}", True),
         "sessionpool.connections_opened": ("{connection}", True),
-        "sessionpool.replays": ("{request}", True),
+        "sessionpool.retries": ("{request}", True),
         "sessionpool.sessions_in_use": ("{session}", False),
         "sessionpool.checkouts": ("{checkout}", True),
         "sessionpool.checkout_timeouts": ("{checkout}", True),
@@ -146,9 +146,9 @@ def test_stale_replays_are_counted_by_reason(meter_provider: Metrics) -> None:
         pool.get(f"{fault.url}/first")
         pool.get(f"{fault.url}/second")  # its reused connection dies under it: sent again on a new one
         points = _collect(reader)
-    assert _value(points, "sessionpool.replays", sessionpool__replay__reason="stale") == 1
-    assert _value(points, "sessionpool.replays", sessionpool__replay__reason="transient") == 0
-    assert _value(points, "sessionpool.replays", sessionpool__replay__reason="read") == 0
+    assert _value(points, "sessionpool.retries", sessionpool__retry__reason="stale") == 1
+    assert _value(points, "sessionpool.retries", sessionpool__retry__reason="transient") == 0
+    assert _value(points, "sessionpool.retries", sessionpool__retry__reason="read") == 0
     assert _value(points, "sessionpool.requests") == 3
     assert _value(points, "sessionpool.connections_opened") == 2
 

@@ -12,6 +12,7 @@ import sessionpool
 PUBLIC_NAMES = [
     "LeaseError",
     "OpenConnections",
+    "Pool",
     "PoolClosed",
     "PoolConfig",
     "PoolError",

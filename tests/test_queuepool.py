@@ -11,7 +11,7 @@ import requests
 
 from helpers import run_threads
 from sessionpool import LeaseError, PoolClosed, PoolTimeout, QueuePool
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 
 def test_more_threads_than_sessions_open_at_most_size_connections(server: LocalServer) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import CheckingFactory, run_threads, wait_until
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 
 @pytest.mark.timeout(300)  # about a minute on a 2-core machine

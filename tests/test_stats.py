@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from sessionpool import PoolStats
-from sessionpool.retry import READ, STALE, TRANSIENT
-from sessionpool.stats import StatsRecorder
+from sessionpool._policy import READ, STALE, TRANSIENT
+from sessionpool._stats import StatsRecorder
 
 
 def _stats(**changes: int | float) -> PoolStats:
@@ -101,17 +101,17 @@ def test_counts_are_exact_under_contention() -> None:
 
 def test_replays_are_counted_by_reason() -> None:
     recorder = StatsRecorder()
-    recorder.replayed(STALE)
-    recorder.replayed(STALE)
-    recorder.replayed(STALE)
-    recorder.replayed(TRANSIENT)
-    recorder.replayed(READ)
-    recorder.replayed(READ)
-    recorder.not_replayed_unsafe()
+    recorder.retried(STALE)
+    recorder.retried(STALE)
+    recorder.retried(STALE)
+    recorder.retried(TRANSIENT)
+    recorder.retried(READ)
+    recorder.retried(READ)
+    recorder.not_retried_unsafe()
     recorder.connections_discarded(3)
     snapshot = recorder.snapshot()
-    assert (snapshot.stale_replays, snapshot.transient_retries, snapshot.read_retries) == (3, 1, 2)
-    assert snapshot.unsafe_not_replayed == 1
+    assert (snapshot.stale_retries, snapshot.transient_retries, snapshot.read_retries) == (3, 1, 2)
+    assert snapshot.unsafe_not_retried == 1
     assert snapshot.idle_connections_discarded == 3
 
 
@@ -132,6 +132,6 @@ def test_the_reasons_are_the_words_listeners_and_logs_see() -> None:
 def test_an_unknown_replay_reason_is_refused_not_counted_as_another() -> None:
     recorder = StatsRecorder()
     with pytest.raises(ValueError, match=r"'sideways'.*'stale', 'transient' or 'read'"):
-        recorder.replayed("sideways")  # type: ignore[arg-type]
+        recorder.retried("sideways")  # type: ignore[arg-type]
     snapshot = recorder.snapshot()
-    assert (snapshot.stale_replays, snapshot.transient_retries, snapshot.read_retries) == (0, 0, 0)
+    assert (snapshot.stale_retries, snapshot.transient_retries, snapshot.read_retries) == (0, 0, 0)

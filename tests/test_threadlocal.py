@@ -9,7 +9,7 @@ import pytest
 
 from helpers import run_threads, wait_until
 from sessionpool import ThreadLocalPool
-from sessionpool._localserver import LocalServer
+from sessionpool.testing import LocalServer
 
 
 def test_t_threads_open_exactly_t_connections(server: LocalServer) -> None:

@@ -11,13 +11,14 @@ import pytest
 
 from faultserver import Fault, FaultServer
 from helpers import PoolMaker, TLSFiles, run_threads, wait_until
-from sessionpool import QueuePool, ThreadLocalPool, transport
-from sessionpool._localserver import LocalServer
-from sessionpool.base import BasePool
-from sessionpool.transport import OpenConnections
+from sessionpool import QueuePool, ThreadLocalPool
+from sessionpool import _transport as transport
+from sessionpool._base import Pool
+from sessionpool._transport import OpenConnections
+from sessionpool.testing import LocalServer
 
 
-def _open(pool: BasePool) -> list[OpenConnections]:
+def _open(pool: Pool) -> list[OpenConnections]:
     return pool.open_connections()
 
 

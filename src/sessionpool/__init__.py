@@ -11,21 +11,23 @@ Both count what they do in :class:`PoolStats` (``pool.stats()``), including
 the TCP connections they opened, which shows whether connections are reused.
 """
 
-from sessionpool.config import PoolConfig
-from sessionpool.errors import LeaseError, PoolClosed, PoolError, PoolTimeout, SessionFactoryError
-from sessionpool.events import PoolListener
-from sessionpool.queuepool import QueuePool
-from sessionpool.replay import attempts
-from sessionpool.retry import RetryPolicy
-from sessionpool.stats import PoolStats
-from sessionpool.threadlocal import ThreadLocalPool
-from sessionpool.transport import OpenConnections
+from sessionpool._base import Pool
+from sessionpool._config import PoolConfig
+from sessionpool._errors import LeaseError, PoolClosed, PoolError, PoolTimeout, SessionFactoryError
+from sessionpool._events import PoolListener
+from sessionpool._policy import RetryPolicy
+from sessionpool._queuepool import QueuePool
+from sessionpool._retry import attempts
+from sessionpool._stats import PoolStats
+from sessionpool._threadlocal import ThreadLocalPool
+from sessionpool._transport import OpenConnections
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "LeaseError",
     "OpenConnections",
+    "Pool",
     "PoolClosed",
     "PoolConfig",
     "PoolError",

@@ -12,8 +12,8 @@ pool when it collects, so a request pays nothing for being measured.
 - ``sessionpool.requests``, ``sessionpool.requests_reused`` (Counters,
   ``{request}``), ``sessionpool.connections_opened`` (Counter,
   ``{connection}``): whether connections are reused;
-- ``sessionpool.replays`` (Counter, ``{request}``), per
-  ``sessionpool.replay.reason``: ``stale``, ``transient`` or ``read``;
+- ``sessionpool.retries`` (Counter, ``{request}``), per
+  ``sessionpool._retry.reason``: ``stale``, ``transient`` or ``read``;
 - ``sessionpool.sessions_in_use`` (UpDownCounter, ``{session}``),
   ``sessionpool.checkouts`` and ``sessionpool.checkout_timeouts``
   (Counters, ``{checkout}``): whether the pool is big enough.
@@ -51,11 +51,11 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
     ) from error
 
 import sessionpool
-from sessionpool.base import BasePool
-from sessionpool.errors import PoolClosed
-from sessionpool.retry import READ, STALE, TRANSIENT
-from sessionpool.stats import PoolStats
-from sessionpool.transport import OpenConnections
+from sessionpool._base import Pool
+from sessionpool._errors import PoolClosed
+from sessionpool._policy import READ, STALE, TRANSIENT
+from sessionpool._stats import PoolStats
+from sessionpool._transport import OpenConnections
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -83,7 +83,7 @@ class PoolMetrics:
 
     __slots__ = ("_closed", "_name", "_pool")
 
-    def __init__(self, pool: BasePool, name: str) -> None:
+    def __init__(self, pool: Pool, name: str) -> None:
         self._pool = weakref.ref(pool)
         self._name = name
         self._closed = False
@@ -102,7 +102,7 @@ class PoolMetrics:
         """Stop reporting the pool. Calling it again does nothing."""
         self._closed = True
 
-    def _live_pool(self) -> BasePool | None:
+    def _live_pool(self) -> Pool | None:
         pool = self._pool()
         if self._closed or pool is None or pool.closed:
             return None
@@ -121,7 +121,7 @@ class PoolMetrics:
 
 
 def instrument_pool(
-    pool: BasePool, *, meter_provider: MeterProvider | None = None, name: str = DEFAULT_POOL_NAME
+    pool: Pool, *, meter_provider: MeterProvider | None = None, name: str = DEFAULT_POOL_NAME
 ) -> PoolMetrics:
     """Report ``pool``'s connections and counters through OpenTelemetry metrics.
 
@@ -156,7 +156,7 @@ class _StatsInstrument:
     read: Callable[[PoolStats], Iterable[tuple[int, _Key]]]
 
 
-_REASON = "sessionpool.replay.reason"
+_REASON = "sessionpool._retry.reason"
 
 _STATS_INSTRUMENTS = (
     _StatsInstrument(
@@ -181,13 +181,13 @@ _STATS_INSTRUMENTS = (
         lambda stats: [(stats.connections_opened, ())],
     ),
     _StatsInstrument(
-        "sessionpool.replays",
+        "sessionpool.retries",
         True,
         "{request}",
         "Requests sent again: 'stale' when the reused connection was closed by the server,"
         " 'transient' after a connect failure or a transient status, 'read' after a read error.",
         lambda stats: [
-            (stats.stale_replays, ((_REASON, STALE),)),
+            (stats.stale_retries, ((_REASON, STALE),)),
             (stats.transient_retries, ((_REASON, TRANSIENT),)),
             (stats.read_retries, ((_REASON, READ),)),
         ],
@@ -247,7 +247,7 @@ class _Bridge:
                 description=spec.description,
             )
 
-    def add(self, pool: BasePool, name: str) -> PoolMetrics:
+    def add(self, pool: Pool, name: str) -> PoolMetrics:
         """Start reporting ``pool`` under ``name``."""
         link = PoolMetrics(pool, name)
         with self._lock:
@@ -256,7 +256,7 @@ class _Bridge:
             self._links.append(link)
         return link
 
-    def _pools(self) -> list[tuple[str, BasePool]]:
+    def _pools(self) -> list[tuple[str, Pool]]:
         """The pools to report now, each with its name; forgets the links that stopped."""
         with self._lock:
             live = [(link, link._live_pool()) for link in self._links]

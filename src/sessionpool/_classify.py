@@ -11,14 +11,14 @@ A *read error* is what urllib3's ``Retry(read=...)`` counts: the request
 went out and the response head did not come back, because the read timed
 out or the connection broke (urllib3's ``ProtocolError``), on a connection
 that was not a stale one. The server may have acted on the request, so only
-a request safe to send twice may be sent again (:func:`replay_refusal`).
+a request safe to send twice may be sent again (:func:`retry_refusal`).
 
 A *stale-connection failure* is the server having closed an idle keep-alive
 connection just as the client reused it: the connection was reused from the
 pool, and it was lost (reset, aborted, closed, broken pipe, TLS EOF) before
 any of the response arrived. The transport marks such failures where it
 still knows whether the connection was reused (see
-:mod:`sessionpool.transport`); this module finds the mark again under the
+:mod:`sessionpool._transport`); this module finds the mark again under the
 layers requests and urllib3 wrap around the error.
 """
 
@@ -30,7 +30,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from sessionpool.retry import RetryPolicy
+from sessionpool._policy import RetryPolicy
 
 __all__ = [
     "IDEMPOTENCY_HEADERS",
@@ -40,7 +40,7 @@ __all__ = [
     "is_read_error",
     "is_stale_connection_failure",
     "mark_reused_connection_failure",
-    "replay_refusal",
+    "retry_refusal",
     "root_cause",
 ]
 
@@ -132,16 +132,16 @@ def is_read_error(error: BaseException) -> bool:
     return any(isinstance(layer, ProtocolError) for layer in _layers(error))
 
 
-def replay_refusal(request: requests.PreparedRequest, policy: RetryPolicy) -> str | None:
+def retry_refusal(request: requests.PreparedRequest, policy: RetryPolicy) -> str | None:
     """Why ``request`` must not be sent twice, or ``None`` if it may be.
 
-    A request may be sent again when its method is in ``policy.replay_methods``
+    A request may be sent again when its method is in ``policy.retry_methods``
     or it carries an idempotency key, and when its body can be sent again
     (:func:`body_refusal`). A header's presence is what counts, as in Go's
     net/http, whatever its value.
     """
     method = (request.method or "").upper()
-    if method not in policy.replay_methods and not any(name in request.headers for name in IDEMPOTENCY_HEADERS):
+    if method not in policy.retry_methods and not any(name in request.headers for name in IDEMPOTENCY_HEADERS):
         return f"{method} is not in the policy's replay methods and the request has no Idempotency-Key header"
     return body_refusal(request)
 

@@ -6,13 +6,13 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
+from sessionpool._adapter import PoolAdapter
+from sessionpool._config import PoolConfig
+from sessionpool._environment import EnvironmentCache
+from sessionpool._errors import SessionFactoryError
+from sessionpool._events import EventDispatcher
+from sessionpool._stats import StatsRecorder
 from sessionpool._validate import describe
-from sessionpool.adapter import PoolAdapter
-from sessionpool.config import PoolConfig
-from sessionpool.environment import EnvironmentCache
-from sessionpool.errors import SessionFactoryError
-from sessionpool.events import EventDispatcher
-from sessionpool.stats import StatsRecorder
 
 __all__ = ["make_session"]
 

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from sessionpool.base import BasePool
-from sessionpool.queuepool import QueuePool
-from sessionpool.stats import PoolStats
-from sessionpool.threadlocal import ThreadLocalPool
+from sessionpool._base import Pool
+from sessionpool._queuepool import QueuePool
+from sessionpool._stats import PoolStats
+from sessionpool._threadlocal import ThreadLocalPool
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -66,7 +66,7 @@ class ClientResult:
     discarded: int  # connections urllib3 threw away because its pool was full
     pool_stats: PoolStats | None  # for the sessionpool clients
     closed_on_reuse: int = 0  # reused connections the server closed under a request
-    rounds: int = 1  # more than 1: a median of rounds (see sessionpool.demo.median_result)
+    rounds: int = 1  # more than 1: a median of rounds (see sessionpool.cli.demo.median_result)
 
     @property
     def is_pool(self) -> bool:
@@ -91,11 +91,11 @@ class ServerProcess:
     """The local server in a child process, started and stopped with ``with``.
 
     :param close_on_reuse: the server closes every keep-alive connection,
-        unanswered, as it is reused (see :mod:`sessionpool._localserver`).
+        unanswered, as it is reused (see :mod:`sessionpool.testing`).
     """
 
     def __init__(self, *, close_on_reuse: bool = False) -> None:
-        command = [sys.executable, "-m", "sessionpool._localserver"]
+        command = [sys.executable, "-m", "sessionpool.testing"]
         if close_on_reuse:
             command.append("--close-on-reuse")
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -174,14 +174,14 @@ def hand_rolled_sessions() -> Iterator[Fetch]:
             session.close()
 
 
-def pools(queue_size: int) -> Iterator[tuple[str, Callable[[], BasePool]]]:
+def pools(queue_size: int) -> Iterator[tuple[str, Callable[[], Pool]]]:
     """Both pools as (name, maker), with the default configuration and the demo's timeout."""
     yield "ThreadLocalPool", lambda: ThreadLocalPool(timeout=TIMEOUT)
     yield f"QueuePool(size={queue_size})", lambda: QueuePool(size=queue_size, timeout=TIMEOUT)
 
 
 def measure(
-    name: str, server: ServerProcess, url: str, threads: int, total: int, fetch: Fetch, pool: BasePool | None
+    name: str, server: ServerProcess, url: str, threads: int, total: int, fetch: Fetch, pool: Pool | None
 ) -> ClientResult:
     """Send ``total`` GETs of ``url`` through ``fetch`` from ``threads`` threads started together.
 

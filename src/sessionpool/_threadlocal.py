@@ -6,9 +6,9 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
-from sessionpool.base import BasePool
-from sessionpool.config import PoolConfig, PoolConfigFields
-from sessionpool.record import SessionRecord
+from sessionpool._base import Pool
+from sessionpool._config import PoolConfig, PoolConfigFields
+from sessionpool._record import SessionRecord
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -30,7 +30,7 @@ class _Slot:
         self.record = record
 
 
-class ThreadLocalPool(BasePool):
+class ThreadLocalPool(Pool):
     """Gives each thread its own :class:`requests.Session`, made on its first use.
 
     The right pool for long-lived worker threads: a thread never waits for a

@@ -1,12 +1,12 @@
 """``sessionpool demo``: plain requests and both pools, for speed and against a server that drops connections.
 
-Two rounds, each against a :class:`~sessionpool._localserver.LocalServer` on
-127.0.0.1 in a process of its own (see :mod:`sessionpool._demo_harness`):
+Two rounds, each against a :class:`~sessionpool.testing.LocalServer` on
+127.0.0.1 in a process of its own (see :mod:`sessionpool.cli.demo_harness`):
 
 - the speed round (this module): one workload (GETs spread over worker
   threads) through each client in turn; the server counts the connections
   each client opened;
-- the resilience round (:mod:`sessionpool.demo_resilience`): the same kind
+- the resilience round (:mod:`sessionpool.cli.demo_resilience`): the same kind
   of workload against a server that closes every connection just as it is
   reused.
 """
@@ -19,8 +19,8 @@ import statistics
 
 import requests
 
-from sessionpool import demo_resilience
-from sessionpool._demo_harness import (
+from sessionpool.cli import demo_resilience
+from sessionpool.cli.demo_harness import (
     HAND_ROLLED,
     TIMEOUT,
     ClientResult,
@@ -143,9 +143,7 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
         "requests.get opens a connection per request; the pools keep one per session alive and reuse it,"
         " and give each thread a session of its own."
     )
-    out.append(
-        "The server is a small Python one in its own process: it bounds requests/s for every client alike."
-    )
+    out.append("The server is a small Python one in its own process: it bounds requests/s for every client alike.")
     return "\n".join(out)
 
 
@@ -181,9 +179,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=400,
         help="GETs per client in the resilience round (default: 400)",
     )
-    parser.add_argument(
-        "--only", choices=ROUNDS, default=None, help="run only this round (default: both, speed first)"
-    )
+    parser.add_argument("--only", choices=ROUNDS, default=None, help="run only this round (default: both, speed first)")
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ send twice) on a new connection.
 
 from __future__ import annotations
 
-from sessionpool._demo_harness import (
+from sessionpool.cli.demo_harness import (
     HAND_ROLLED,
     ClientResult,
     ServerProcess,
@@ -53,7 +53,7 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
             r.name,
             f"{r.requests:,}",
             f"{r.errors:,}",
-            f"{r.pool_stats.stale_replays:,}" if r.pool_stats is not None else "-",
+            f"{r.pool_stats.stale_retries:,}" if r.pool_stats is not None else "-",
             f"{r.connections:,}",
         )
         for r in results
@@ -76,8 +76,8 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
             )
         else:
             out.append(
-                f"{closed}; the pool replayed {result.pool_stats.stale_replays:,} GETs on a new connection"
-                f" (pool.stats().stale_replays): {result.errors:,} failed requests."
+                f"{closed}; the pool replayed {result.pool_stats.stale_retries:,} GETs on a new connection"
+                f" (pool.stats().stale_retries): {result.errors:,} failed requests."
             )
     out.append(
         "Replaying a GET is safe: it is idempotent, so sending it twice has the effect of sending it once."

@@ -18,7 +18,7 @@ Paths it answers:
 Requests sent to it as a proxy (``GET http://host/path``) are answered and
 recorded with the absolute URL as their path.
 
-With ``close_on_reuse`` (``python -m sessionpool._localserver --close-on-reuse``)
+With ``close_on_reuse`` (``python -m sessionpool.testing --close-on-reuse``)
 it serves one response per connection and closes every connection just as it
 is reused: it reads the next request in full, records it as not answered, and
 closes the connection without a byte of response. The client sees its reused
@@ -272,7 +272,7 @@ class LocalServer:
 def serve_until_stdin_closes(*, close_on_reuse: bool = False) -> None:
     """Serve HTTP on an ephemeral port, print its URL, and stop when standard input closes.
 
-    Run as ``python -m sessionpool._localserver`` by a parent that wants the
+    Run as ``python -m sessionpool.testing`` by a parent that wants the
     server out of its own process (and interpreter lock); closing the pipe
     to the child's standard input stops it, also when the parent dies.
     """
@@ -282,9 +282,9 @@ def serve_until_stdin_closes(*, close_on_reuse: bool = False) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m sessionpool._localserver [--close-on-reuse]``."""
+    """``python -m sessionpool.testing [--close-on-reuse]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m sessionpool._localserver",
+        prog="python -m sessionpool.testing",
         description="Serve HTTP on 127.0.0.1, print the URL, and stop when standard input closes.",
     )
     parser.add_argument(

@@ -18,6 +18,7 @@ from requests.exceptions import InvalidHeader
 from requests.utils import check_header_validity
 
 from sessionpool._frozendict import FrozenDict
+from sessionpool._policy import RetryPolicy
 from sessionpool._validate import (
     check_bool,
     check_callable,
@@ -27,7 +28,6 @@ from sessionpool._validate import (
     check_str_mapping,
     describe,
 )
-from sessionpool.retry import RetryPolicy
 
 __all__ = [
     "DEFAULT_KEEPALIVE_EXPIRY",
@@ -282,6 +282,7 @@ def _hash_part(value: object) -> object:
         # stand-in that equal values share.
         return type(value).__qualname__
     return value
+
 
 _CALLABLE_ADVICE = (
     "send a config whose callables are module-level functions or classes (functools.partial of one"

@@ -1,6 +1,6 @@
 """urllib3 pieces under a pool's adapter: what each connection did, and how old it is.
 
-A pool's :class:`~sessionpool.adapter.PoolAdapter` builds its pool managers
+A pool's :class:`~sessionpool._adapter.PoolAdapter` builds its pool managers
 from these classes. Beyond urllib3's own behaviour they
 
 - count every socket a connection opens (including the silent reconnect of
@@ -14,7 +14,7 @@ from these classes. Beyond urllib3's own behaviour they
   reuse one idle longer than ``keepalive_expiry``;
 - mark a failure that happened on a *reused* connection before the response
   head arrived, so the replay policy can tell a stale connection from a
-  server that failed the request (see :mod:`sessionpool.classify`);
+  server that failed the request (see :mod:`sessionpool._classify`);
 - after such a failure, drop the idle connections to that host that are at
   least as old as the one that failed: they are most likely dead too;
 - in a child process made by ``os.fork()``, let go of every connection
@@ -37,9 +37,9 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyM
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.response import BaseHTTPResponse
 
-from sessionpool.classify import is_connection_loss, mark_reused_connection_failure
-from sessionpool.events import EventDispatcher
-from sessionpool.stats import StatsRecorder
+from sessionpool._classify import is_connection_loss, mark_reused_connection_failure
+from sessionpool._events import EventDispatcher
+from sessionpool._stats import StatsRecorder
 
 __all__ = ["OpenConnections", "TransportSettings", "managed_pool_manager", "managed_proxy_manager", "open_connections"]
 

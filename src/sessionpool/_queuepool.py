@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import requests
 
+from sessionpool._base import Pool
+from sessionpool._config import PoolConfig, PoolConfigFields
+from sessionpool._errors import LeaseError, PoolTimeout
+from sessionpool._record import SessionRecord
 from sessionpool._validate import check_bool, check_callable, check_int, check_seconds
-from sessionpool.base import BasePool
-from sessionpool.config import PoolConfig, PoolConfigFields
-from sessionpool.errors import LeaseError, PoolTimeout
-from sessionpool.record import SessionRecord
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -49,7 +49,7 @@ class _Waiter:
         self.signal.acquire()
 
 
-class QueuePool(BasePool):
+class QueuePool(Pool):
     """At most ``size`` sessions, lent to one thread at a time, most recently returned first.
 
     The right pool when threads come and go (a thread per task, an executor

@@ -54,7 +54,7 @@ class PoolListener:
     def connection_opened(self, scheme: str, host: str, port: int) -> None:
         """One of the pool's sessions opened a TCP connection (and, for https, a TLS session next)."""
 
-    def request_replayed(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
+    def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
         """``request`` is about to be sent again.
 
         :param reason: ``"stale"`` (the reused connection was closed by the
@@ -120,10 +120,10 @@ class EventDispatcher:
         for listener in self._listeners:
             _call(listener.connection_opened, scheme, host, port)
 
-    def request_replayed(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
-        """Tell every listener :meth:`PoolListener.request_replayed`."""
+    def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
+        """Tell every listener :meth:`PoolListener.request_retried`."""
         for listener in self._listeners:
-            _call(listener.request_replayed, request, reason, attempt)
+            _call(listener.request_retried, request, reason, attempt)
 
 
 def _call(method: object, *args: object) -> None:

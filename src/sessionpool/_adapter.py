@@ -7,10 +7,10 @@ settings. Beyond requests' own :class:`~requests.adapters.HTTPAdapter`, it
 - applies the pool's default timeout to every request that passes none,
   including requests made directly on a borrowed session;
 - sends a request again when the pool's :class:`~sessionpool.RetryPolicy`
-  allows it (:mod:`sessionpool.replay`), paying nothing for that unless the
+  allows it (:mod:`sessionpool._retry`), paying nothing for that unless the
   first attempt failed;
 - counts requests, connections and replays into the pool's statistics, and
-  closes connections idle past ``keepalive_expiry`` (:mod:`sessionpool.transport`);
+  closes connections idle past ``keepalive_expiry`` (:mod:`sessionpool._transport`);
 - applies the pool's transport options (``ssl_context``, ``socket_options``,
   ``source_address``) to every connection, direct or through a proxy;
 - refuses to send on a session that went back to its pool or was retired,
@@ -32,13 +32,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 
-from sessionpool.config import PoolConfig
-from sessionpool.errors import LeaseError
-from sessionpool.events import EventDispatcher
-from sessionpool.record import SessionRecord
-from sessionpool.replay import replay
-from sessionpool.stats import StatsRecorder
-from sessionpool.transport import TransportSettings, managed_pool_manager, managed_proxy_manager
+from sessionpool._config import PoolConfig
+from sessionpool._errors import LeaseError
+from sessionpool._events import EventDispatcher
+from sessionpool._record import SessionRecord
+from sessionpool._retry import retry
+from sessionpool._stats import StatsRecorder
+from sessionpool._transport import TransportSettings, managed_pool_manager, managed_proxy_manager
 
 __all__ = ["PoolAdapter"]
 
@@ -55,9 +55,7 @@ class PoolAdapter(HTTPAdapter):
     def __init__(self, config: PoolConfig, stats: StatsRecorder, events: EventDispatcher | None = None) -> None:
         # Set before HTTPAdapter.__init__, which builds the pool manager.
         self._events = events if events is not None else EventDispatcher()
-        self._settings = TransportSettings(
-            stats=stats, keepalive_expiry=config.keepalive_expiry, events=self._events
-        )
+        self._settings = TransportSettings(stats=stats, keepalive_expiry=config.keepalive_expiry, events=self._events)
         self._transport_options = _transport_options(config)
         self._ssl_context = config.ssl_context
         self._stats = stats
@@ -182,10 +180,10 @@ class PoolAdapter(HTTPAdapter):
         except requests.RequestException as error:
             if not self._policy.active:
                 raise
-            # replay() raises the error unchanged if the policy does not cover it.
-            return replay(self._policy, request, send_once, error, self._stats, self._events)
+            # retry() raises the error unchanged if the policy does not cover it.
+            return retry(self._policy, request, send_once, error, self._stats, self._events)
         if response.status_code in self._transient_statuses:
-            return replay(self._policy, request, send_once, response, self._stats, self._events)
+            return retry(self._policy, request, send_once, response, self._stats, self._events)
         return response
 
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import requests
 
-from sessionpool.baseline import SessionBaseline
+from sessionpool._baseline import SessionBaseline
 
 if TYPE_CHECKING:
-    from sessionpool.adapter import PoolAdapter
+    from sessionpool._adapter import PoolAdapter
 
 __all__ = ["SessionRecord"]
 

@@ -1,9 +1,9 @@
-"""The template every pool is built on: :class:`BasePool`.
+"""The template every pool is built on: :class:`Pool`.
 
 The base class owns the configuration, the lock, the statistics, the
 lifecycle and the request methods. A pool strategy overrides only how a
-session is got (:meth:`BasePool._do_get`) and put back
-(:meth:`BasePool._do_return`), and may add to what closing does.
+session is got (:meth:`Pool._do_get`) and put back
+(:meth:`Pool._do_return`), and may add to what closing does.
 
 Lock discipline: the pool's state and counters change under one lock (the
 statistics' own); sessions are made and closed outside it.
@@ -34,25 +34,25 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from sessionpool.adapter import PoolAdapter
-from sessionpool.baseline import SessionBaseline
-from sessionpool.config import PoolConfig
-from sessionpool.cookies import SharedCookieJar
-from sessionpool.environment import EnvironmentCache
-from sessionpool.errors import LeaseError, PoolClosed
-from sessionpool.events import EventDispatcher, PoolListener
-from sessionpool.factory import make_session
-from sessionpool.record import SessionRecord
-from sessionpool.stats import PoolStats, StatsRecorder
-from sessionpool.transport import OpenConnections, open_connections
+from sessionpool._adapter import PoolAdapter
+from sessionpool._baseline import SessionBaseline
+from sessionpool._config import PoolConfig
+from sessionpool._cookies import SharedCookieJar
+from sessionpool._environment import EnvironmentCache
+from sessionpool._errors import LeaseError, PoolClosed
+from sessionpool._events import EventDispatcher, PoolListener
+from sessionpool._factory import make_session
+from sessionpool._record import SessionRecord
+from sessionpool._stats import PoolStats, StatsRecorder
+from sessionpool._transport import OpenConnections, open_connections
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["BasePool", "Lease"]
+__all__ = ["Lease", "Pool"]
 
 
-class BasePool(abc.ABC):
+class Pool(abc.ABC):
     """Lends :class:`requests.Session` objects made from one :class:`PoolConfig`.
 
     Not instantiated directly: use :class:`~sessionpool.ThreadLocalPool` or
@@ -91,7 +91,7 @@ class BasePool(abc.ABC):
 
         The inherited sessions are neither used nor closed here: their
         sockets are released by the transport without a shutdown (see
-        :mod:`sessionpool.transport`), and a lock another thread of the
+        :mod:`sessionpool._transport`), and a lock another thread of the
         parent held may never be released in the child.
         """
         self._finalizer.detach()
@@ -393,14 +393,14 @@ class BasePool(abc.ABC):
 
 
 class Lease(AbstractContextManager[requests.Session]):
-    """The context manager :meth:`BasePool.session` returns.
+    """The context manager :meth:`Pool.session` returns.
 
     The session is checked out on entering the block and returned on leaving it.
     """
 
     __slots__ = ("_pool", "_record")
 
-    def __init__(self, pool: BasePool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
         self._record: SessionRecord | None = None
 
@@ -426,7 +426,7 @@ def _close_sessions(records: set[SessionRecord]) -> None:
 
 
 #: Every pool alive in this process, to be emptied in a forked child.
-_LIVE_POOLS: weakref.WeakSet[BasePool] = weakref.WeakSet()
+_LIVE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
 
 
 def _empty_pools_in_child() -> None:

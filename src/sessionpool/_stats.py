@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from sessionpool.retry import READ, STALE, TRANSIENT, ReplayReason
+from sessionpool._policy import READ, STALE, TRANSIENT, RetryReason
 
 __all__ = ["PoolStats", "StatsRecorder"]
 
@@ -36,14 +36,14 @@ class PoolStats:
     :param connections_opened: TCP connections (with their TLS handshakes)
         the pool's sessions opened. Compare it with ``requests``: this is how
         to see that connections are reused.
-    :param stale_replays: requests sent again because the server had closed
+    :param stale_retries: requests sent again because the server had closed
         the reused keep-alive connection they went out on.
     :param transient_retries: requests sent again after a connect failure or
         a transient status (only with ``RetryPolicy(retry_transient=True)``).
     :param read_retries: requests sent again after their connection timed
         out or broke once they had been sent (only with
         ``RetryPolicy(retry_read=True)``).
-    :param unsafe_not_replayed: failures that could have been replayed but
+    :param unsafe_not_retried: failures that could have been replayed but
         were not, because the request was not safe to send twice.
     :param idle_connections_discarded: idle connections closed instead of
         reused: idle past ``keepalive_expiry``, or as old as one found dead.
@@ -59,10 +59,10 @@ class PoolStats:
     requests: int
     requests_reused: int
     connections_opened: int
-    stale_replays: int
+    stale_retries: int
     transient_retries: int
     read_retries: int
-    unsafe_not_replayed: int
+    unsafe_not_retried: int
     idle_connections_discarded: int
 
     @property
@@ -105,9 +105,9 @@ class StatsRecorder:
         "sessions_created",
         "sessions_in_use",
         "sessions_replaced",
-        "stale_replays",
+        "stale_retries",
         "transient_retries",
-        "unsafe_not_replayed",
+        "unsafe_not_retried",
     )
 
     def __init__(self) -> None:
@@ -122,10 +122,10 @@ class StatsRecorder:
         self.requests = 0
         self.requests_reused = 0
         self.connections_opened = 0
-        self.stale_replays = 0
+        self.stale_retries = 0
         self.transient_retries = 0
         self.read_retries = 0
-        self.unsafe_not_replayed = 0
+        self.unsafe_not_retried = 0
         self.idle_connections_discarded = 0
 
     def request_sent(self, *, reused: bool = False) -> None:
@@ -140,11 +140,11 @@ class StatsRecorder:
         with self.lock:
             self.connections_opened += 1
 
-    def replayed(self, reason: ReplayReason) -> None:
+    def retried(self, reason: RetryReason) -> None:
         """Count one request sent again, for ``reason`` (``STALE``, ``TRANSIENT`` or ``READ`` of :mod:`.retry`)."""
         with self.lock:
             if reason == STALE:
-                self.stale_replays += 1
+                self.stale_retries += 1
             elif reason == TRANSIENT:
                 self.transient_retries += 1
             elif reason == READ:
@@ -152,10 +152,10 @@ class StatsRecorder:
             else:
                 raise ValueError(f"unknown replay reason {reason!r}: expected {STALE!r}, {TRANSIENT!r} or {READ!r}")
 
-    def not_replayed_unsafe(self) -> None:
+    def not_retried_unsafe(self) -> None:
         """Count one failure left to the caller because its request was not safe to send twice."""
         with self.lock:
-            self.unsafe_not_replayed += 1
+            self.unsafe_not_retried += 1
 
     def connections_discarded(self, count: int) -> None:
         """Count idle connections closed instead of reused."""
@@ -176,9 +176,9 @@ class StatsRecorder:
                 requests=self.requests,
                 requests_reused=self.requests_reused,
                 connections_opened=self.connections_opened,
-                stale_replays=self.stale_replays,
+                stale_retries=self.stale_retries,
                 transient_retries=self.transient_retries,
                 read_retries=self.read_retries,
-                unsafe_not_replayed=self.unsafe_not_replayed,
+                unsafe_not_retried=self.unsafe_not_retried,
                 idle_connections_discarded=self.idle_connections_discarded,
             )

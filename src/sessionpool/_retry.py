@@ -7,7 +7,7 @@ that request: a request that succeeds the first time never pays for tenacity.
 
 The loop, per outcome:
 
-1. classify it (:mod:`sessionpool.classify`): a stale connection, a
+1. classify it (:mod:`sessionpool._classify`): a stale connection, a
    transient failure (a connect failure or a transient status), a read
    error, or none the policy covers; none ends the loop with the outcome;
 2. refuse it if the request may not be sent again: the outcome goes to the
@@ -40,18 +40,18 @@ import requests
 from requests.utils import rewind_body
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
-from sessionpool.classify import (
+from sessionpool._classify import (
     body_refusal,
     is_connect_failure,
     is_read_error,
     is_stale_connection_failure,
-    replay_refusal,
+    retry_refusal,
 )
-from sessionpool.events import EventDispatcher
-from sessionpool.retry import READ, STALE, TRANSIENT, ReplayReason, RetryPolicy
-from sessionpool.stats import StatsRecorder
+from sessionpool._events import EventDispatcher
+from sessionpool._policy import READ, STALE, TRANSIENT, RetryPolicy, RetryReason
+from sessionpool._stats import StatsRecorder
 
-__all__ = ["READ", "STALE", "TRANSIENT", "attempts", "replay"]
+__all__ = ["READ", "STALE", "TRANSIENT", "attempts", "retry"]
 
 log = logging.getLogger("sessionpool")
 
@@ -68,7 +68,7 @@ def attempts(outcome: requests.Response | BaseException) -> int:
     return count if isinstance(count, int) else 1
 
 
-def replay(
+def retry(
     policy: RetryPolicy,
     request: requests.PreparedRequest,
     send_once: SendOnce,
@@ -77,10 +77,10 @@ def replay(
     events: EventDispatcher,
 ) -> requests.Response:
     """Go on from the first attempt's outcome ``first``; return the final response or raise the final error."""
-    return _Replay(policy, request, send_once, first, stats, events).run()
+    return _Retries(policy, request, send_once, first, stats, events).run()
 
 
-class _Replay:
+class _Retries:
     """The replays of one request (made only after its first attempt failed)."""
 
     def __init__(
@@ -100,7 +100,7 @@ class _Replay:
         self.stats = stats
         self.sent = 1  # the adapter's own attempt
         #: Replays made so far, per reason: each reason has its own budget and backoff.
-        self.used: dict[ReplayReason, int] = {STALE: 0, TRANSIENT: 0, READ: 0}
+        self.used: dict[RetryReason, int] = {STALE: 0, TRANSIENT: 0, READ: 0}
         # Each reason has its own budget; this cap only bounds the loop as a whole.
         self.cap = stop_after_attempt(1 + policy.stale_attempts + policy.transient_attempts + policy.read_attempts)
 
@@ -134,7 +134,7 @@ class _Replay:
 
     # -- classification: a pure function of the outcome ----------------------
 
-    def _reason(self, state: RetryCallState) -> ReplayReason | None:
+    def _reason(self, state: RetryCallState) -> RetryReason | None:
         """The kind of replay the policy has for the outcome in ``state``, whether or not the request allows it."""
         outcome = state.outcome
         if outcome is None:
@@ -144,7 +144,7 @@ class _Replay:
             error = outcome.exception()
             if error is None:
                 return None
-            if policy.replay_stale and is_stale_connection_failure(error):
+            if policy.retry_stale and is_stale_connection_failure(error):
                 return STALE
             if policy.retry_transient and is_connect_failure(error):
                 return TRANSIENT
@@ -168,7 +168,7 @@ class _Replay:
         """Why the request may not be sent again after the outcome in ``state``, or None."""
         if self._connect_failed(state):
             return body_refusal(self.request)
-        return replay_refusal(self.request, self.policy)
+        return retry_refusal(self.request, self.policy)
 
     # -- tenacity's callbacks ----------------------------------------------------
 
@@ -180,7 +180,7 @@ class _Replay:
             return True
         method, url = self.request.method, self.request.url
         log.debug("not sending %s %s again after %s: %s", method, url, _describe_outcome(state), refusal)
-        self.stats.not_replayed_unsafe()
+        self.stats.not_retried_unsafe()
         return False
 
     def _stop(self, state: RetryCallState) -> bool:
@@ -213,8 +213,8 @@ class _Replay:
         if reason is None:  # tenacity sleeps only after _retry said yes, for which there is a reason
             return
         self.used[reason] += 1
-        self.stats.replayed(reason)
-        self.events.request_replayed(self.request, reason, self.sent + 1)
+        self.stats.retried(reason)
+        self.events.request_retried(self.request, reason, self.sent + 1)
         described = _describe_outcome(state)
         outcome = state.outcome
         if outcome is not None and not outcome.failed:
@@ -257,7 +257,7 @@ class _Replay:
         return response
 
 
-def _budget(policy: RetryPolicy, reason: ReplayReason) -> int:
+def _budget(policy: RetryPolicy, reason: RetryReason) -> int:
     """How many replays ``policy`` allows one request for ``reason``."""
     if reason == STALE:
         return policy.stale_attempts

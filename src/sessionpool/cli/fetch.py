@@ -5,8 +5,8 @@ threads through a :class:`~sessionpool.ThreadLocalPool` or a
 :class:`~sessionpool.QueuePool`; at most twice as many URLs as there are
 threads are taken from the input at a time, so a long list is never queued
 whole and Ctrl-C stops promptly. Each URL gets one JSON line (see
-:mod:`sessionpool.fetch_output`), a malformed one included; bodies can be
-saved with ``--save-dir`` (see :mod:`sessionpool.fetch_save`).
+:mod:`sessionpool.cli.output`), a malformed one included; bodies can be
+saved with ``--save-dir`` (see :mod:`sessionpool.cli.save`).
 
 Ctrl-C stops taking URLs and lets the requests in flight finish, for at
 most the request timeout and a small margin; a second Ctrl-C gives up on
@@ -38,16 +38,16 @@ import requests
 from requests.exceptions import InvalidHeader, InvalidSchema, InvalidURL, MissingSchema, URLRequired
 from requests.utils import check_header_validity
 
-from sessionpool.base import BasePool
-from sessionpool.config import PoolConfig, Timeout
-from sessionpool.demo import positive_int
-from sessionpool.errors import PoolError
-from sessionpool.fetch_output import ErrorInfo, FetchResult, ResultSink, format_summary, make_progress
-from sessionpool.fetch_save import SaveDir, UnsafeSavePath
-from sessionpool.queuepool import QueuePool
-from sessionpool.replay import attempts
-from sessionpool.retry import RetryPolicy
-from sessionpool.threadlocal import ThreadLocalPool
+from sessionpool._base import Pool
+from sessionpool._config import PoolConfig, Timeout
+from sessionpool._errors import PoolError
+from sessionpool._policy import RetryPolicy
+from sessionpool._queuepool import QueuePool
+from sessionpool._retry import attempts
+from sessionpool._threadlocal import ThreadLocalPool
+from sessionpool.cli.demo import positive_int
+from sessionpool.cli.output import ErrorInfo, FetchResult, ResultSink, format_summary, make_progress
+from sessionpool.cli.save import SaveDir, UnsafeSavePath
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -213,7 +213,7 @@ def make_pool(
     timeout: float | None = None,
     headers: Iterable[tuple[str, str]] = (),
     retry_transient: bool = False,
-) -> BasePool:
+) -> Pool:
     """The pool the URLs are fetched through: ``kind`` is ``thread-local`` or ``queue``."""
     config = PoolConfig(headers=dict(headers), retry=RetryPolicy(retry_transient=retry_transient))
     if timeout is not None:
@@ -257,7 +257,7 @@ class HostLimiter:
 
 
 def fetch_one(
-    pool: BasePool, url: str, options: FetchOptions, limiter: HostLimiter | None, stop: threading.Event
+    pool: Pool, url: str, options: FetchOptions, limiter: HostLimiter | None, stop: threading.Event
 ) -> FetchResult | None:
     """Fetch ``url`` and read its body; None if ``stop`` was set before it was sent."""
     if stop.is_set():
@@ -268,7 +268,7 @@ def fetch_one(
         return _fetch(pool, url, options) if allowed and not stop.is_set() else None
 
 
-def _fetch(pool: BasePool, url: str, options: FetchOptions) -> FetchResult:
+def _fetch(pool: Pool, url: str, options: FetchOptions) -> FetchResult:
     started = time.perf_counter()
     response: requests.Response | None = None
     try:
@@ -338,7 +338,7 @@ class Interrupts:
 class _Run:
     """One run: submits URLs while there is room, and hands each outcome to the sink."""
 
-    def __init__(self, pool: BasePool, sink: ResultSink, options: FetchOptions, interrupts: Interrupts) -> None:
+    def __init__(self, pool: Pool, sink: ResultSink, options: FetchOptions, interrupts: Interrupts) -> None:
         self.pool = pool
         self.sink = sink
         self.options = options
@@ -429,9 +429,7 @@ class _Run:
             wait(waiting, timeout=_POLL)
 
 
-def fetch_all(
-    urls: Iterable[str], pool: BasePool, sink: ResultSink, options: FetchOptions, interrupts: Interrupts
-) -> int:
+def fetch_all(urls: Iterable[str], pool: Pool, sink: ResultSink, options: FetchOptions, interrupts: Interrupts) -> int:
     """Fetch every URL through ``pool``, each result to ``sink``; how many requests in flight were given up on."""
     return _Run(pool, sink, options, interrupts).run(iter(urls))
 

@@ -18,7 +18,7 @@ own budget and its own *reason* (:data:`STALE`, :data:`TRANSIENT`,
   for it, and the connection timed out or broke before the response came
   (urllib3's ``Retry(read=...)``). Only requests safe to send twice.
 
-The replay loop itself is in :mod:`sessionpool.replay`.
+The replay loop itself is in :mod:`sessionpool._retry`.
 """
 
 from __future__ import annotations
@@ -32,21 +32,21 @@ from sessionpool._validate import check_bool, check_callable, check_int, check_s
 
 __all__ = [
     "DEFAULT_READ_ATTEMPTS",
-    "DEFAULT_REPLAY_METHODS",
+    "DEFAULT_RETRY_METHODS",
     "DEFAULT_STALE_ATTEMPTS",
     "DEFAULT_TRANSIENT_ATTEMPTS",
     "DEFAULT_TRANSIENT_STATUSES",
     "READ",
     "STALE",
     "TRANSIENT",
-    "ReplayReason",
     "RetryPolicy",
+    "RetryReason",
 ]
 
 #: Why a request is sent again: the one word for it in statistics
-#: (``stale_replays``, ``transient_retries``, ``read_retries``), in
-#: ``PoolListener.request_replayed`` and in the log.
-ReplayReason = Literal["stale", "transient", "read"]
+#: (``stale_retries``, ``transient_retries``, ``read_retries``), in
+#: ``PoolListener.request_retried`` and in the log.
+RetryReason = Literal["stale", "transient", "read"]
 
 #: The reused keep-alive connection had been closed by the server.
 STALE: Final = "stale"
@@ -57,7 +57,7 @@ READ: Final = "read"
 
 #: Methods that RFC 9110 defines as idempotent: sending one twice has the
 #: effect of sending it once, so a replay is safe.
-DEFAULT_REPLAY_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+DEFAULT_RETRY_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 #: How many times one request may be replayed after stale-connection failures.
 DEFAULT_STALE_ATTEMPTS = 3
@@ -78,12 +78,12 @@ DEFAULT_TRANSIENT_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 class RetryPolicy:
     """When and how a request that failed is sent again.
 
-    :param replay_stale: replay a replay-safe request whose reused keep-alive
+    :param retry_stale: replay a replay-safe request whose reused keep-alive
         connection turned out to have been closed by the server. On by
         default: such a failure says nothing about the request or the server.
     :param stale_attempts: at most this many replays of one request for that
         reason; the last error is raised unchanged when they run out.
-    :param replay_methods: the methods that are safe to send twice. Widen it
+    :param retry_methods: the methods that are safe to send twice. Widen it
         only for an API whose other methods are idempotent too; a request of
         any method may also declare itself safe with an ``Idempotency-Key``
         or ``X-Idempotency-Key`` header.
@@ -129,12 +129,12 @@ class RetryPolicy:
     :param sleep: how to wait, given seconds (``time.sleep``); tests inject
         a recorder. Never called for a wait of 0.
 
-    Change a policy by copying it: ``dataclasses.replace(policy, replay_stale=False)``.
+    Change a policy by copying it: ``dataclasses.replace(policy, retry_stale=False)``.
     """
 
-    replay_stale: bool = True
+    retry_stale: bool = True
     stale_attempts: int = DEFAULT_STALE_ATTEMPTS
-    replay_methods: Collection[str] = field(default=DEFAULT_REPLAY_METHODS)
+    retry_methods: Collection[str] = field(default=DEFAULT_RETRY_METHODS)
     retry_transient: bool = False
     transient_attempts: int = DEFAULT_TRANSIENT_ATTEMPTS
     transient_statuses: Collection[int] = field(default=DEFAULT_TRANSIENT_STATUSES)
@@ -148,9 +148,9 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
-        check_bool("RetryPolicy.replay_stale", self.replay_stale)
+        check_bool("RetryPolicy.retry_stale", self.retry_stale)
         check_int("RetryPolicy.stale_attempts", self.stale_attempts, minimum=0)
-        object.__setattr__(self, "replay_methods", _method_set(self.replay_methods))
+        object.__setattr__(self, "retry_methods", _method_set(self.retry_methods))
         check_bool("RetryPolicy.retry_transient", self.retry_transient)
         check_int("RetryPolicy.transient_attempts", self.transient_attempts, minimum=0)
         object.__setattr__(self, "transient_statuses", _status_set(self.transient_statuses))
@@ -170,20 +170,20 @@ class RetryPolicy:
     @classmethod
     def disabled(cls) -> RetryPolicy:
         """A policy that never sends a request again: requests' own behaviour."""
-        return cls(replay_stale=False, retry_transient=False, retry_read=False)
+        return cls(retry_stale=False, retry_transient=False, retry_read=False)
 
     @property
     def active(self) -> bool:
         """Whether this policy may ever send a request again."""
         return (
-            (self.replay_stale and self.stale_attempts > 0)
+            (self.retry_stale and self.stale_attempts > 0)
             or (self.retry_transient and self.transient_attempts > 0)
             or (self.retry_read and self.read_attempts > 0)
         )
 
 
 def _method_set(methods: object) -> frozenset[str]:
-    where = "RetryPolicy.replay_methods"
+    where = "RetryPolicy.retry_methods"
     if isinstance(methods, (str, bytes)) or not isinstance(methods, Collection):
         allowed = "a collection of method names such as {'GET', 'PUT'}"
         raise TypeError(f"{where} must be {allowed}, got {describe(methods)}")

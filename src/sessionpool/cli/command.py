@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sessionpool import demo, fetch
+from sessionpool.cli import demo, fetch
 
 __all__ = ["main"]
 

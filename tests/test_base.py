@@ -11,6 +11,7 @@ import requests
 from helpers import CheckingFactory, PoolMaker, TLSFiles, run_threads, wait_until
 from sessionpool import PoolClosed, PoolConfig, PoolError
 from sessionpool._base import Pool
+from sessionpool._record import SessionRecord
 from sessionpool.testing import LocalServer
 
 
@@ -225,3 +226,27 @@ def test_a_config_and_fields_combine(make_pool: PoolMaker) -> None:
         make_pool(pool_size=3)
     with pytest.raises(ValueError, match=r"PoolConfig\.pool_maxsize"):
         make_pool(pool_maxsize=0)
+
+
+class _OneUsePool(Pool):
+    """A strategy written from the documented contract alone: a new session per lease, retired on return."""
+
+    def _do_get(self) -> SessionRecord:
+        if self.closed:
+            raise self._closed_error()
+        return self._create()
+
+    def _do_return(self, record: SessionRecord) -> bool:
+        return False
+
+
+def test_a_strategy_needs_only_the_two_required_hooks(server: LocalServer) -> None:
+    with _OneUsePool(None, {}) as pool:
+        for _ in range(3):
+            assert pool.get(server.url).ok
+        with pool.session() as session:
+            assert session.get(server.url).ok
+            assert pool.stats().sessions_in_use == 1
+        stats = pool.stats()
+    assert (stats.sessions_created, stats.sessions_closed, stats.checkouts, stats.sessions_in_use) == (4, 4, 4, 0)
+    assert "requests=4" in repr(pool)

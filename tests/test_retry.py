@@ -516,3 +516,54 @@ def test_a_stale_replay_calls_no_sleep(no_sleep: list[float]) -> None:
         stats = pool.stats()
     assert stats.stale_retries == 1
     assert no_sleep == []
+
+
+# -- judge: one pure classification for every tenacity callback ----------------
+
+
+def _response(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    return response
+
+
+def test_judge_names_the_reason_and_the_refusal_of_each_outcome() -> None:
+    policy = RetryPolicy(retry_transient=True, retry_read=True)
+    get = requests.Request("GET", "http://127.0.0.1:9/").prepare()
+    post = requests.Request("POST", "http://127.0.0.1:9/", data=b"x").prepare()
+    connect = requests.ConnectTimeout("no connection within the connect timeout")
+    assert sessionpool._retry.judge(policy, get, _stale_error(0)) == sessionpool._retry.Verdict("stale", None, False)
+    assert sessionpool._retry.judge(policy, get, _response(503)).reason == "transient"
+    assert sessionpool._retry.judge(policy, get, _response(200)).reason is None
+    assert sessionpool._retry.judge(policy, get, requests.ReadTimeout("slow")).reason == "read"
+    # A connect failure sent nothing: a POST may go again; a stale POST may not.
+    assert sessionpool._retry.judge(policy, post, connect).retryable
+    assert sessionpool._retry.judge(policy, post, connect).nothing_sent
+    stale_post = sessionpool._retry.judge(policy, post, _stale_error(1))
+    assert stale_post.reason == "stale"
+    assert not stale_post.retryable
+    assert "POST" in str(stale_post.refusal)
+    # What the policy leaves off has no reason at all.
+    assert sessionpool._retry.judge(RetryPolicy.disabled(), get, _stale_error(2)).reason is None
+
+
+def test_the_callbacks_answer_the_same_in_any_order_and_any_number_of_times() -> None:
+    # Each callback judges the state it is given; none depends on another
+    # having run before it, so tenacity's call order cannot change an answer.
+    from tenacity import Future, RetryCallState
+
+    request = requests.Request("GET", "http://127.0.0.1:9/").prepare()
+    policy = RetryPolicy(retry_transient=True, backoff_jitter=0.0, backoff_initial=1.0)
+    retries = sessionpool._retry._Retries(
+        policy, request, lambda: _response(200), _response(503), StatsRecorder(), EventDispatcher()
+    )
+    retries.history = ["transient", "transient"]  # one retry made, its outcome in hand
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    future = Future(attempt_number=2)
+    future.set_result(_response(503))
+    state.outcome = future
+    answers = []
+    for order in (("retry", "stop", "wait"), ("wait", "stop", "retry"), ("stop", "wait", "retry")):
+        calls = {"retry": retries._retry, "stop": retries._stop, "wait": retries._wait}
+        answers.append({name: calls[name](state) for name in order})
+    assert answers[0] == answers[1] == answers[2] == {"retry": True, "stop": False, "wait": 2.0}

@@ -54,17 +54,24 @@ def test_new_recorder_snapshot_is_all_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "counter"), [("request_sent", "requests"), ("connection_opened", "connections_opened")]
+    ("method", "counter"),
+    [
+        ("request_sent", "requests"),
+        ("connection_opened", "connections_opened"),
+        ("session_created", "sessions_created"),
+        ("session_replaced", "sessions_replaced"),
+        ("not_retried_unsafe", "unsafe_not_retried"),
+    ],
 )
 def test_counting_waits_for_the_lock(method: str, counter: str) -> None:
     # On a GIL build an unlocked ``+= 1`` on a slot does not lose updates, so
     # the contention test below cannot show a missing lock; this one does.
     recorder = StatsRecorder()
     thread = threading.Thread(target=getattr(recorder, method), daemon=True)
-    with recorder.lock:
+    with recorder._lock:
         thread.start()
         thread.join(timeout=0.2)
-        assert thread.is_alive(), f"{method}() did not wait for StatsRecorder.lock"
+        assert thread.is_alive(), f"{method}() did not wait for the recorder's lock"
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert getattr(recorder.snapshot(), counter) == 1
@@ -135,3 +142,20 @@ def test_an_unknown_replay_reason_is_refused_not_counted_as_another() -> None:
         recorder.retried("sideways")  # type: ignore[arg-type]
     snapshot = recorder.snapshot()
     assert (snapshot.stale_retries, snapshot.transient_retries, snapshot.read_retries) == (0, 0, 0)
+
+
+def test_the_pool_reports_through_methods_that_change_what_belongs_together() -> None:
+    recorder = StatsRecorder()
+    recorder.session_created()
+    recorder.checked_out(first_lease=True)
+    recorder.checked_out(first_lease=False)  # a nested lease on the same session
+    recorder.checkout_waited(0.25, timed_out=False)
+    recorder.checkout_waited(0.5, timed_out=True)
+    recorder.checkout_waited(0.1, timed_out=False)
+    snapshot = recorder.snapshot()
+    assert (snapshot.checkouts, snapshot.sessions_in_use) == (2, 1)
+    assert (snapshot.checkout_wait_seconds_max, snapshot.checkout_timeouts) == (0.5, 1)
+    recorder.released()
+    recorder.sessions_retired(1)
+    snapshot = recorder.snapshot()
+    assert (snapshot.sessions_in_use, snapshot.sessions_open) == (0, 0)

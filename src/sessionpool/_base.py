@@ -1,12 +1,19 @@
 """The template every pool is built on: :class:`Pool`.
 
-The base class owns the configuration, the lock, the statistics, the
-lifecycle and the request methods. A pool strategy overrides only how a
-session is got (:meth:`Pool._do_get`) and put back
-(:meth:`Pool._do_return`), and may add to what closing does.
+The base class owns the configuration, its lock, the statistics, the
+lifecycle and the request methods. A pool strategy fills in the hooks of
+:class:`~sessionpool._strategy.Strategy` and nothing else.
 
-Lock discipline: the pool's state and counters change under one lock (the
-statistics' own); sessions are made and closed outside it.
+Words: a *lease* is one lending of a session, from checkout to checkin
+(:meth:`Pool.session` returns a :class:`Lease`; :meth:`Pool.request` takes
+one for a single call); a *record* is what the pool keeps beside each
+session (:class:`~sessionpool._record.SessionRecord`); a session is
+*retired* when the pool closes it for good.
+
+Lock discipline: the pool's own state changes under the pool's lock; the
+statistics change through :class:`~sessionpool._stats.StatsRecorder`'s
+methods, under the recorder's lock (taken inside the pool's, never the
+other way round); sessions are made and closed outside both.
 
 Lifecycle: a session is retired (the pool's adapters on it closed, with
 every connection the pool opened, and a new session made at the next
@@ -22,8 +29,6 @@ or connection it inherited.
 
 from __future__ import annotations
 
-import abc
-import os
 import random
 import threading
 import weakref
@@ -39,32 +44,30 @@ from sessionpool._baseline import SessionBaseline
 from sessionpool._config import PoolConfig
 from sessionpool._cookies import SharedCookieJar
 from sessionpool._environment import EnvironmentCache
-from sessionpool._errors import LeaseError, PoolClosed
+from sessionpool._errors import PoolClosed
 from sessionpool._events import EventDispatcher, PoolListener
 from sessionpool._factory import make_session
+from sessionpool._fork import empty_in_forked_child
+from sessionpool._lease import Lease
 from sessionpool._record import SessionRecord
+from sessionpool._request_methods import RequestMethods
 from sessionpool._stats import PoolStats, StatsRecorder
+from sessionpool._strategy import Strategy
 from sessionpool._transport import OpenConnections, open_connections
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Lease", "Pool"]
+__all__ = ["Pool"]
 
 
-class Pool(abc.ABC):
+class Pool(RequestMethods, Strategy):
     """Lends :class:`requests.Session` objects made from one :class:`PoolConfig`.
 
-    Not instantiated directly: use :class:`~sessionpool.ThreadLocalPool` or
-    :class:`~sessionpool.QueuePool`.
+    The type both pools share, for annotations: a function that takes any
+    pool takes a ``sessionpool.Pool``. Not instantiated directly: use
+    :class:`~sessionpool.ThreadLocalPool` or :class:`~sessionpool.QueuePool`.
     """
-
-    #: Whether a session stays with its thread between leases (thread-local
-    #: pools), rather than being free for any thread once returned.
-    _sessions_stay_with_thread = False
-    #: Whether returned sessions are put back as configured, which needs
-    #: their configured state captured when they are made.
-    _resets_on_return = False
 
     def __init__(self, config: PoolConfig | None, fields: Mapping[str, Any]) -> None:
         self._config = PoolConfig.build(config, fields)
@@ -72,12 +75,12 @@ class Pool(abc.ABC):
         self._environment = EnvironmentCache()
         self._events = EventDispatcher()  # listeners stay across a fork
         self._start_empty()
-        _LIVE_POOLS.add(self)
+        empty_in_forked_child(self)
 
     def _start_empty(self) -> None:
         """Set up the state of a pool that has no session yet (at birth, and in a forked child)."""
         self._stats = StatsRecorder()
-        self._lock = self._stats.lock
+        self._lock = threading.Lock()
         self._closed = False
         self._generation = 0
         # Every session this pool made and has not closed, whichever thread
@@ -85,6 +88,7 @@ class Pool(abc.ABC):
         self._records: set[SessionRecord] = set()
         # A pool dropped without close() still closes its sessions.
         self._finalizer = weakref.finalize(self, _close_sessions, self._records)
+        self._reset_strategy()
 
     def _after_fork_in_child(self) -> None:
         """Forget every session inherited from the parent; the child makes its own.
@@ -98,34 +102,6 @@ class Pool(abc.ABC):
         closed = self._closed
         self._start_empty()
         self._closed = closed
-        self._reset_strategy()
-
-    # -- what a strategy provides ------------------------------------------
-
-    @abc.abstractmethod
-    def _do_get(self) -> SessionRecord:
-        """A session for the calling thread: an existing one, or one from :meth:`_create`.
-
-        Raises :class:`PoolClosed` once the pool is closed, and
-        :class:`PoolTimeout` if the strategy waits in vain.
-        """
-
-    @abc.abstractmethod
-    def _do_return(self, record: SessionRecord) -> bool:
-        """Take back a session nobody holds any more; ``False`` if it must be closed instead."""
-
-    def _on_close(self) -> None:  # noqa: B027 - a hook strategies may leave as it is
-        """Called under the lock as the pool closes, to drop the strategy's own state."""
-
-    def _on_retired(self, records: list[SessionRecord]) -> None:  # noqa: B027 - a hook strategies may leave as it is
-        """Called under the lock when sessions were retired, so the strategy can forget them."""
-
-    def _reset_strategy(self) -> None:  # noqa: B027 - a hook strategies may leave as it is
-        """Set the strategy's own state back to empty (in a forked child)."""
-
-    def _describe(self) -> str:
-        """Strategy settings for ``repr``, such as ``size=4``."""
-        return ""
 
     # -- the public interface ----------------------------------------------
 
@@ -189,37 +165,6 @@ class Pool(abc.ABC):
         finally:
             self._checkin(record)
 
-    def get(self, url: str, **kwargs: Any) -> requests.Response:
-        """Send a GET request, as :meth:`requests.Session.get`."""
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("GET", url, **kwargs)
-
-    def options(self, url: str, **kwargs: Any) -> requests.Response:
-        """Send an OPTIONS request, as :meth:`requests.Session.options`."""
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("OPTIONS", url, **kwargs)
-
-    def head(self, url: str, **kwargs: Any) -> requests.Response:
-        """Send a HEAD request, as :meth:`requests.Session.head` (redirects not followed)."""
-        kwargs.setdefault("allow_redirects", False)
-        return self.request("HEAD", url, **kwargs)
-
-    def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
-        """Send a POST request, as :meth:`requests.Session.post`."""
-        return self.request("POST", url, data=data, json=json, **kwargs)
-
-    def put(self, url: str, data: Any = None, **kwargs: Any) -> requests.Response:
-        """Send a PUT request, as :meth:`requests.Session.put`."""
-        return self.request("PUT", url, data=data, **kwargs)
-
-    def patch(self, url: str, data: Any = None, **kwargs: Any) -> requests.Response:
-        """Send a PATCH request, as :meth:`requests.Session.patch`."""
-        return self.request("PATCH", url, data=data, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> requests.Response:
-        """Send a DELETE request, as :meth:`requests.Session.delete`."""
-        return self.request("DELETE", url, **kwargs)
-
     def stats(self) -> PoolStats:
         """A snapshot of this pool's counters."""
         return self._stats.snapshot()
@@ -277,9 +222,8 @@ class Pool(abc.ABC):
                     record.leases += 1
                     record.checkouts += 1
                     if record.leases == 1:
-                        self._stats.sessions_in_use += 1
                         record.holder = threading.get_ident()
-                    self._stats.checkouts += 1
+                    self._stats.checked_out(first_lease=record.leases == 1)
             if closed:
                 # Raised outside the lock: the error's message reads the stats.
                 raise self._closed_error()
@@ -307,9 +251,8 @@ class Pool(abc.ABC):
             record.leases -= 1
             if record.leases:
                 return
-            self._stats.sessions_in_use -= 1
-            if not self._sessions_stay_with_thread:
-                record.holder = None
+            self._stats.released()
+            self._on_released(record)
             worn = self._worn_out(record)
         if worn or not self._do_return(record):
             self._retire([record])
@@ -319,21 +262,18 @@ class Pool(abc.ABC):
         config = self._config
         session, adapter = self._make_session()
         record = SessionRecord(session, adapter, created=config.clock())
-        if self._resets_on_return:
-            record.baseline = SessionBaseline.capture(session)
+        self._on_created(record)
         if config.max_session_age is not None:
             # Up to 10 % earlier, at random: sessions made together (at
             # start-up, after an invalidation) do not all expire together.
             record.retire_at = record.created + config.max_session_age * random.uniform(0.9, 1.0)
-        if self._sessions_stay_with_thread:
-            record.holder = threading.get_ident()
         adapter.record = record
         with self._lock:
             created = not self._closed
             if created:
                 record.generation = self._generation
                 self._records.add(record)
-                self._stats.sessions_created += 1
+                self._stats.session_created()
         if not created:
             adapter.close()
             raise self._closed_error()
@@ -358,8 +298,7 @@ class Pool(abc.ABC):
         record.session = session
         if record.baseline is not None:
             record.baseline = SessionBaseline.capture(session)
-        with self._lock:
-            self._stats.sessions_replaced += 1
+        self._stats.session_replaced()
         if self._events:
             self._events.session_retired(old)
             self._events.session_created(session)
@@ -371,7 +310,7 @@ class Pool(abc.ABC):
             for record in to_close:
                 record.closed = True
                 self._records.discard(record)
-            self._stats.sessions_closed += len(to_close)
+            self._stats.sessions_retired(len(to_close))
             if to_close:
                 self._on_retired(to_close)
         for record in to_close:
@@ -392,47 +331,7 @@ class Pool(abc.ABC):
         return PoolClosed(f"{type(self).__name__} is closed; make a new pool to send more requests", pool=repr(self))
 
 
-class Lease(AbstractContextManager[requests.Session]):
-    """The context manager :meth:`Pool.session` returns.
-
-    The session is checked out on entering the block and returned on leaving it.
-    """
-
-    __slots__ = ("_pool", "_record")
-
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
-        self._record: SessionRecord | None = None
-
-    def __enter__(self) -> requests.Session:
-        if self._record is not None:
-            message = "this lease is already in use: call pool.session() once per with-block"
-            raise LeaseError(message, pool=repr(self._pool))
-        self._record = self._pool._checkout()
-        return self._record.session
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        record, self._record = self._record, None
-        if record is not None:
-            self._pool._checkin(record)
-
-
 def _close_sessions(records: set[SessionRecord]) -> None:
     """Close the pool's adapters (and connections) of a pool that was dropped without close()."""
     for record in list(records):
         record.adapter.close()
-
-
-#: Every pool alive in this process, to be emptied in a forked child.
-_LIVE_POOLS: weakref.WeakSet[Pool] = weakref.WeakSet()
-
-
-def _empty_pools_in_child() -> None:
-    for pool in list(_LIVE_POOLS):
-        pool._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_empty_pools_in_child)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from sessionpool._base import Pool
+from sessionpool._baseline import SessionBaseline
 from sessionpool._config import PoolConfig, PoolConfigFields
 from sessionpool._errors import LeaseError, PoolTimeout
 from sessionpool._record import SessionRecord
@@ -100,14 +101,13 @@ class QueuePool(Pool):
     ) -> None:
         self._size = check_int("QueuePool.size", size, minimum=1)
         self._checkout_timeout = check_seconds("QueuePool.checkout_timeout", checkout_timeout, allow_zero=True)
-        self._resets_on_return = check_bool("QueuePool.reset_on_return", reset_on_return)
+        self._reset_on_return = check_bool("QueuePool.reset_on_return", reset_on_return)
         if reset_session is not None:
             check_callable("QueuePool.reset_session", reset_session)
             if not reset_on_return:
                 raise ValueError("QueuePool.reset_session is called on return only with reset_on_return=True")
         self._reset_session = reset_session
         super().__init__(config, fields)
-        self._reset_strategy()
 
     def _reset_strategy(self) -> None:
         self._idle: list[SessionRecord] = []  # a stack: the last returned is lent first
@@ -126,6 +126,14 @@ class QueuePool(Pool):
 
     def _describe(self) -> str:
         return f"size={self._size}"
+
+    def _on_created(self, record: SessionRecord) -> None:
+        if self._reset_on_return:
+            # The state a returned session is put back to, taken before anyone used it.
+            record.baseline = SessionBaseline.capture(record.session)
+
+    def _on_released(self, record: SessionRecord) -> None:
+        record.holder = None  # free for any thread: a send on it now is a use after return
 
     def _held_by_this_thread(self) -> int:
         me = threading.get_ident()
@@ -198,15 +206,12 @@ class QueuePool(Pool):
         served = waiter.signal.acquire(timeout=self._checkout_timeout)
         waited = time.monotonic() - started
         with self._lock:
-            if waited > self._stats.checkout_wait_seconds_max:
-                self._stats.checkout_wait_seconds_max = waited
             if not served:
                 try:
                     self._waiters.remove(waiter)
                 except ValueError:
                     served = True  # served between the timeout and taking the lock
-                else:
-                    self._stats.checkout_timeouts += 1
+            self._stats.checkout_waited(waited, timed_out=not served)
         if not served:
             raise PoolTimeout(
                 f"no session of the QueuePool (size={self._size}) came free within"

@@ -21,9 +21,20 @@ __all__ = ["SessionRecord"]
 class SessionRecord:
     """One session a pool made, and what the pool knows of it.
 
-    The pool reads and changes a record's lease fields only under its lock;
-    ``requests_sent`` is counted by the session's adapter while it holds
-    ``sending``, and the session itself is used only under a lease.
+    Who may touch which field:
+
+    - ``leases``, ``checkouts``, ``holder``, ``closed``, ``generation``: the
+      pool changes them only under its lock. The session's adapter reads
+      ``holder`` and ``closed`` without it, to refuse misuse: a thread always
+      sees its own checkout, and may see another thread's retirement of the
+      session one request late, never refuse a proper use.
+    - ``requests_sent``: counted by the adapter while it holds ``sending``
+      (so by one thread at a time); the pool reads it at checkout.
+    - ``session``, ``baseline``, ``needs_reset``: owned by the thread that
+      holds the record outside the pool's idle set (a queue pool's borrower,
+      or the thread resetting it before lending it), which no other thread
+      can reach; set at creation before anyone else sees the record.
+    - ``adapter``, ``created``, ``retire_at``: set once, at creation.
 
     :param session: the session, configured from the pool's config.
     :param adapter: the pool's adapter mounted on it for ``http://`` and

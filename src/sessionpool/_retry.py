@@ -2,14 +2,15 @@
 
 The adapter sends every request once, itself. Only when that first attempt
 fails (or is answered with a transient status) does it hand the outcome to
-:func:`replay`, which builds a tenacity :class:`~tenacity.Retrying` for just
+:func:`retry`, which builds a tenacity :class:`~tenacity.Retrying` for just
 that request: a request that succeeds the first time never pays for tenacity.
 
 The loop, per outcome:
 
-1. classify it (:mod:`sessionpool._classify`): a stale connection, a
-   transient failure (a connect failure or a transient status), a read
-   error, or none the policy covers; none ends the loop with the outcome;
+1. judge it (:func:`judge`, built on :mod:`sessionpool._classify`): a stale
+   connection, a transient failure (a connect failure or a transient
+   status), a read error, or none the policy covers; none ends the loop
+   with the outcome;
 2. refuse it if the request may not be sent again: the outcome goes to the
    caller unchanged, after a DEBUG line saying why. After a connect failure
    only the body is checked (nothing was sent); otherwise the request must
@@ -18,13 +19,14 @@ The loop, per outcome:
    unchanged; the last response is returned, or with ``raise_on_status``
    read and raised in a :class:`requests.exceptions.RetryError`;
 4. wait as the :class:`~sessionpool.RetryPolicy` docstring says (not at all
-   for a stale replay or the first retry after a connect failure);
+   for a stale retry or the first retry after a connect failure);
 5. rewind the body, release the failed response, and send again.
 
-Each tenacity callback (retry, stop, wait, before_sleep) classifies the
-outcome it is given itself: none relies on another having run first. The
-only state kept across attempts is how many replays of each reason were
-made, counted where they are made (before_sleep).
+Each tenacity callback (retry, stop, wait, before_sleep) judges the outcome
+it is given with the same pure :func:`judge`: none relies on another having
+run first, and none writes anything another reads. The only state kept
+across attempts is the reason of each outcome so far, appended by the
+attempt itself; the retries made for a reason are counted from it.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 from requests.utils import rewind_body
-from tenacity import RetryCallState, Retrying, stop_after_attempt
+from tenacity import Future, RetryCallState, Retrying, stop_after_attempt
 
 from sessionpool._classify import (
     body_refusal,
@@ -51,13 +54,13 @@ from sessionpool._events import EventDispatcher
 from sessionpool._policy import READ, STALE, TRANSIENT, RetryPolicy, RetryReason
 from sessionpool._stats import StatsRecorder
 
-__all__ = ["READ", "STALE", "TRANSIENT", "attempts", "retry"]
+__all__ = ["Verdict", "attempts", "judge", "retry"]
 
 log = logging.getLogger("sessionpool")
 
 SendOnce = Callable[[], requests.Response]
 
-#: The attribute a replayed request's final response (or final error) carries:
+#: The attribute a retried request's final response (or final error) carries:
 #: how many times the request was sent.
 _ATTEMPTS = "sessionpool_attempts"
 
@@ -80,8 +83,60 @@ def retry(
     return _Retries(policy, request, send_once, first, stats, events).run()
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the policy says of one outcome of one request: a pure function of both (:func:`judge`).
+
+    :param reason: the kind of retry the policy has for the outcome, whether
+        or not the request allows it; None if the policy covers none.
+    :param refusal: why this request may not be sent again after the
+        outcome, or None if it may.
+    :param nothing_sent: the outcome is a connect failure: nothing reached
+        the server, so the first retry needs no wait.
+    """
+
+    reason: RetryReason | None
+    refusal: str | None
+    nothing_sent: bool
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the outcome calls for a retry that the request allows."""
+        return self.reason is not None and self.refusal is None
+
+
+def judge(
+    policy: RetryPolicy, request: requests.PreparedRequest, outcome: requests.Response | BaseException
+) -> Verdict:
+    """Classify ``outcome`` of sending ``request`` under ``policy``; no side effects."""
+    if isinstance(outcome, BaseException):
+        nothing_sent = is_connect_failure(outcome)
+        reason: RetryReason | None = None
+        if policy.retry_stale and is_stale_connection_failure(outcome):
+            reason = STALE
+        elif policy.retry_transient and nothing_sent:
+            reason = TRANSIENT
+        elif policy.retry_read and is_read_error(outcome):
+            reason = READ
+    else:
+        nothing_sent = False
+        transient = policy.retry_transient and outcome.status_code in policy.transient_statuses
+        reason = TRANSIENT if transient else None
+    if reason is None:
+        return Verdict(None, None, nothing_sent)
+    # After a connect failure only the body matters: nothing was sent.
+    refusal = body_refusal(request) if nothing_sent else retry_refusal(request, policy)
+    return Verdict(reason, refusal, nothing_sent)
+
+
 class _Retries:
-    """The replays of one request (made only after its first attempt failed)."""
+    """The retries of one request (made only after its first attempt failed).
+
+    The only state kept across attempts is :attr:`history`, the reason of
+    every outcome so far, appended by the attempt itself. Each tenacity
+    callback judges the outcome it is given and reads the history; none
+    writes anything another reads.
+    """
 
     def __init__(
         self,
@@ -98,9 +153,8 @@ class _Retries:
         self.send_once = send_once
         self.first: requests.Response | BaseException | None = first
         self.stats = stats
-        self.sent = 1  # the adapter's own attempt
-        #: Replays made so far, per reason: each reason has its own budget and backoff.
-        self.used: dict[RetryReason, int] = {STALE: 0, TRANSIENT: 0, READ: 0}
+        #: The retry reason of each outcome so far, the adapter's own attempt first.
+        self.history: list[RetryReason | None] = []
         # Each reason has its own budget; this cap only bounds the loop as a whole.
         self.cap = stop_after_attempt(1 + policy.stale_attempts + policy.transient_attempts + policy.read_attempts)
 
@@ -113,88 +167,64 @@ class _Retries:
             before_sleep=self._before_sleep,
             # When the budget is spent, the caller gets the last outcome as it was.
             retry_error_callback=self._last_outcome,
-            reraise=True,
         )
         try:
             response: requests.Response = retrying(self._attempt)
         except BaseException as error:
-            setattr(error, _ATTEMPTS, self.sent)
+            setattr(error, _ATTEMPTS, len(self.history))
             raise
-        setattr(response, _ATTEMPTS, self.sent)
+        setattr(response, _ATTEMPTS, len(self.history))
         return response
 
     def _attempt(self) -> requests.Response:
         first, self.first = self.first, None
-        if first is None:
-            self.sent += 1
-            return self.send_once()
-        if isinstance(first, BaseException):
-            raise first  # the outcome of the attempt the adapter already made
-        return first
+        outcome: requests.Response | BaseException
+        try:
+            # The first outcome is that of the attempt the adapter already made.
+            outcome = self.send_once() if first is None else first
+        except BaseException as error:
+            outcome = error
+        self.history.append(judge(self.policy, self.request, outcome).reason)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
-    # -- classification: a pure function of the outcome ----------------------
-
-    def _reason(self, state: RetryCallState) -> RetryReason | None:
-        """The kind of replay the policy has for the outcome in ``state``, whether or not the request allows it."""
+    def _verdict(self, state: RetryCallState) -> Verdict:
         outcome = state.outcome
-        if outcome is None:
-            return None
-        policy = self.policy
-        if outcome.failed:
-            error = outcome.exception()
-            if error is None:
-                return None
-            if policy.retry_stale and is_stale_connection_failure(error):
-                return STALE
-            if policy.retry_transient and is_connect_failure(error):
-                return TRANSIENT
-            if policy.retry_read and is_read_error(error):
-                return READ
-            return None
-        response: requests.Response = outcome.result()
-        if policy.retry_transient and response.status_code in policy.transient_statuses:
-            return TRANSIENT
-        return None
+        if outcome is None:  # tenacity calls back only after an attempt
+            return Verdict(None, None, nothing_sent=False)
+        return judge(self.policy, self.request, _unwrap(outcome))
 
-    def _connect_failed(self, state: RetryCallState) -> bool:
-        """Whether the outcome in ``state`` is a connect failure: nothing was sent."""
-        outcome = state.outcome
-        if outcome is None or not outcome.failed:
-            return False
-        error = outcome.exception()
-        return error is not None and is_connect_failure(error)
-
-    def _refusal(self, state: RetryCallState) -> str | None:
-        """Why the request may not be sent again after the outcome in ``state``, or None."""
-        if self._connect_failed(state):
-            return body_refusal(self.request)
-        return retry_refusal(self.request, self.policy)
+    def _made(self, reason: RetryReason) -> int:
+        """Retries made so far for ``reason``: every outcome before the last led to one."""
+        return self.history[:-1].count(reason)
 
     # -- tenacity's callbacks ----------------------------------------------------
 
     def _retry(self, state: RetryCallState) -> bool:
-        if self._reason(state) is None:
+        verdict = self._verdict(state)
+        if verdict.reason is None:
             return False
-        refusal = self._refusal(state)
-        if refusal is None:
+        if verdict.refusal is None:
             return True
         method, url = self.request.method, self.request.url
-        log.debug("not sending %s %s again after %s: %s", method, url, _describe_outcome(state), refusal)
+        log.debug("not sending %s %s again after %s: %s", method, url, _describe_outcome(state), verdict.refusal)
         self.stats.not_retried_unsafe()
         return False
 
     def _stop(self, state: RetryCallState) -> bool:
-        reason = self._reason(state)
+        reason = self._verdict(state).reason
         if reason is None or self.cap(state):
             return True
-        return self.used[reason] >= _budget(self.policy, reason)
+        return self._made(reason) >= _budget(self.policy, reason)
 
     def _wait(self, state: RetryCallState) -> float:
-        reason = self._reason(state)
+        verdict = self._verdict(state)
+        reason = verdict.reason
         if reason is None or reason == STALE:
             return 0.0  # the server did nothing wrong
-        made = self.used[reason]
-        if self._connect_failed(state):
+        made = self._made(reason)
+        if verdict.nothing_sent:
             # Nothing reached the server: the first retry goes at once.
             return 0.0 if made == 0 else _backoff(self.policy, made - 1)
         outcome = state.outcome
@@ -209,23 +239,22 @@ class _Retries:
             self.policy.sleep(seconds)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        reason = self._reason(state)
+        reason = self._verdict(state).reason
         if reason is None:  # tenacity sleeps only after _retry said yes, for which there is a reason
             return
-        self.used[reason] += 1
         self.stats.retried(reason)
-        self.events.request_retried(self.request, reason, self.sent + 1)
+        self.events.request_retried(self.request, reason, len(self.history) + 1)
         described = _describe_outcome(state)
         outcome = state.outcome
         if outcome is not None and not outcome.failed:
             _release(outcome.result())
         wait = state.next_action.sleep if state.next_action is not None else 0.0
         log.debug(
-            "sending %s %s again (%s replay %d) after %s, in %.2f s",
+            "sending %s %s again (%s retry %d) after %s, in %.2f s",
             self.request.method,
             self.request.url,
             reason,
-            self.used[reason],
+            self._made(reason) + 1,
             described,
             wait,
         )
@@ -243,18 +272,29 @@ class _Retries:
         if outcome is None:  # tenacity stops only after an attempt
             raise RuntimeError("sessionpool: tenacity stopped before any attempt")
         response: requests.Response = outcome.result()  # raises the last error as it was
-        if self.policy.raise_on_status and self._reason(state) == TRANSIENT:
+        if self.policy.raise_on_status and self._verdict(state).reason == TRANSIENT:
             _release(response)
+            sent = len(self.history)
             error = requests.exceptions.RetryError(
                 f"{self.request.method} {self.request.url} was answered {response.status_code}"
-                f" {self.sent} times: its transient retries ran out"
+                f" {sent} times: its transient retries ran out"
                 f" (RetryPolicy.transient_attempts={self.policy.transient_attempts})",
                 response=response,
                 request=self.request,
             )
-            setattr(response, _ATTEMPTS, self.sent)
+            setattr(response, _ATTEMPTS, sent)
             raise error
         return response
+
+
+def _unwrap(outcome: Future) -> requests.Response | BaseException:
+    """The response or the error a finished tenacity attempt holds."""
+    if outcome.failed:
+        error = outcome.exception()
+        if error is not None:
+            return error
+    result: requests.Response = outcome.result()
+    return result
 
 
 def _budget(policy: RetryPolicy, reason: RetryReason) -> int:

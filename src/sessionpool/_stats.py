@@ -84,20 +84,22 @@ class PoolStats:
 
 
 class StatsRecorder:
-    """The live counters of one pool, and the one lock they change under.
+    """The live counters of one pool, changed only through its methods, each under the recorder's lock.
 
-    The pool uses :attr:`lock` for its own state as well, so that a snapshot
-    is consistent with what the pool did; sessions' adapters report through
-    :meth:`request_sent` and :meth:`connection_opened` from any thread.
+    The pool reports what it does (sessions made, lent, returned, closed);
+    sessions' adapters report requests and connections from any thread. Each
+    method changes what belongs together at once, so a :meth:`snapshot` is
+    always consistent. The recorder's lock is its own: the pool's lock may be
+    held when a method is called, never the other way round.
     """
 
     __slots__ = (
+        "_lock",
         "checkout_timeouts",
         "checkout_wait_seconds_max",
         "checkouts",
         "connections_opened",
         "idle_connections_discarded",
-        "lock",
         "read_retries",
         "requests",
         "requests_reused",
@@ -111,7 +113,7 @@ class StatsRecorder:
     )
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
         self.sessions_created = 0
         self.sessions_closed = 0
         self.sessions_replaced = 0
@@ -128,21 +130,59 @@ class StatsRecorder:
         self.unsafe_not_retried = 0
         self.idle_connections_discarded = 0
 
+    # -- what the pool reports -------------------------------------------------
+
+    def session_created(self) -> None:
+        """Count one session made."""
+        with self._lock:
+            self.sessions_created += 1
+
+    def session_replaced(self) -> None:
+        """Count one returned session replaced by a new one from the factory."""
+        with self._lock:
+            self.sessions_replaced += 1
+
+    def sessions_retired(self, count: int) -> None:
+        """Count ``count`` sessions closed."""
+        with self._lock:
+            self.sessions_closed += count
+
+    def checked_out(self, *, first_lease: bool) -> None:
+        """Count one checkout; ``first_lease``: the session was not lent before it (now one more in use)."""
+        with self._lock:
+            self.checkouts += 1
+            if first_lease:
+                self.sessions_in_use += 1
+
+    def released(self) -> None:
+        """Count one session whose last lease ended: one fewer in use."""
+        with self._lock:
+            self.sessions_in_use -= 1
+
+    def checkout_waited(self, seconds: float, *, timed_out: bool) -> None:
+        """Count a checkout that waited ``seconds`` for a session, and whether it gave up."""
+        with self._lock:
+            self.checkout_wait_seconds_max = max(self.checkout_wait_seconds_max, seconds)
+            if timed_out:
+                self.checkout_timeouts += 1
+
+    # -- what the sessions' adapters report ------------------------------------
+
     def request_sent(self, *, reused: bool = False) -> None:
         """Count one HTTP request handed to a connection (``reused``: one already open)."""
-        with self.lock:
+        with self._lock:
             self.requests += 1
             if reused:
                 self.requests_reused += 1
 
     def connection_opened(self) -> None:
         """Count one new TCP connection."""
-        with self.lock:
+        with self._lock:
             self.connections_opened += 1
 
     def retried(self, reason: RetryReason) -> None:
-        """Count one request sent again, for ``reason`` (``STALE``, ``TRANSIENT`` or ``READ`` of :mod:`.retry`)."""
-        with self.lock:
+        """Count one request sent again, for ``reason`` (:data:`STALE`, :data:`TRANSIENT` or :data:`READ`)."""
+        with self._lock:
             if reason == STALE:
                 self.stale_retries += 1
             elif reason == TRANSIENT:
@@ -150,21 +190,21 @@ class StatsRecorder:
             elif reason == READ:
                 self.read_retries += 1
             else:
-                raise ValueError(f"unknown replay reason {reason!r}: expected {STALE!r}, {TRANSIENT!r} or {READ!r}")
+                raise ValueError(f"unknown retry reason {reason!r}: expected {STALE!r}, {TRANSIENT!r} or {READ!r}")
 
     def not_retried_unsafe(self) -> None:
         """Count one failure left to the caller because its request was not safe to send twice."""
-        with self.lock:
+        with self._lock:
             self.unsafe_not_retried += 1
 
     def connections_discarded(self, count: int) -> None:
         """Count idle connections closed instead of reused."""
-        with self.lock:
+        with self._lock:
             self.idle_connections_discarded += count
 
     def snapshot(self) -> PoolStats:
         """The counters as they are now, read under the lock."""
-        with self.lock:
+        with self._lock:
             return PoolStats(
                 sessions_created=self.sessions_created,
                 sessions_closed=self.sessions_closed,

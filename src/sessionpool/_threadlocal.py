@@ -51,11 +51,8 @@ class ThreadLocalPool(Pool):
     ...     response = pool.get("https://example.org/")
     """
 
-    _sessions_stay_with_thread = True
-
     def __init__(self, config: PoolConfig | None = None, **fields: Unpack[PoolConfigFields]) -> None:
         super().__init__(config, fields)
-        self._local = threading.local()
 
     def _reset_strategy(self) -> None:
         self._local = threading.local()

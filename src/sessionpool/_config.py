@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
-import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -14,15 +13,23 @@ from typing import Any, TypedDict, Union
 
 import requests
 from requests.auth import AuthBase
-from requests.exceptions import InvalidHeader
-from requests.utils import check_header_validity
 
+from sessionpool._config_checks import (
+    SocketOption,
+    check_auth,
+    check_cert,
+    check_headers,
+    check_socket_options,
+    check_source_address,
+    check_ssl_context,
+    check_timeout,
+    check_verify,
+)
 from sessionpool._frozendict import FrozenDict
 from sessionpool._policy import RetryPolicy
 from sessionpool._validate import (
     check_bool,
     check_callable,
-    check_existing_path,
     check_int,
     check_seconds,
     check_str_mapping,
@@ -53,9 +60,6 @@ Auth = Union[tuple[str, str], AuthBase, Callable[[requests.PreparedRequest], req
 #: A client certificate as requests takes it: one PEM file holding both, or a
 #: ``(certificate, key)`` pair of paths.
 Cert = Union[str, tuple[str, str], None]
-#: One socket option as urllib3 takes it: ``(level, option, value)``, passed
-#: to ``socket.setsockopt``, e.g. ``(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)``.
-SocketOption = tuple[int, int, Union[int, bytes]]
 
 #: How many hosts each session keeps connection pools for (requests' default).
 DEFAULT_POOL_CONNECTIONS = 10
@@ -170,15 +174,15 @@ class PoolConfig:
         check_bool("PoolConfig.pool_block", self.pool_block)
         if self.keepalive_expiry is not None:
             check_seconds("PoolConfig.keepalive_expiry", self.keepalive_expiry, allow_zero=False)
-        _check_timeout(self.timeout)
-        object.__setattr__(self, "headers", _check_headers(self.headers))
-        _check_auth(self.auth)
-        _check_verify(self.verify)
-        _check_cert(self.cert)
-        _check_ssl_context(self.ssl_context, self.verify, self.cert)
+        check_timeout(self.timeout)
+        object.__setattr__(self, "headers", check_headers(self.headers))
+        check_auth(self.auth)
+        check_verify(self.verify)
+        check_cert(self.cert)
+        check_ssl_context(self.ssl_context, self.verify, self.cert)
         if self.socket_options is not None:
-            object.__setattr__(self, "socket_options", _check_socket_options(self.socket_options))
-        _check_source_address(self.source_address)
+            object.__setattr__(self, "socket_options", check_socket_options(self.socket_options))
+        check_source_address(self.source_address)
         proxies = check_str_mapping("PoolConfig.proxies", self.proxies)
         object.__setattr__(self, "proxies", FrozenDict(proxies))
         check_bool("PoolConfig.trust_env", self.trust_env)
@@ -294,115 +298,3 @@ _PICKLE_ADVICE = {
         " function), or give verify the path of a CA bundle instead"
     ),
 }
-
-
-def _check_timeout(timeout: object) -> None:
-    where = "PoolConfig.timeout"
-    if timeout is None:
-        return
-    if isinstance(timeout, tuple):
-        if len(timeout) != 2:
-            raise ValueError(f"{where} must be seconds, a (connect, read) pair, or None; got a tuple of {len(timeout)}")
-        for part, value in zip(("connect", "read"), timeout, strict=True):
-            if value is not None:
-                check_seconds(f"{where} ({part} part)", value, allow_zero=False)
-        return
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        check_seconds(where, timeout, allow_zero=False)
-        return
-    raise TypeError(f"{where} must be seconds, a (connect, read) pair, or None; got {describe(timeout)}")
-
-
-def _check_headers(headers: object) -> Mapping[str, str]:
-    copy = check_str_mapping("PoolConfig.headers", headers, values=(str, bytes))
-    for item in copy.items():
-        try:
-            check_header_validity(item)
-        except InvalidHeader as exc:
-            raise ValueError(f"PoolConfig.headers[{item[0]!r}] is not a valid header: {exc}") from None
-    return FrozenDict(copy)
-
-
-def _check_auth(auth: object) -> None:
-    if auth is None or callable(auth):
-        return
-    if isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(part, str) for part in auth):
-        return
-    allowed = "a (user, password) pair of str, an AuthBase, or None"
-    raise TypeError(f"PoolConfig.auth must be {allowed}; got {describe(auth)}")
-
-
-def _check_verify(verify: object) -> None:
-    if isinstance(verify, bool):
-        return
-    if isinstance(verify, str):
-        check_existing_path("PoolConfig.verify", verify, directory_allowed=True)  # a CA file or c_rehash dir
-        return
-    raise TypeError(f"PoolConfig.verify must be True, False, or the path of a CA bundle; got {describe(verify)}")
-
-
-def _check_cert(cert: object) -> None:
-    where = "PoolConfig.cert"
-    if cert is None:
-        return
-    if isinstance(cert, str):
-        check_existing_path(where, cert, directory_allowed=False)
-        return
-    if isinstance(cert, tuple) and len(cert) == 2:
-        check_existing_path(f"{where} (certificate)", cert[0], directory_allowed=False)
-        check_existing_path(f"{where} (key)", cert[1], directory_allowed=False)
-        return
-    raise TypeError(f"{where} must be a PEM path, a (certificate, key) pair of paths, or None; got {describe(cert)}")
-
-
-def _check_ssl_context(context: object, verify: object, cert: object) -> None:
-    if context is None:
-        return
-    if not isinstance(context, ssl.SSLContext):
-        raise TypeError(f"PoolConfig.ssl_context must be an ssl.SSLContext or None; got {describe(context)}")
-    if verify is not True:
-        raise ValueError(
-            "PoolConfig.ssl_context decides trust, so PoolConfig.verify must stay True beside it; got"
-            f" verify={verify!r}: load the CA into the context (context.load_verify_locations), or drop ssl_context"
-        )
-    if cert is not None:
-        raise ValueError(
-            "PoolConfig.cert cannot be combined with PoolConfig.ssl_context: load the client certificate"
-            " into the context (context.load_cert_chain), or drop ssl_context"
-        )
-
-
-def _check_socket_options(options: object) -> tuple[SocketOption, ...]:
-    where = "PoolConfig.socket_options"
-    allowed = "a sequence of (level, option, value) triples of int (value: int or bytes), or None"
-    if isinstance(options, (str, bytes)) or not isinstance(options, (list, tuple)):
-        raise TypeError(f"{where} must be {allowed}; got {describe(options)}")
-    checked: list[SocketOption] = []
-    for option in options:
-        if not (
-            isinstance(option, tuple)
-            and len(option) == 3
-            and all(isinstance(part, int) and not isinstance(part, bool) for part in option[:2])
-            and isinstance(option[2], (int, bytes))
-            and not isinstance(option[2], bool)
-        ):
-            raise TypeError(f"{where} must be {allowed}; {describe(option)} is not such a triple")
-        checked.append((option[0], option[1], option[2]))
-    return tuple(checked)
-
-
-def _check_source_address(address: object) -> None:
-    where = "PoolConfig.source_address"
-    if address is None:
-        return
-    if not (isinstance(address, tuple) and len(address) == 2 and isinstance(address[0], str)):
-        allowed = "a (host, port) pair such as ('127.0.0.2', 0), or None"
-        raise TypeError(f"{where} must be {allowed}; got {describe(address)}")
-    port = address[1]
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"{where} port must be an int from 0 to 65535 (0: any); got {describe(port)}")
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, address[0])
-    except OSError:
-        allowed = "an IP address of this machine, such as '127.0.0.2'"
-        raise ValueError(f"{where} host must be {allowed}; got {address[0]!r}") from None

@@ -32,6 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 
+from sessionpool._compat import pool_sizes, set_pool_sizes
 from sessionpool._config import PoolConfig
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
@@ -73,9 +74,7 @@ class PoolAdapter(HTTPAdapter):
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         """Build the pool manager for direct connections (called by HTTPAdapter)."""
-        self._pool_connections = connections
-        self._pool_maxsize = maxsize
-        self._pool_block = block
+        set_pool_sizes(self, connections, maxsize, block)  # requests reads them too (SOCKS proxies, unpickling)
         self.poolmanager = managed_pool_manager(
             self._settings,
             num_pools=connections,
@@ -90,13 +89,14 @@ class PoolAdapter(HTTPAdapter):
         proxy_kwargs = {**self._transport_options, **proxy_kwargs}
         if proxy in self.proxy_manager or proxy.lower().startswith("socks"):
             return super().proxy_manager_for(proxy, **proxy_kwargs)
+        connections, maxsize, block = pool_sizes(self)
         manager = managed_proxy_manager(
             proxy,
             self._settings,
             proxy_headers=self.proxy_headers(proxy),
-            num_pools=self._pool_connections,
-            maxsize=self._pool_maxsize,
-            block=self._pool_block,
+            num_pools=connections,
+            maxsize=maxsize,
+            block=block,
             **proxy_kwargs,
         )
         self.proxy_manager[proxy] = manager
@@ -132,7 +132,7 @@ class PoolAdapter(HTTPAdapter):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A pickled session becomes a plain one: its adapter, requests' own.
-        return (_plain_adapter, (self._pool_connections, self._pool_maxsize, self._pool_block))
+        return (_plain_adapter, pool_sizes(self))
 
     def send(
         self,

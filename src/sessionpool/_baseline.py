@@ -23,11 +23,13 @@ import requests
 from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 
+from sessionpool._compat import SESSION_ATTRIBUTES, copy_headers, headers_identical, jar_is_empty
+
 __all__ = ["SessionBaseline"]
 
 #: The instance attributes a plain requests.Session has, plus the two that a
 #: pool's environment cache binds on it: state a baseline can restore.
-_RESTORABLE_ATTRIBUTES = frozenset(requests.Session.__attrs__) | {"merge_environment_settings", "prepare_request"}
+_RESTORABLE_ATTRIBUTES = SESSION_ATTRIBUTES | {"merge_environment_settings", "prepare_request"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class SessionBaseline:
     def capture(cls, session: requests.Session) -> SessionBaseline:
         """The state of ``session`` now, copied."""
         return cls(
-            headers=_copy_headers(session.headers),
+            headers=copy_headers(session.headers),
             auth=session.auth,
             params=dict(session.params),
             hooks={event: list(hooks) for event, hooks in session.hooks.items()},
@@ -86,8 +88,8 @@ class SessionBaseline:
         is the pool's shared jar, given back as it is (a borrower may have
         swapped it out); without one, cookies go back to the baseline's.
         """
-        if session.headers._store != self.headers._store:
-            session.headers = _copy_headers(self.headers)
+        if not headers_identical(session.headers, self.headers):
+            session.headers = copy_headers(self.headers)
         if session.auth is not self.auth:
             session.auth = self.auth
         if session.params != self.params:
@@ -108,18 +110,8 @@ class SessionBaseline:
 
 
 # The copies below run at every return to a queue pool, so they take the
-# short way where requests' own copy() takes the long one.
-
-
-def _copy_headers(headers: CaseInsensitiveDict[str]) -> CaseInsensitiveDict[str]:
-    """A copy of ``headers``: its storage copied at once, not header by header.
-
-    ``CaseInsensitiveDict()`` alone costs a micro-second (it runs the
-    generic ``MutableMapping.update``); the copy needs none of that.
-    """
-    copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
-    copy._store = headers._store.copy()
-    return copy
+# short way where requests' own copy() takes the long one (the headers'
+# copy is sessionpool._compat.copy_headers).
 
 
 def _copy_jar(jar: RequestsCookieJar) -> RequestsCookieJar:
@@ -130,4 +122,4 @@ def _copy_jar(jar: RequestsCookieJar) -> RequestsCookieJar:
 
 
 def _is_empty_plain_jar(jar: RequestsCookieJar) -> bool:
-    return type(jar) is RequestsCookieJar and not jar._cookies  # type: ignore[attr-defined]
+    return type(jar) is RequestsCookieJar and jar_is_empty(jar)

@@ -30,6 +30,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
+from sessionpool._compat import body_can_rewind
 from sessionpool._policy import RetryPolicy
 
 __all__ = [
@@ -157,6 +158,6 @@ def body_refusal(request: requests.PreparedRequest) -> str | None:
     body = request.body
     if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
         return None
-    if hasattr(body, "read") and isinstance(getattr(request, "_body_position", None), int):
+    if hasattr(body, "read") and body_can_rewind(request):
         return None
     return f"its body ({type(body).__name__}) is a stream that cannot be sent again"

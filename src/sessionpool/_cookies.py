@@ -25,6 +25,8 @@ from typing import Any
 
 from requests.cookies import RequestsCookieJar
 
+from sessionpool._compat import cookie_jar_lock
+
 __all__ = ["SharedCookieJar"]
 
 
@@ -35,15 +37,15 @@ class SharedCookieJar(RequestsCookieJar):
         # Every read of requests' jar API (get, items, update from this jar,
         # copy, ...) iterates; the lock is the jar's own RLock, so a thread
         # already holding it (inside a locked update) may iterate too.
-        with self._cookies_lock:
+        with cookie_jar_lock(self):
             snapshot = list(super().__iter__())
         return iter(snapshot)
 
     def set(self, name: str, value: Any, **kwargs: Any) -> Cookie | None:
         """Set (or, with ``None``, remove) a cookie, as one step."""
-        with self._cookies_lock:
+        with cookie_jar_lock(self):
             return super().set(name, value, **kwargs)
 
     def __delitem__(self, name: str) -> None:
-        with self._cookies_lock:
+        with cookie_jar_lock(self):
             super().__delitem__(name)

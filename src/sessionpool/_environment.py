@@ -27,8 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from requests.sessions import merge_setting
-from requests.utils import get_environ_proxies, get_netrc_auth
+
+from sessionpool._compat import get_environ_proxies, get_netrc_auth, merge_setting, netrc_consulted
 
 __all__ = ["EnvironmentCache"]
 
@@ -39,11 +39,6 @@ def _origin(url: str) -> str:
     """``scheme://host:port`` of ``url``, cheaply: the environment's answers depend on nothing else."""
     scheme, _, rest = url.partition("://")
     return scheme + "://" + rest.split("/", 1)[0].split("?", 1)[0]
-
-
-def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """Credentials that add nothing: tells requests the ``.netrc`` was already consulted."""
-    return request
 
 
 def _merge_proxies(given: Any, configured: Any) -> Any:
@@ -123,7 +118,8 @@ class EnvironmentCache:
         def merge_environment_settings(
             url: str, proxies: dict[str, str] | None, stream: bool | None, verify: Any, cert: Any
         ) -> dict[str, Any]:
-            # requests' rule, with the environment's answers taken from the
+            # requests' rule (what version it mirrors, and what it relies on:
+            # sessionpool._compat), with the environment's answers taken from the
             # cache, except that an environment CA bundle replaces only the
             # default verify=True, never one the session was given.
             if session.trust_env:
@@ -158,7 +154,7 @@ class EnvironmentCache:
             if "@" in origin:
                 return prepare(session, request)
             original = request.auth
-            request.auth = self.netrc_auth(url, origin) or _no_auth
+            request.auth = self.netrc_auth(url, origin) or netrc_consulted
             try:
                 return prepare(session, request)
             finally:

@@ -7,6 +7,7 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
 from sessionpool._adapter import PoolAdapter
+from sessionpool._compat import pool_manager_keywords, pool_sizes
 from sessionpool._config import PoolConfig
 from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import SessionFactoryError
@@ -18,6 +19,13 @@ __all__ = ["make_session"]
 
 #: The prefixes the pool's adapter is mounted on: every http and https URL.
 MANAGED_PREFIXES = ("https://", "http://")
+
+#: What ``HTTPAdapter()`` is sized with when given nothing: (pool_connections, pool_maxsize, pool_block).
+_DEFAULT_POOL_SIZES = (
+    requests.adapters.DEFAULT_POOLSIZE,
+    requests.adapters.DEFAULT_POOLSIZE,
+    requests.adapters.DEFAULT_POOLBLOCK,
+)
 
 #: The PoolConfig fields that stand in for what users configure on an adapter.
 _TRANSPORT_FIELDS = (
@@ -102,9 +110,7 @@ def _is_requests_default(adapter: BaseAdapter) -> bool:
     return (
         retries.total == 0
         and retries.read is False
-        and adapter._pool_connections == requests.adapters.DEFAULT_POOLSIZE
-        and adapter._pool_maxsize == requests.adapters.DEFAULT_POOLSIZE
-        and adapter._pool_block == requests.adapters.DEFAULT_POOLBLOCK
-        and adapter.poolmanager.connection_pool_kw.keys() <= {"maxsize", "block"}
+        and pool_sizes(adapter) == _DEFAULT_POOL_SIZES
+        and pool_manager_keywords(adapter.poolmanager).keys() <= {"maxsize", "block"}
         and not adapter.proxy_manager
     )

@@ -20,12 +20,15 @@ from these classes. Beyond urllib3's own behaviour they
 - in a child process made by ``os.fork()``, let go of every connection
   inherited from the parent without disturbing it (see
   :func:`_release_inherited_connections`).
+
+The private urllib3 methods these classes build on are overridden in
+:mod:`sessionpool._compat`, which calls the public-named hooks implemented
+here.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 import weakref
@@ -34,10 +37,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.response import BaseHTTPResponse
+from urllib3.connection import HTTPSConnection
 
 from sessionpool._classify import is_connection_loss, mark_reused_connection_failure
+from sessionpool._compat import (
+    HookedConnection,
+    HookedConnectionPool,
+    HookedPoolManager,
+    add_connection_keywords,
+    drop_idle_connections,
+    use_pool_classes,
+)
 from sessionpool._events import EventDispatcher
 from sessionpool._stats import StatsRecorder
 
@@ -82,7 +92,7 @@ class OpenConnections:
     active: int
 
 
-class _ManagedHTTPConnection(HTTPConnection):
+class _ManagedHTTPConnection(HookedConnection):
     """An HTTP connection that counts its sockets and remembers when it went idle."""
 
     def __init__(
@@ -112,22 +122,21 @@ class _ManagedHTTPConnection(HTTPConnection):
     def __str__(self) -> str:
         return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
 
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+    def socket_opened(self) -> None:
+        """Count the socket just opened, and tell the listeners."""
         # Counted once the connection is established: a refused or timed-out
         # connect opened nothing.
         self._sessionpool_stats.connection_opened()
         events = self._sessionpool_events
         if events:  # one truth test when nobody listens
             events.connection_opened(*self._sessionpool_origin)
-        return sock
 
 
 class _ManagedHTTPSConnection(_ManagedHTTPConnection, HTTPSConnection):
     """An HTTPS connection that counts its sockets (TLS follows on each)."""
 
 
-class _ManagedHTTPConnectionPool(HTTPConnectionPool):
+class _ManagedHTTPConnectionPool(HookedConnectionPool):
     ConnectionCls = _ManagedHTTPConnection
     #: Set by the pool manager right after it makes the pool.
     sessionpool_settings: TransportSettings
@@ -135,8 +144,9 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
     def __str__(self) -> str:
         return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
 
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn: Any = super()._get_conn(timeout)  # one of ours: ConnectionCls above
+    def connection_checked_out(self, conn: Any) -> None:
+        """Close ``conn`` if it sat idle past ``keepalive_expiry``; it is active from now on."""
+        # conn is one of ours: ConnectionCls above.
         expiry = self.sessionpool_settings.keepalive_expiry
         idle_since = getattr(conn, "idle_since", None)
         if (
@@ -149,45 +159,43 @@ class _ManagedHTTPConnectionPool(HTTPConnectionPool):
             # object reconnects on its next request.
             conn.close()
             self.sessionpool_settings.stats.connections_discarded(1)
-        # Out of the queue: active until _put_conn takes it back.
+        # Out of the queue: active until connection_returning takes it back.
         conn.last_idle_since = idle_since
         conn.idle_since = None
-        return conn
 
-    def _put_conn(self, conn: Any) -> None:
+    def connection_returning(self, conn: Any) -> None:
+        """Note when ``conn`` went idle."""
         if conn is not None:
             conn.idle_since = time.monotonic()
-        super()._put_conn(conn)
 
-    def _make_request(self, conn: Any, method: str, url: str, *args: Any, **kwargs: Any) -> BaseHTTPResponse:
+    def request_starting(self, conn: Any) -> bool:
+        """Count the request about to go out on ``conn``; whether ``conn`` is reused."""
         # Reused: its socket was open before this request. A new connection
         # object, or one urllib3 closed because the server had dropped it,
-        # connects afresh inside this call.
+        # connects afresh as the request is sent.
         reused = not conn.is_closed
         self.sessionpool_settings.stats.request_sent(reused=reused)
-        try:
-            return super()._make_request(conn, method, url, *args, **kwargs)
-        except BaseException as error:
-            # Only errors raised before the response head was read get here:
-            # requests reads the body later, outside this call.
-            if reused and is_connection_loss(error):
-                mark_reused_connection_failure(error)
-                self._drop_idle(went_idle_by=getattr(conn, "last_idle_since", None))
-            raise
+        return reused
+
+    def request_failed(self, conn: Any, error: BaseException, reused: bool) -> None:
+        """Mark a connection loss on a reused connection as a stale-connection failure."""
+        # Only errors raised before the response head was read get here:
+        # requests reads the body later, outside the request.
+        if reused and is_connection_loss(error):
+            mark_reused_connection_failure(error)
+            self._drop_idle(went_idle_by=getattr(conn, "last_idle_since", None))
 
     def _drop_idle(self, went_idle_by: float | None) -> None:
         """Close the idle connections that went idle no later than ``went_idle_by``."""
-        queue = self.pool
-        if queue is None or went_idle_by is None:
+        if went_idle_by is None:
             return
-        doomed = []
-        with queue.mutex:
-            slots = queue.queue
-            for index, conn in enumerate(slots):
-                idle_since = getattr(conn, "idle_since", None)
-                if idle_since is not None and idle_since <= went_idle_by:
-                    doomed.append(conn)
-                    slots[index] = None  # the slot stays, as urllib3 keeps it: a new connection fills it
+
+        def went_idle_in_time(conn: Any) -> bool:
+            idle_since = getattr(conn, "idle_since", None)
+            return idle_since is not None and idle_since <= went_idle_by
+
+        # Their slots stay, as urllib3 keeps them: a new connection fills each.
+        doomed = drop_idle_connections(self, went_idle_in_time)
         for conn in doomed:
             conn.close()
         if doomed:
@@ -204,23 +212,18 @@ _POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {
 }
 
 
-class _ManagedPoolManager(PoolManager):
+class _ManagedPoolManager(HookedPoolManager):
     """A pool manager whose connection pools are the managed ones above."""
 
     def __init__(self, *args: Any, settings: TransportSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sessionpool_settings = settings
-        self.pool_classes_by_scheme = _POOL_CLASSES
+        use_pool_classes(self, _POOL_CLASSES)
 
-    def _new_pool(
-        self, scheme: str, host: str, port: int, request_context: dict[str, Any] | None = None
-    ) -> HTTPConnectionPool:
-        pool = super()._new_pool(scheme, host, port, request_context)
+    def pool_created(self, pool: HTTPConnectionPool, port: int) -> None:
+        """Give a new connection pool, and every connection it will make, this manager's settings."""
         pool.sessionpool_settings = self._sessionpool_settings  # type: ignore[attr-defined]
-        # conn_kw is this pool's own dict, passed to every connection it makes.
-        pool.conn_kw["settings"] = self._sessionpool_settings
-        pool.conn_kw["origin"] = (pool.scheme, pool.host, port)
-        return pool
+        add_connection_keywords(pool, settings=self._sessionpool_settings, origin=(pool.scheme, pool.host, port))
 
 
 class _ManagedProxyManager(_ManagedPoolManager, ProxyManager):

@@ -156,7 +156,7 @@ class _StatsInstrument:
     read: Callable[[PoolStats], Iterable[tuple[int, _Key]]]
 
 
-_REASON = "sessionpool._retry.reason"
+_REASON = "sessionpool.retry.reason"
 
 _STATS_INSTRUMENTS = (
     _StatsInstrument(

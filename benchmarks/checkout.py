@@ -1,9 +1,10 @@
 """What lending a session costs: checkout + return, no network.
 
-Each pool is timed against a baseline measured in the same run: a bare
-``threading.local`` lookup, which is what a hand-rolled per-thread Session
-pays for the same step. Results are printed as microseconds per checkout and
-as a ratio to the baseline; the machine's noise cancels in the ratio.
+Each pool is timed against a baseline measured in the same run: the
+hand-rolled per-thread Session of ``sessionpool.testing`` handing a thread
+its session (a ``threading.local`` lookup), which is what it pays for the
+same step. Results are printed as microseconds per checkout and as a ratio
+to the baseline; the machine's noise cancels in the ratio.
 
     python benchmarks/checkout.py            # 200,000 checkouts a cell
     python benchmarks/checkout.py --quick    # 20,000, for a smoke run
@@ -13,27 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import threading
-import time
 from collections.abc import Callable
 
-import requests
+from sessionpool import Pool, QueuePool, ThreadLocalPool
+from sessionpool.testing import HandRolledSessions, run_threads
 
-from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool._base import Pool
-
-Step = Callable[[], None]
-
-
-def _hand_rolled() -> Step:
-    local = threading.local()
-
-    def step() -> None:
-        session = getattr(local, "session", None)
-        if session is None:
-            local.session = requests.Session()
-
-    return step
+Step = Callable[[], object]
+BASELINE = "threading.local (baseline)"
 
 
 def _pool_step(pool: Pool) -> Step:
@@ -47,21 +34,12 @@ def _pool_step(pool: Pool) -> Step:
 def _time(step: Step, threads: int, iterations: int) -> float:
     """Seconds per step, with ``threads`` threads each doing ``iterations // threads`` steps."""
     per_thread = iterations // threads
-    barrier = threading.Barrier(threads + 1)
 
-    def work() -> None:
-        barrier.wait()
+    def work(index: int) -> None:
         for _ in range(per_thread):
             step()
 
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    return (time.perf_counter() - started) / (per_thread * threads)
+    return run_threads(threads, work, seconds=600.0, name="checkout").seconds / (per_thread * threads)
 
 
 def main() -> None:
@@ -74,18 +52,20 @@ def main() -> None:
     print(f"{'client':<28}{'threads':>8}{'µs':>10}{'x baseline':>12}")
     for threads in (1, 16):
         pools = {"ThreadLocalPool": ThreadLocalPool(), f"QueuePool(size={threads})": QueuePool(size=threads)}
-        steps = {"threading.local (baseline)": _hand_rolled()}
+        by_hand = HandRolledSessions()
+        steps: dict[str, Step] = {BASELINE: by_hand.session}
         steps.update({name: _pool_step(pool) for name, pool in pools.items()})
         samples: dict[str, list[float]] = {name: [] for name in steps}
         for _ in range(args.rounds):
             for name, step in steps.items():  # interleaved: each round times every client
                 samples[name].append(_time(step, threads, iterations))
-        baseline = statistics.median(samples["threading.local (baseline)"])
+        baseline = statistics.median(samples[BASELINE])
         for name, values in samples.items():
             median = statistics.median(values)
             print(f"{name:<28}{threads:>8}{median * 1e6:>10.2f}{median / baseline:>12.1f}")
         for pool in pools.values():
             pool.close()
+        by_hand.close()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The clients compared, each as users would write it, all on the same workload (see harness.py).
 
 Each client imports its library only when it runs, so a client subprocess
-loads (and its peak RSS counts) only what that client needs. The CA bundle
+loads (and its peak RSS counts) what that client needs, and besides only what
+every one loads alike: the harness' barrier and default timeout, from
+``sessionpool.testing`` (and so sessionpool itself, about 3 MB). The CA bundle
 is given to every client explicitly; the requests-based ones keep
 ``trust_env`` on, so the runner also points REQUESTS_CA_BUNDLE and
 CURL_CA_BUNDLE at it (requests lets those override a session's ``verify``).
@@ -18,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness import CONNECT_TIMEOUT, READ_TIMEOUT, Fetch, Outcome, Tally, Workload, run_threads
+from harness import CONNECT_TIMEOUT, READ_TIMEOUT, TIMEOUT, Fetch, Outcome, Tally, Workload, run_workload
 
-TIMEOUT = (CONNECT_TIMEOUT, READ_TIMEOUT)
 BASELINE = "threadlocal-session"
 
 
@@ -56,7 +57,7 @@ class ThreadedClient(Client):
     def run(self, work: Workload) -> Outcome:
         self.setup(work)
         try:
-            return run_threads(lambda: self.per_thread(work), work)
+            return run_workload(lambda: self.per_thread(work), work)
         finally:
             self.close()
 
@@ -93,28 +94,19 @@ class SharedSession(ThreadedClient):
 
 
 class ThreadLocalSession(ThreadedClient):
-    """The hand-rolled per-thread Session, made on a thread's first call: the baseline."""
+    """The hand-rolled per-thread Session, made on a thread's first call: the baseline (sessionpool.testing's)."""
 
     def setup(self, work: Workload) -> None:
-        import requests
+        from sessionpool.testing import HandRolledSessions
 
-        self._new_session = requests.Session
-        self._verify = work.ca_bundle
-        self._local = threading.local()
-        self._made: list[Any] = []
+        self._sessions = HandRolledSessions(timeout=TIMEOUT, verify=work.ca_bundle)
 
     def fetch(self, url: str) -> tuple[int, int]:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = self._new_session()
-            session.verify = self._verify
-            self._made.append(session)
-        response = session.get(url, timeout=TIMEOUT)
+        response = self._sessions.get(url)
         return response.status_code, len(response.content)
 
     def close(self) -> None:
-        for session in self._made:
-            session.close()
+        self._sessions.close()
 
 
 class HttpxClient(ThreadedClient):

@@ -1,4 +1,4 @@
-"""The workload every client runs, and how it is counted: N GETs from T threads started together.
+"""The workload every client runs, and how it is counted: N GETs from T threads released together.
 
 Every response's body is read in full and checked (status 200 and the
 expected length); a response that fails either check, and a call that
@@ -13,14 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sessionpool.testing import DEFAULT_TIMEOUT, run_threads
+
 #: One GET through a client: the status and the length of the body it read.
 Fetch = Callable[[str], tuple[int, int]]
 #: Made in each worker thread before the start: its fetch, and what to do when the thread is done.
 FetchFactory = Callable[[], tuple[Fetch, Callable[[], None] | None]]
 
-#: The request timeout every client is given: 10 s to connect, 30 s to read.
-CONNECT_TIMEOUT = 10.0
-READ_TIMEOUT = 30.0
+#: The request timeout every client is given, a pool's default: (connect, read) seconds.
+TIMEOUT = DEFAULT_TIMEOUT
+CONNECT_TIMEOUT, READ_TIMEOUT = DEFAULT_TIMEOUT
 SAMPLES = 3  # error messages kept per run
 
 
@@ -102,23 +104,26 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[rank]
 
 
-def run_threads(make_fetch: FetchFactory, work: Workload) -> Outcome:
-    """Send ``work.requests`` GETs from ``work.threads`` threads released together by a barrier."""
+def run_workload(make_fetch: FetchFactory, work: Workload) -> Outcome:
+    """Send ``work.requests`` GETs from ``work.threads`` threads, each with its own fetch, released together."""
     shares = work.shares()
     tallies = [Tally() for _ in shares]
-    start = threading.Barrier(work.threads + 1, timeout=max(1.0, work.remaining()))
+    made: list[tuple[Fetch, Callable[[], None] | None] | None] = [None] * work.threads
     late = threading.Event()
 
-    def worker(index: int) -> None:
+    def prepare(index: int) -> None:
+        try:
+            made[index] = make_fetch()
+        except Exception as error:
+            tallies[index].error(error)
+            raise
+
+    def send(index: int) -> None:
+        entry = made[index]
+        assert entry is not None  # prepare(index) ran first
+        fetch, cleanup = entry
         tally = tallies[index]
         try:
-            fetch, cleanup = make_fetch()
-        except Exception as error:
-            tally.error(error)
-            start.abort()
-            return
-        try:
-            start.wait()
             for _ in range(shares[index]):
                 if time.monotonic() > work.deadline:
                     late.set()
@@ -130,25 +135,22 @@ def run_threads(make_fetch: FetchFactory, work: Workload) -> Outcome:
                     tally.error(error)
                     continue
                 tally.response(status, size, work.expect_bytes, time.perf_counter() - began)
-        except threading.BrokenBarrierError:
-            pass
         finally:
             if cleanup is not None:
                 cleanup()
 
-    workers = [threading.Thread(target=worker, args=(i,), name=f"bench-{i}", daemon=True) for i in range(work.threads)]
-    outcome = Outcome(requests=work.requests, seconds=0.0, tally=Tally())
-    for thread in workers:
-        thread.start()
-    try:
-        start.wait()
-    except threading.BrokenBarrierError:
+    run = run_threads(
+        work.threads, send, prepare=prepare, seconds=work.remaining() + 5.0, raise_errors=False, name="bench"
+    )
+    outcome = Outcome(requests=work.requests, seconds=run.seconds, tally=Tally())
+    if not run.released:
         outcome.broken.append("a worker thread could not set up its client")
-    began = time.perf_counter()
-    for thread in workers:
-        thread.join(timeout=work.remaining() + 5.0)
-    outcome.seconds = time.perf_counter() - began
-    if any(thread.is_alive() for thread in workers):
+        for _, cleanup in filter(None, made):  # the threads that set theirs up never ran
+            if cleanup is not None:
+                cleanup()
+    elif run.errors:
+        outcome.broken.append(f"{len(run.errors)} worker thread(s) died: {run.errors[0]!r}"[:300])
+    if run.hung:
         outcome.broken.append("worker threads still busy at the deadline (hung)")
     if late.is_set():
         outcome.broken.append("the deadline passed before every request was sent")

@@ -1,4 +1,4 @@
-"""Child processes that cannot outlive the benchmark: started tied to it, stopped for sure."""
+"""Child processes that cannot outlive the benchmark: started tied to it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import signal
-import subprocess
 import sys
 
 _PR_SET_PDEATHSIG = 1
@@ -15,29 +14,15 @@ _PR_SET_PDEATHSIG = 1
 def die_with_parent() -> None:
     """Ask Linux to send SIGTERM to this process when its parent dies (a no-op elsewhere).
 
-    Used as ``preexec_fn`` for every child, and at the start of the fallback
-    server's workers, so that a runner killed by a timeout (SIGKILL, which
-    runs no ``finally``) leaves no server or client behind.
+    Used as ``preexec_fn`` for nginx and every client, so that a runner
+    killed by a timeout (SIGKILL, which runs no ``finally``) leaves no server
+    or client behind.
     """
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def stop(process: subprocess.Popen[bytes] | subprocess.Popen[str], *, grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds; always reaped."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for stream in (process.stdin, process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
 
 
 def terminate_on_sigterm() -> None:

@@ -20,7 +20,8 @@ HOW_TO_READ = """\
 - connections = connections the server accepted during the run (nginx: stub_status `accepts` read
   before and after, less the status reads' own connections; fallback: a shared counter).
 - peak RSS = the client process' VmHWM (`ru_maxrss` survives exec, so a child would report its
-  parent's peak).
+  parent's peak). Every client process also loads the harness' helpers from `sessionpool.testing`
+  (and so sessionpool itself, about 3 MB), alike for all.
 - CA bundle: every client is given the test CA explicitly, and requests-based clients keep
   `trust_env` on (the environment is part of what users pay for). This machine sets
   REQUESTS_CA_BUNDLE to the system bundle, and requests lets it override a session's `verify`

@@ -87,7 +87,8 @@ def run_client(server: BenchServer, spec: ClientSpec, protocol: str, path: str, 
             text=True,
             timeout=CLIENT_TIMEOUT,
             env=client_env(server.ca_bundle),
-            preexec_fn=die_with_parent,  # the runner has no other thread
+            # A preexec_fn is not safe while other threads run: the fallback server's do.
+            preexec_fn=None if server.fallback else die_with_parent,
             check=False,
         )
     except subprocess.TimeoutExpired:

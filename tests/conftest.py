@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import ssl
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +12,8 @@ import pytest
 import trustme
 
 from helpers import PoolMaker, TLSFiles
-from nginx import Nginx, nginx_binary
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, Nginx, nginx_binary
 
 
 @pytest.fixture
@@ -67,29 +63,9 @@ def mtls_server(ca: trustme.CA) -> Iterator[LocalServer]:
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
-    """A TCP server on 127.0.0.1 that accepts connections and never answers; yields its URL."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.05)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                accepted.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, name="silent-server")
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        for sock in accepted:
-            sock.close()
-        listener.close()
+    """A server on 127.0.0.1 that reads every request and never answers; yields its URL."""
+    with LocalServer(silent=True) as silent:
+        yield silent.url
 
 
 @pytest.fixture
@@ -120,7 +96,7 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
         if os.environ.get("CI"):
             pytest.fail("nginx is required in CI and is missing: .ci/run should have installed nginx-light")
         pytest.skip("nginx is not installed here (apt-get install nginx-light); CI runs this test")
-    with Nginx(tmp_path) as server:
+    with Nginx(tmp_path, keepalive_timeout=1, keepalive_requests=5) as server:
         yield server
 
 

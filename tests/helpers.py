@@ -1,4 +1,4 @@
-"""Thread and polling helpers shared by the behaviour tests."""
+"""Polling, ownership-checking and TLS-file helpers shared by the behaviour tests."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from dataclasses import dataclass
 
 import requests
 
-from sessionpool import PoolConfig, QueuePool
-from sessionpool._base import Pool
-
-JOIN_SECONDS = 60.0
+from sessionpool import Pool, PoolConfig, QueuePool
 
 #: Makes a pool from a config and/or PoolConfig fields (the ``make_pool`` fixture).
 PoolMaker = Callable[..., Pool]
@@ -25,33 +22,6 @@ class TLSFiles:
     ca_bundle: str
     client_cert: str
     client_key: str
-
-
-def run_threads(count: int, target: Callable[[int], None], *, seconds: float = JOIN_SECONDS) -> None:
-    """Run ``target(i)`` in ``count`` threads started together; re-raise the first failure.
-
-    Every thread must finish within ``seconds``: a hung thread fails the test.
-    """
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def body(index: int) -> None:
-        try:
-            barrier.wait(timeout=seconds)
-            target(index)
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,), name=f"test-worker-{i}") for i in range(count)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + seconds
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    alive = [thread.name for thread in threads if thread.is_alive()]
-    assert not alive, f"threads still running after {seconds} s: {alive}"
-    if errors:
-        raise errors[0]
 
 
 def wait_until(condition: Callable[[], bool], *, seconds: float = 5.0) -> bool:

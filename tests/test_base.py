@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 import requests
 
-from helpers import CheckingFactory, PoolMaker, TLSFiles, run_threads, wait_until
+from helpers import CheckingFactory, PoolMaker, TLSFiles, wait_until
 from sessionpool import PoolClosed, PoolConfig, PoolError
 from sessionpool._base import Pool
 from sessionpool._record import SessionRecord
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 
 @pytest.mark.usefixtures("tiny_switch_interval")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,11 @@ from typing import Any
 
 import pytest
 
+from sessionpool.testing import nginx_binary
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "benchmarks" / "run.py"
 SESSIONPOOL_CLIENTS = {"threadlocalpool", "queuepool", "queuepool-quarter"}
-
-
-def _nginx_installed() -> bool:
-    return shutil.which("nginx") is not None or os.access("/usr/sbin/nginx", os.X_OK)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +50,7 @@ def test_writes_the_report_and_the_chart(smoke: tuple[Path, dict[str, Any]]) -> 
 def test_uses_nginx_or_says_it_fell_back(smoke: tuple[Path, dict[str, Any]]) -> None:
     output, results = smoke
     server = results["meta"]["server"]
-    if _nginx_installed():
+    if nginx_binary() is not None:
         assert server["kind"] == "nginx"
         assert not server["fallback"]
     elif os.environ.get("CI"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +108,22 @@ def test_help_runs_as_a_module() -> None:
     for option in ("--threads", "--requests", "--size", "--rounds", "--resilience-requests", "--only"):
         assert option in done.stdout
     assert "speed,resilience" in done.stdout
+
+
+def _private_imports(module: Path) -> list[str]:
+    """The private sessionpool modules (``sessionpool._x``) that ``module`` imports."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.startswith("sessionpool._")]
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            if node.module.startswith("sessionpool._"):
+                found.append(node.module)
+            elif node.module == "sessionpool":
+                found += [f"sessionpool.{alias.name}" for alias in node.names if alias.name.startswith("_")]
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(Path(cli.__file__).parent.glob("*.py")), ids=lambda path: path.name)
+def test_the_applications_use_only_the_public_api(module: Path) -> None:
+    assert _private_imports(module) == []

@@ -11,11 +11,10 @@ import pytest
 import requests
 from requests.cookies import RequestsCookieJar, create_cookie, merge_cookies
 
-from helpers import run_threads
 from sessionpool import QueuePool, ThreadLocalPool
 from sessionpool._base import Pool
 from sessionpool._cookies import SharedCookieJar
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 WRITERS = READERS = 16
 PER_WRITER = 50

@@ -37,8 +37,8 @@ def test_the_pools_open_no_more_connections_than_threads_or_size() -> None:
     assert f"QueuePool(size={size})" in table
 
 
-def test_the_close_on_reuse_server_answers_once_per_connection_then_closes_unanswered() -> None:
-    with LocalServer(close_on_reuse=True) as server:
+def test_the_resilience_rounds_server_answers_once_per_connection_then_closes_unanswered() -> None:
+    with LocalServer(faults=demo_resilience.CLOSE_ON_REUSE) as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         try:
             connection.request("GET", "/first")
@@ -65,7 +65,7 @@ def test_the_close_on_reuse_server_answers_once_per_connection_then_closes_unans
             ("/second", 1, False),
             ("/third", 2, True),
         ]
-        assert server.closed_on_reuse == 1
+        assert server.connections_broken == 1
 
 
 def test_the_default_server_keeps_answering_on_a_reused_connection(server: LocalServer) -> None:
@@ -77,7 +77,7 @@ def test_the_default_server_keeps_answering_on_a_reused_connection(server: Local
     finally:
         connection.close()
     assert server.connections_accepted == 1
-    assert server.closed_on_reuse == 0
+    assert server.connections_broken == 0
 
 
 def test_the_resilience_round_fails_the_plain_session_and_not_the_pools() -> None:

@@ -20,9 +20,9 @@ from requests_cache import CachedSession, SQLiteCache
 from requests_oauthlib import OAuth2Session
 from requests_ratelimiter import LimiterSession
 
-from helpers import PoolMaker, fetch_with_config, run_threads, wait_until
+from helpers import PoolMaker, fetch_with_config, wait_until
 from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 # -- requests-oauthlib: one borrower's token never reaches the next ---------
 

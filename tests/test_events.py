@@ -9,10 +9,9 @@ from collections import Counter
 import pytest
 import requests
 
-from faultserver import Fault, FaultServer
-from helpers import PoolMaker, TLSFiles, run_threads, wait_until
+from helpers import PoolMaker, TLSFiles, wait_until
 from sessionpool import PoolListener, QueuePool, ThreadLocalPool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import Faults, LocalServer, run_threads
 
 
 class Recorder(PoolListener):
@@ -147,7 +146,7 @@ def test_an_https_connection_is_opened_with_its_scheme(tls_server: LocalServer, 
 def test_a_request_sent_again_on_a_stale_connection_is_told(make_pool: PoolMaker) -> None:
     recorder = Recorder()
     # Each connection serves one response, then dies under the next request.
-    with FaultServer(Fault(after=1)) as fault, make_pool() as pool:
+    with LocalServer(faults=Faults(after=1)) as fault, make_pool() as pool:
         pool.add_listener(recorder)
         pool.get(f"{fault.url}/first")
         assert pool.get(f"{fault.url}/second").content == b"ok"
@@ -246,7 +245,7 @@ class Tally(PoolListener):
 
 def test_the_readme_tally() -> None:
     tally = Tally()
-    with FaultServer(Fault(after=1)) as fault, QueuePool(size=4) as pool:
+    with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=4) as pool:
         pool.add_listener(tally)
         pool.get(f"{fault.url}/")
         pool.get(f"{fault.url}/")  # the server closed the connection: sent again on a new one

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from helpers import wait_until
-from sessionpool.cli.output import FetchResult, PlainProgress, ResultSink, Tally, make_progress
-from sessionpool.cli.save import save_name
+from sessionpool import ErrorInfo, FetchResult
+from sessionpool._savedir import save_name
+from sessionpool.cli.output import PlainProgress, ResultSink, Tally, make_progress
 from sessionpool.testing import LocalServer
 
 FETCH = [sys.executable, "-m", "sessionpool", "fetch"]
@@ -88,53 +88,16 @@ def test_errors_are_recorded_per_url(server: LocalServer) -> None:
     assert "errors: 4 (" in done.stderr
 
 
-class _Counting(ThreadingHTTPServer):
-    """A server that records the most requests it was answering at once."""
-
-    request_queue_size = 64
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _CountingHandler)
-        self.lock = threading.Lock()
-        self.now = self.peak = 0
-
-
-class _CountingHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Counting
-
-    def do_GET(self) -> None:
-        with self.server.lock:
-            self.server.now += 1
-            self.server.peak = max(self.server.peak, self.server.now)
-        time.sleep(0.05)
-        with self.server.lock:  # before answering: the client's next request may come at once
-            self.server.now -= 1
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.mark.parametrize(("per_host", "expect_limited"), [(["--per-host", "2"], True), ([], False)])
 def test_per_host_limits_requests_in_flight(per_host: list[str], expect_limited: bool) -> None:
-    with _Counting() as counting:  # closed on leaving the block
-        thread = threading.Thread(target=counting.serve_forever, name="counting-server")
-        thread.start()
-        try:
-            stdin = "".join(f"http://127.0.0.1:{counting.server_address[1]}/page/{n}\n" for n in range(20))
-            done = fetch("--threads", "8", *per_host, stdin=stdin)
-        finally:
-            counting.shutdown()
-            thread.join(10)
+    with LocalServer() as server:
+        stdin = "".join(f"{server.url}/sleep/0.05?page={n}\n" for n in range(20))
+        done = fetch("--threads", "8", *per_host, stdin=stdin)
+        peak = server.peak_in_flight
     assert done.returncode == 0, done.stderr
     assert len(results(done.stdout)) == 20
-    assert (counting.peak <= 2) is expect_limited, counting.peak
-    assert counting.peak >= 2
+    assert (peak <= 2) is expect_limited, peak
+    assert peak >= 2
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -214,6 +177,35 @@ def test_ctrl_c_writes_what_was_received_and_exits_130(server: LocalServer, tmp_
     assert all(line["status"] == 200 for line in lines)
 
 
+def test_a_second_ctrl_c_gives_up_on_requests_in_flight(server: LocalServer) -> None:
+    with LocalServer(silent=True) as silent:  # never answers: only giving up ends these requests
+        stdin = f"{server.url}/echo\n{silent.url}/a\n{silent.url}/b\n"
+        with subprocess.Popen(
+            [*FETCH, "--threads", "3", "--ordered"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ) as process:  # fmt: skip
+            try:
+                assert process.stdin is not None
+                process.stdin.write(stdin)
+                process.stdin.flush()  # left open: the input has not ended
+                assert wait_until(lambda: len(silent.requests) == 2, seconds=30)
+                interrupted = time.monotonic()
+                for _ in range(50):  # two presses at least; signals sent together may arrive as one
+                    process.send_signal(signal.SIGINT)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=0.2)
+                        break
+                stdout, stderr = process.communicate(timeout=SECONDS)
+                assert time.monotonic() - interrupted < 10  # not the 30 s read timeout
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+    assert process.returncode == 130
+    assert "gave up on 2 requests still in flight" in stderr
+    assert [line["url"] for line in results(stdout)] == [f"{server.url}/echo"]
+
+
 def test_help_lists_every_option() -> None:
     done = fetch("--help")
     assert done.returncode == 0
@@ -222,21 +214,28 @@ def test_help_lists_every_option() -> None:
         assert option in done.stdout
 
 
-def _result(n: int) -> FetchResult:
-    return FetchResult(f"http://h/{n}", f"http://h/{n}", 200, 2, 1.0, 1)
+def _result(n: int, error: ErrorInfo | None = None) -> FetchResult:
+    return FetchResult(
+        index=n, url=f"http://h/{n}", final_url=f"http://h/{n}", status=200, size=2, elapsed_ms=1.0004, attempts=1,
+        error=error,
+    )  # fmt: skip
 
 
-def test_ordered_sink_holds_back_until_the_gap_fills_or_is_skipped() -> None:
+def test_sink_writes_one_flushed_line_per_result_in_the_order_given() -> None:
     out = io.StringIO()
-    sink = ResultSink(out, ordered=True, progress=make_progress(io.StringIO(), None))
-    sink.add(2, _result(2))
-    sink.add(1, _result(1))
-    assert out.getvalue() == ""
-    sink.skipped(0)  # never sent: no line, and no longer waited for
-    sink.add(4, _result(4))
-    sink.close()  # held back at the end: written, in order
-    assert [line["url"] for line in results(out.getvalue())] == ["http://h/1", "http://h/2", "http://h/4"]
-    assert (sink.tally.results, sink.tally.not_sent) == (3, 1)
+    sink = ResultSink(out, progress=make_progress(io.StringIO(), None))
+    sink.add(_result(2))
+    sink.add(_result(0, ErrorInfo("UnsafeSavePath", "refusing")))
+    sink.close()
+    sink.add(_result(1))  # after close: dropped
+    lines = results(out.getvalue())
+    assert [line["url"] for line in lines] == ["http://h/2", "http://h/0"]
+    assert lines[0] == {
+        "url": "http://h/2", "final_url": "http://h/2", "status": 200, "bytes": 2, "elapsed_ms": 1.0, "attempts": 1,
+        "error": None,
+    }  # fmt: skip
+    assert lines[1]["error"] == {"type": "UnsafeSavePath", "message": "refusing"}
+    assert (sink.tally.results, sink.tally.failed) == (2, 1)
 
 
 class _Terminal(io.StringIO):

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from helpers import PoolMaker, TLSFiles, run_threads, wait_until
+from helpers import PoolMaker, TLSFiles, wait_until
 from sessionpool import LeaseError, PoolConfig, QueuePool, ThreadLocalPool
 from sessionpool._base import Pool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 
 class FakeClock:

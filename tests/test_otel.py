@@ -19,11 +19,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Span
 
-from faultserver import Fault, FaultServer
 from helpers import PoolMaker, wait_until
 from sessionpool import PoolClosed, QueuePool, ThreadLocalPool, attempts
 from sessionpool.otel import DEFAULT_POOL_NAME, PoolMetrics, instrument_pool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import Faults, LocalServer
 
 Points = dict[str, list[tuple[dict[str, Any], int]]]
 Metrics = tuple[MeterProvider, InMemoryMetricReader]
@@ -139,7 +138,7 @@ def test_a_request_held_by_a_slow_server_is_active(server: LocalServer, meter_pr
 def test_stale_replays_are_counted_by_reason(meter_provider: Metrics) -> None:
     provider, reader = meter_provider
     with (
-        FaultServer(Fault(after=1)) as fault,
+        LocalServer(faults=Faults(after=1)) as fault,
         QueuePool(size=1) as pool,
         instrument_pool(pool, meter_provider=provider),
     ):
@@ -252,7 +251,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 def test_a_replayed_request_carries_its_resend_count(spans: InMemorySpanExporter) -> None:
-    with FaultServer(Fault(after=1)) as fault, QueuePool(size=1) as pool:
+    with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=1) as pool:
         assert pool.get(f"{fault.url}/first").content == b"ok"
         replayed = pool.get(f"{fault.url}/second")  # its reused connection dies under it
         assert attempts(replayed) == 2
@@ -261,4 +260,4 @@ def test_a_replayed_request_carries_its_resend_count(spans: InMemorySpanExporter
     assert second.attributes is not None
     assert "http.request.resend_count" not in first.attributes
     assert second.attributes["http.request.resend_count"] == 1
-    assert len(fault.received) == 3  # one span for the two sends of /second
+    assert len(fault.requests) == 3  # one span for the two sends of /second

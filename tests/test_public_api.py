@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.resources
+import subprocess
+import sys
 
 import pytest
 
 import sessionpool
 
 PUBLIC_NAMES = [
+    "ErrorInfo",
+    "Fetch",
+    "FetchOptions",
+    "FetchResult",
     "LeaseError",
     "OpenConnections",
     "Pool",
@@ -24,6 +30,8 @@ PUBLIC_NAMES = [
     "SessionFactoryError",
     "ThreadLocalPool",
     "attempts",
+    "fetch_all",
+    "fetch_one",
 ]
 
 
@@ -62,3 +70,12 @@ def test_ships_py_typed() -> None:
 def test_version() -> None:
     assert isinstance(sessionpool.__version__, str)
     assert sessionpool.__version__.strip()
+
+
+def test_importing_the_library_imports_no_command_line_code() -> None:
+    check = (
+        "import sys, sessionpool; assert 'argparse' not in sys.modules"
+        " and not any(m.startswith('sessionpool.cli') for m in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from helpers import run_threads
 from sessionpool import LeaseError, PoolClosed, PoolTimeout, QueuePool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 
 def test_more_threads_than_sessions_open_at_most_size_connections(server: LocalServer) -> None:

@@ -8,8 +8,6 @@ import logging
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 
 import pytest
 import requests
@@ -17,20 +15,19 @@ import trustme
 from urllib3.exceptions import ProtocolError
 
 import sessionpool._retry
-from faultserver import Fault, FaultServer
-from helpers import TLSFiles, run_threads
+from helpers import TLSFiles
 from sessionpool import QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._classify import mark_reused_connection_failure
 from sessionpool._events import EventDispatcher, PoolListener
 from sessionpool._retry import attempts, retry
 from sessionpool._stats import StatsRecorder
-from sessionpool.testing import LocalServer
+from sessionpool.testing import Faults, LocalServer, run_threads
 
 # Every connection serves one response, then dies under the next request it
 # receives: each reuse of a connection meets the race a real server's idle
 # timeout causes now and then.
-CLOSE_ON_REUSE = Fault(after=1, when="next_request", action="close")
-RESET_ON_REUSE = Fault(after=1, when="next_request", action="reset")
+CLOSE_ON_REUSE = Faults(after=1, on="request", how="fin")
+RESET_ON_REUSE = Faults(after=1, on="request", how="rst")
 
 
 def _hammer(pool: ThreadLocalPool, url: str, threads: int, total: int) -> tuple[int, int]:
@@ -52,14 +49,14 @@ def _hammer(pool: ThreadLocalPool, url: str, threads: int, total: int) -> tuple[
 
 
 @pytest.mark.parametrize("fault", [CLOSE_ON_REUSE, RESET_ON_REUSE], ids=["fin", "rst"])
-def test_the_reuse_race_costs_no_request(fault: Fault) -> None:
+def test_the_reuse_race_costs_no_request(fault: Faults) -> None:
     total = 1000
-    with FaultServer(fault) as server, ThreadLocalPool() as pool:
+    with LocalServer(faults=fault) as server, ThreadLocalPool() as pool:
         answered, failed = _hammer(pool, server.url, threads=8, total=total)
         stats = pool.stats()
     assert (answered, failed) == (total, 0)
     assert stats.stale_retries >= total - 8 * 2  # nearly every reuse met a dead connection
-    answered_paths = [r.path for r in server.received if r.answered]
+    answered_paths = [r.path for r in server.requests if r.answered]
     assert sorted(answered_paths) == sorted(f"/item/{n}" for n in range(total))  # each answered exactly once
 
 
@@ -68,7 +65,7 @@ def test_the_reuse_race_over_tls_costs_no_request(ca: trustme.CA, tls_files: TLS
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     pool = ThreadLocalPool(verify=tls_files.ca_bundle, trust_env=False)
-    with FaultServer(CLOSE_ON_REUSE, tls=context) as server, pool:
+    with LocalServer(faults=CLOSE_ON_REUSE, tls=context) as server, pool:
         answered, failed = _hammer(pool, server.url, threads=4, total=total)
         stats = pool.stats()
     assert (answered, failed) == (total, 0)
@@ -77,7 +74,7 @@ def test_the_reuse_race_over_tls_costs_no_request(ca: trustme.CA, tls_files: TLS
 
 def test_without_replays_the_same_race_fails_requests() -> None:
     total = 200
-    with FaultServer(CLOSE_ON_REUSE) as server, ThreadLocalPool(retry=RetryPolicy.disabled()) as pool:
+    with LocalServer(faults=CLOSE_ON_REUSE) as server, ThreadLocalPool(retry=RetryPolicy.disabled()) as pool:
         answered, failed = _hammer(pool, server.url, threads=8, total=total)
         stats = pool.stats()
     # The race is real: every reused connection fails (each failure is followed
@@ -88,7 +85,7 @@ def test_without_replays_the_same_race_fails_requests() -> None:
 
 
 def test_a_post_whose_connection_dies_is_never_sent_again(caplog: pytest.LogCaptureFixture) -> None:
-    with FaultServer(RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
+    with LocalServer(faults=RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/warm-up")
         with caplog.at_level(logging.DEBUG, logger="sessionpool"), pytest.raises(requests.ConnectionError) as raised:
             pool.post(server.url + "/orders", data=b"one order")
@@ -104,19 +101,19 @@ def test_a_post_whose_connection_dies_is_never_sent_again(caplog: pytest.LogCapt
 
 @pytest.mark.parametrize("header", ["Idempotency-Key", "X-Idempotency-Key", "idempotency-key"])
 def test_a_post_with_an_idempotency_key_is_replayed(header: str) -> None:
-    with FaultServer(RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
+    with LocalServer(faults=RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/warm-up")
         response = pool.post(server.url + "/orders", data=b"one order", headers={header: "order-17"})
         stats = pool.stats()
     assert response.content == b"ok"
-    orders = [r for r in server.received if r.path == "/orders"]
+    orders = [r for r in server.requests if r.path == "/orders"]
     assert [r.answered for r in orders] == [False, True]
     assert stats.stale_retries == 1
 
 
 def test_the_replay_methods_can_be_widened_explicitly() -> None:
     policy = RetryPolicy(retry_methods={"GET", "POST"})
-    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=policy) as pool:
+    with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=policy) as pool:
         pool.get(server.url + "/warm-up")
         assert pool.post(server.url + "/idempotent-by-contract", json={"a": 1}).content == b"ok"
     assert server.count("POST", "/idempotent-by-contract") == 2
@@ -128,7 +125,7 @@ def _generated_body() -> Iterator[bytes]:
 
 
 def test_a_generator_body_is_never_replayed() -> None:
-    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
+    with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/warm-up")
         with pytest.raises(requests.ConnectionError):
             pool.put(server.url + "/upload", data=_generated_body())
@@ -140,16 +137,16 @@ def test_a_seekable_file_body_is_rewound_and_replayed() -> None:
     payload = b"x" * 5000
     body = io.BytesIO(b"header to skip|" + payload)
     body.seek(len(b"header to skip|"))  # the body starts here, not at 0
-    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
+    with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/warm-up")
         assert pool.put(server.url + "/upload", data=body).content == b"ok"
-    uploads = [r for r in server.received if r.path == "/upload"]
+    uploads = [r for r in server.requests if r.path == "/upload"]
     assert [(r.body_size, r.answered) for r in uploads] == [(len(payload), False), (len(payload), True)]
 
 
 def test_a_failure_on_a_fresh_connection_is_not_replayed_as_stale() -> None:
-    fault = Fault(after=0, when="next_request", action="close")  # every connection dies on its first request
-    with FaultServer(fault) as server, QueuePool(size=1) as pool:
+    fault = Faults(after=0, on="request", how="fin")  # every connection dies on its first request
+    with LocalServer(faults=fault) as server, QueuePool(size=1) as pool:
         with pytest.raises(requests.ConnectionError):
             pool.get(server.url + "/first")
         stats = pool.stats()
@@ -193,7 +190,7 @@ def test_replays_stop_at_stale_attempts_and_raise_the_last_error_unchanged() -> 
 
 
 def test_after_a_stale_failure_older_idle_connections_are_dropped() -> None:
-    with FaultServer(CLOSE_ON_REUSE) as server:
+    with LocalServer(faults=CLOSE_ON_REUSE) as server:
         with QueuePool(size=1, keepalive_expiry=None) as pool, pool.session() as session:
             _open_idle_connections(session, server.url, 3)
             assert session.get(server.url + "/after-pause").content == b"ok"
@@ -223,20 +220,20 @@ def _idle_connections(session: requests.Session, url: str) -> list[object]:
 def test_keepalive_expiry_opens_a_new_connection_instead_of_reusing_an_old_one() -> None:
     # Replays are off: the test proves no failure happened at all.
     pool = QueuePool(size=1, keepalive_expiry=0.2, retry=RetryPolicy.disabled())
-    with FaultServer(CLOSE_ON_REUSE) as server, pool:
+    with LocalServer(faults=CLOSE_ON_REUSE) as server, pool:
         assert pool.get(server.url + "/before").content == b"ok"
         threading.Event().wait(0.4)  # a pause longer than the expiry
         assert pool.get(server.url + "/after").content == b"ok"
         stats = pool.stats()
     assert stats.connections_opened == server.connections_accepted == 2
     assert stats.idle_connections_discarded == 1
-    assert [r.answered for r in server.received] == [True, True]
+    assert [r.answered for r in server.requests] == [True, True]
 
 
 def test_transient_statuses_are_retried_only_when_asked(no_sleep: list[float]) -> None:
     statuses = {"/busy": [503, 503], "/off": [503]}
     policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
-    with FaultServer(statuses=statuses) as server:
+    with LocalServer(statuses=statuses) as server:
         with QueuePool(size=1, retry=policy) as pool:
             assert pool.get(server.url + "/busy").status_code == 200
             stats = pool.stats()
@@ -250,7 +247,7 @@ def test_transient_statuses_are_retried_only_when_asked(no_sleep: list[float]) -
 
 def test_transient_retries_give_the_last_response_when_they_run_out(no_sleep: list[float]) -> None:
     policy = RetryPolicy(retry_transient=True, transient_attempts=2, sleep=no_sleep.append)
-    with FaultServer(statuses={"/down": [502] * 10}) as server, QueuePool(size=1, retry=policy) as pool:
+    with LocalServer(statuses={"/down": [502] * 10}) as server, QueuePool(size=1, retry=policy) as pool:
         response = pool.get(server.url + "/down")
     assert response.status_code == 502
     assert server.count("GET", "/down") == 3
@@ -260,7 +257,7 @@ def test_transient_retries_give_the_last_response_when_they_run_out(no_sleep: li
 
 def test_a_post_answered_503_is_not_retried(no_sleep: list[float]) -> None:
     policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
-    with FaultServer(statuses={"/pay": [503]}) as server, QueuePool(size=1, retry=policy) as pool:
+    with LocalServer(statuses={"/pay": [503]}) as server, QueuePool(size=1, retry=policy) as pool:
         assert pool.post(server.url + "/pay", data=b"1").status_code == 503
         assert pool.stats().unsafe_not_retried == 1
     assert server.count("POST", "/pay") == 1
@@ -269,7 +266,7 @@ def test_a_post_answered_503_is_not_retried(no_sleep: list[float]) -> None:
 
 def test_retry_after_is_capped(no_sleep: list[float]) -> None:
     policy = RetryPolicy(retry_transient=True, retry_after_max=1.5, sleep=no_sleep.append)
-    with FaultServer(statuses={"/slow": [503]}, retry_after="120") as server, QueuePool(size=1, retry=policy) as pool:
+    with LocalServer(statuses={"/slow": [503]}, retry_after="120") as server, QueuePool(size=1, retry=policy) as pool:
         response = pool.get(server.url + "/slow")
     assert response.status_code == 200
     assert no_sleep == [1.5]
@@ -307,20 +304,20 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failure
     # The server closes each connection after 0.2 s of quiet; the client
     # pauses longer. urllib3 notices the close before reusing the connection,
     # so nothing fails even with replays off: only the race needs them.
-    fault = Fault(after=1, when="idle", idle=0.2, action="close")
+    fault = Faults(after=1, on="idle", idle_delay=0.2, how="fin")
     pool = QueuePool(size=1, keepalive_expiry=None, retry=RetryPolicy.disabled())
-    with FaultServer(fault) as server, pool:
+    with LocalServer(faults=fault) as server, pool:
         assert pool.get(server.url + "/before").content == b"ok"
         threading.Event().wait(0.5)
         assert pool.get(server.url + "/after").content == b"ok"
         stats = pool.stats()
     assert stats.connections_opened == server.connections_accepted == 2
-    assert [r.answered for r in server.received] == [True, True]
+    assert [r.answered for r in server.requests] == [True, True]
 
 
 def test_the_final_outcome_says_how_many_times_the_request_was_sent(no_sleep: list[float]) -> None:
     policy = RetryPolicy(retry_transient=True, sleep=no_sleep.append)
-    with FaultServer(statuses={"/busy": [503, 503]}) as server, QueuePool(size=1, retry=policy) as pool:
+    with LocalServer(statuses={"/busy": [503, 503]}) as server, QueuePool(size=1, retry=policy) as pool:
         assert attempts(pool.get(server.url + "/busy")) == 3
         assert attempts(pool.get(server.url + "/fine")) == 1
     errors = [_stale_error(n) for n in range(3)]
@@ -335,54 +332,20 @@ def test_the_final_outcome_says_how_many_times_the_request_was_sent(no_sleep: li
     assert attempts(raised.value) == 3
 
 
-class _LateServer:
-    """An HTTP server that holds its port but refuses connections until :meth:`listen`.
+class _LateServer(LocalServer):
+    """The test server, bound but not listening until :meth:`listen`: until then a connection is refused."""
 
-    The port is bound and not listened on, so a connection attempt is refused
-    (nothing is sent) until the test lets the server listen. Each request is
-    recorded as (method, path, body) and answered ``200 ok``.
-    """
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, str, bytes]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append((self.command, self.path, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            do_GET = do_POST
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Log nothing."""
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
-        self._server.server_bind()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="late-server", daemon=True)
+    def __enter__(self) -> _LateServer:
+        return self  # not started
 
     def listen(self) -> None:
         """Start accepting connections, and answering them."""
-        self._server.server_activate()
-        self._thread.start()
+        self.start()
 
-    def __enter__(self) -> _LateServer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(5)
-        self._server.server_close()
+    @property
+    def received(self) -> list[tuple[str, str, bytes]]:
+        """Each request as (method, path, body)."""
+        return [(r.method, r.path, r.body) for r in self.requests]
 
 
 class _ReplayRecorder(PoolListener):
@@ -466,21 +429,21 @@ def test_a_post_is_not_retried_after_a_read_timeout(silent_server: str, no_sleep
     assert no_sleep == []
 
 
-@pytest.mark.parametrize("action", ["close", "reset"])
-def test_a_get_whose_fresh_connection_breaks_unanswered_is_retried_as_a_read_error(action: str) -> None:
+@pytest.mark.parametrize("how", ["fin", "rst"])
+def test_a_get_whose_fresh_connection_breaks_unanswered_is_retried_as_a_read_error(how: str) -> None:
     waits: list[float] = []
-    server = FaultServer(Fault(after=0, when="next_request", action=action))  # type: ignore[arg-type]
+    server = LocalServer(faults=Faults(after=0, on="request", how=how))  # type: ignore[arg-type]
 
     def recover(seconds: float) -> None:
         waits.append(seconds)
-        server.fault = None  # the server answers the connections made from now on
+        server.faults = None  # the server answers the connections made from now on
 
     policy = RetryPolicy(retry_read=True, backoff_initial=0.1, backoff_jitter=0, sleep=recover)
     with server, QueuePool(size=1, retry=policy) as pool:
         response = pool.get(server.url + "/report")
         stats = pool.stats()
     assert response.content == b"ok"
-    assert [(r.path, r.connection, r.answered) for r in server.received] == [
+    assert [(r.path, r.connection, r.answered) for r in server.requests] == [
         ("/report", 1, False),
         ("/report", 2, True),
     ]
@@ -491,7 +454,7 @@ def test_a_get_whose_fresh_connection_breaks_unanswered_is_retried_as_a_read_err
 
 def test_raise_on_status_raises_a_retry_error_holding_the_last_response(no_sleep: list[float]) -> None:
     policy = RetryPolicy(retry_transient=True, transient_attempts=2, raise_on_status=True, sleep=no_sleep.append)
-    with FaultServer(statuses={"/down": [503] * 3}) as server, QueuePool(size=1, retry=policy) as pool:
+    with LocalServer(statuses={"/down": [503] * 3}) as server, QueuePool(size=1, retry=policy) as pool:
         with pytest.raises(requests.exceptions.RetryError) as raised:
             pool.get(server.url + "/down")
         assert pool.get(server.url + "/after").status_code == 200
@@ -510,7 +473,8 @@ def test_raise_on_status_raises_a_retry_error_holding_the_last_response(no_sleep
 
 
 def test_a_stale_replay_calls_no_sleep(no_sleep: list[float]) -> None:
-    with FaultServer(CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=RetryPolicy(sleep=no_sleep.append)) as pool:
+    policy = RetryPolicy(sleep=no_sleep.append)
+    with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=policy) as pool:
         pool.get(server.url + "/warm-up")
         assert pool.get(server.url + "/again").content == b"ok"
         stats = pool.stats()

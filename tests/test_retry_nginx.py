@@ -9,9 +9,8 @@ from collections import Counter
 
 import requests
 
-from helpers import run_threads
-from nginx import Nginx
 from sessionpool import ThreadLocalPool
+from sessionpool.testing import Nginx, run_threads
 
 
 def test_pauses_around_the_keepalive_timeout_fail_no_get_and_send_no_post_twice(nginx: Nginx) -> None:

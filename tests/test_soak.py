@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from helpers import CheckingFactory, run_threads, wait_until
+from helpers import CheckingFactory, wait_until
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 
 @pytest.mark.timeout(300)  # about a minute on a 2-core machine

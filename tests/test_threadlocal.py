@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from helpers import run_threads, wait_until
+from helpers import wait_until
 from sessionpool import ThreadLocalPool
-from sessionpool.testing import LocalServer
+from sessionpool.testing import LocalServer, run_threads
 
 
 def test_t_threads_open_exactly_t_connections(server: LocalServer) -> None:

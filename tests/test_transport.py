@@ -9,13 +9,12 @@ import warnings
 
 import pytest
 
-from faultserver import Fault, FaultServer
-from helpers import PoolMaker, TLSFiles, run_threads, wait_until
+from helpers import PoolMaker, TLSFiles, wait_until
 from sessionpool import QueuePool, ThreadLocalPool
 from sessionpool import _transport as transport
 from sessionpool._base import Pool
 from sessionpool._transport import OpenConnections
-from sessionpool.testing import LocalServer
+from sessionpool.testing import Faults, LocalServer, run_threads
 
 
 def _open(pool: Pool) -> list[OpenConnections]:
@@ -101,7 +100,7 @@ def test_retired_sessions_leave_no_open_connection(server: LocalServer, make_poo
 
 
 def test_a_stale_failure_closes_the_idle_connections_as_old_as_the_dead_one() -> None:
-    with FaultServer(Fault(after=1)) as fault, QueuePool(size=1, keepalive_expiry=None) as pool:
+    with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=1, keepalive_expiry=None) as pool:
         port = int(fault.url.rsplit(":", 1)[1])
         with pool.session() as session:
             responses = [session.get(f"{fault.url}/open/{n}", stream=True) for n in range(3)]

@@ -15,6 +15,10 @@ from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
 from sessionpool._errors import LeaseError, PoolClosed, PoolError, PoolTimeout, SessionFactoryError
 from sessionpool._events import PoolListener
+from sessionpool._fetch import Fetch, fetch_all
+from sessionpool._fetch_one import fetch_one
+from sessionpool._fetch_options import FetchOptions
+from sessionpool._fetch_result import ErrorInfo, FetchResult
 from sessionpool._policy import RetryPolicy
 from sessionpool._queuepool import QueuePool
 from sessionpool._retry import attempts
@@ -25,6 +29,10 @@ from sessionpool._transport import OpenConnections
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "ErrorInfo",
+    "Fetch",
+    "FetchOptions",
+    "FetchResult",
     "LeaseError",
     "OpenConnections",
     "Pool",
@@ -39,4 +47,6 @@ __all__ = [
     "SessionFactoryError",
     "ThreadLocalPool",
     "attempts",
+    "fetch_all",
+    "fetch_one",
 ]

@@ -1,7 +1,7 @@
 """``sessionpool demo``: plain requests and both pools, for speed and against a server that drops connections.
 
-Two rounds, each against a :class:`~sessionpool.testing.LocalServer` on
-127.0.0.1 in a process of its own (see :mod:`sessionpool.cli.demo_harness`):
+Two rounds, each against the test server of :mod:`sessionpool.testing` on
+127.0.0.1, in a process of its own (:class:`~sessionpool.testing.ServerProcess`):
 
 - the speed round (this module): one workload (GETs spread over worker
   threads) through each client in turn; the server counts the connections
@@ -20,23 +20,14 @@ import statistics
 import requests
 
 from sessionpool.cli import demo_resilience
-from sessionpool.cli.demo_harness import (
-    HAND_ROLLED,
-    TIMEOUT,
-    ClientResult,
-    ServerProcess,
-    hand_rolled_sessions,
-    measure,
-    pools,
-    table,
-)
+from sessionpool.cli.arguments import positive_int
+from sessionpool.cli.demo_harness import ClientResult, measure, measure_hand_rolled_and_pools, table
+from sessionpool.testing import DEFAULT_TIMEOUT, ServerProcess
 
 __all__ = [
     "ClientResult",
-    "ServerProcess",
     "add_arguments",
     "format_table",
-    "measure",
     "median_result",
     "run",
     "run_command",
@@ -76,19 +67,14 @@ def _speed_round(server: ServerProcess, url: str, threads: int, total: int, queu
     with requests.Session() as shared:
 
         def shared_get(target: str) -> requests.Response:
-            return shared.get(target, timeout=TIMEOUT)
+            return shared.get(target, timeout=DEFAULT_TIMEOUT)
 
         results.append(measure("one shared requests.Session", server, url, threads, total, shared_get, None))
-    with hand_rolled_sessions() as by_hand:
-        results.append(measure(HAND_ROLLED, server, url, threads, total, by_hand, None))
-    for name, make_pool in pools(queue_size):
-        with make_pool() as pool:
-            results.append(measure(name, server, url, threads, total, pool.get, pool))
-    return results
+    return results + measure_hand_rolled_and_pools(server, url, threads, total, queue_size)
 
 
 def _plain_get(url: str) -> requests.Response:
-    return requests.get(url, timeout=TIMEOUT)
+    return requests.get(url, timeout=DEFAULT_TIMEOUT)
 
 
 def median_result(results: list[ClientResult]) -> ClientResult:
@@ -145,17 +131,6 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
     )
     out.append("The server is a small Python one in its own process: it bounds requests/s for every client alike.")
     return "\n".join(out)
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1, or a message naming what was wrong."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

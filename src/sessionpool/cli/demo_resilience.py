@@ -3,7 +3,7 @@
 A server with a short keep-alive idle timeout may close a connection at the
 very moment a client reuses it: the request goes out, and the connection
 dies under it without a response (``RemoteDisconnected``). The round's local
-server (``LocalServer(close_on_reuse=True)``, in a process of its own)
+server (``ServerProcess(faults=Faults(after=1))`` of :mod:`sessionpool.testing`)
 provokes that race on every reuse: it answers the first request on each
 connection, and closes the connection unanswered when the next one arrives.
 
@@ -15,17 +15,13 @@ send twice) on a new connection.
 
 from __future__ import annotations
 
-from sessionpool.cli.demo_harness import (
-    HAND_ROLLED,
-    ClientResult,
-    ServerProcess,
-    hand_rolled_sessions,
-    measure,
-    pools,
-    table,
-)
+from sessionpool.cli.demo_harness import ClientResult, measure_hand_rolled_and_pools, table
+from sessionpool.testing import Faults, ServerProcess
 
-__all__ = ["format_table", "run"]
+#: The round's server: one response per connection, then a close (FIN) as the next request arrives.
+CLOSE_ON_REUSE = Faults(after=1, on="request", how="fin")
+
+__all__ = ["CLOSE_ON_REUSE", "format_table", "run"]
 
 
 def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientResult]:
@@ -34,15 +30,8 @@ def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientRes
     The clients are the hand-rolled per-thread Session, then both pools; the
     server closes every connection as it is reused.
     """
-    results = []
-    with ServerProcess(close_on_reuse=True) as server:
-        url = server.url + "/"
-        with hand_rolled_sessions() as by_hand:
-            results.append(measure(HAND_ROLLED, server, url, threads, total_requests, by_hand, None))
-        for name, make_pool in pools(queue_size):
-            with make_pool() as pool:
-                results.append(measure(name, server, url, threads, total_requests, pool.get, pool))
-    return results
+    with ServerProcess(faults=CLOSE_ON_REUSE) as server:
+        return measure_hand_rolled_and_pools(server, server.url + "/", threads, total_requests, queue_size)
 
 
 def format_table(results: list[ClientResult], *, threads: int, total_requests: int) -> str:

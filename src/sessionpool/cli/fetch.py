@@ -1,12 +1,11 @@
 """``sessionpool fetch``: fetch a list of URLs concurrently through a pool, as JSON Lines.
 
-URLs are read one per line, lazily, and sent from ``--threads`` worker
-threads through a :class:`~sessionpool.ThreadLocalPool` or a
-:class:`~sessionpool.QueuePool`; at most twice as many URLs as there are
-threads are taken from the input at a time, so a long list is never queued
-whole and Ctrl-C stops promptly. Each URL gets one JSON line (see
-:mod:`sessionpool.cli.output`), a malformed one included; bodies can be
-saved with ``--save-dir`` (see :mod:`sessionpool.cli.save`).
+A thin shell over :func:`sessionpool.fetch_all`: this module parses the
+options, reads URLs one per line, lazily, writes each result as one JSON
+line (see :mod:`sessionpool.cli.output`) and the summary, and turns Ctrl-C
+into :meth:`sessionpool.Fetch.cancel` (see :mod:`sessionpool.cli.interrupts`).
+Everything else (threads, the per-host limit, URL checks, saving bodies,
+keeping input order) is the library's.
 
 Ctrl-C stops taking URLs and lets the requests in flight finish, for at
 most the request timeout and a small margin; a second Ctrl-C gives up on
@@ -18,54 +17,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from functools import partial
+from contextlib import suppress
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import urlsplit
+from typing import TextIO
 
-import requests
-from requests.exceptions import InvalidHeader, InvalidSchema, InvalidURL, MissingSchema, URLRequired
-from requests.utils import check_header_validity
+from sessionpool import Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
+from sessionpool.cli.arguments import header, http_method, positive_int, positive_seconds
+from sessionpool.cli.interrupts import Interrupts
+from sessionpool.cli.output import ResultSink, format_summary, make_progress
 
-from sessionpool._base import Pool
-from sessionpool._config import PoolConfig, Timeout
-from sessionpool._errors import PoolError
-from sessionpool._policy import RetryPolicy
-from sessionpool._queuepool import QueuePool
-from sessionpool._retry import attempts
-from sessionpool._threadlocal import ThreadLocalPool
-from sessionpool.cli.demo import positive_int
-from sessionpool.cli.output import ErrorInfo, FetchResult, ResultSink, format_summary, make_progress
-from sessionpool.cli.save import SaveDir, UnsafeSavePath
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
-
-__all__ = [
-    "FetchOptions",
-    "HostLimiter",
-    "add_arguments",
-    "fetch_all",
-    "fetch_one",
-    "header",
-    "http_method",
-    "make_pool",
-    "positive_seconds",
-    "read_urls",
-    "run_command",
-    "url_problem",
-]
+__all__ = ["add_arguments", "fetch_options", "pool_config", "read_urls", "run_command"]
 
 #: The subcommand's name, one-line help and description, for the ``sessionpool`` command.
 COMMAND = "fetch"
@@ -81,46 +46,7 @@ EPILOG = (
     " timeout and a few seconds); a second Ctrl-C gives up on them at once."
 )
 
-#: Seconds added to the request timeout when waiting for requests in flight after Ctrl-C.
-GRACE_MARGIN = 2.0
-#: How long the main thread waits at a time before looking at Ctrl-C again.
-_POLL = 0.1
-#: Errors raised before anything was sent: their request was sent 0 times.
-_NEVER_SENT = (InvalidURL, MissingSchema, InvalidSchema, InvalidHeader, URLRequired, PoolError)
-
-
 # -- arguments --------------------------------------------------------------
-
-
-def header(text: str) -> tuple[str, str]:
-    """An argparse type: a ``Name: value`` header, or a message saying what was wrong."""
-    name, colon, value = text.partition(":")
-    name, value = name.strip(), value.strip()
-    if not colon or not name:
-        raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
-    try:
-        check_header_validity((name, value))
-    except InvalidHeader as error:
-        raise argparse.ArgumentTypeError(f"not a valid header {text!r}: {error}") from None
-    return name, value
-
-
-def http_method(text: str) -> str:
-    """An argparse type: an HTTP method name such as GET, made of letters, in capitals."""
-    if not text.isascii() or not text.isalpha():
-        raise argparse.ArgumentTypeError(f"expected a method name such as GET or HEAD, got {text!r}")
-    return text.upper()
-
-
-def positive_seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds (a number > 0), got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds (a number > 0), got {text!r}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,6 +89,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def pool_config(args: argparse.Namespace) -> PoolConfig:
+    """The settings of the pool the URLs are fetched through, from the parsed options."""
+    config = PoolConfig(headers=dict(args.header), retry=RetryPolicy(retry_transient=args.retry_transient))
+    if args.timeout is not None:
+        config = dataclasses.replace(config, timeout=args.timeout)
+    return config
+
+
+def fetch_options(args: argparse.Namespace) -> FetchOptions:
+    """How each URL is fetched, from the parsed options (``--size`` sizes a QueuePool only)."""
+    return FetchOptions(
+        method=args.method,
+        threads=args.threads,
+        pool_kind=args.pool,
+        pool_size=args.size if args.pool == "queue" else None,
+        per_host=args.per_host,
+        ordered=args.ordered,
+        save_dir=None if args.save_dir is None else str(args.save_dir),
+    )
+
+
 # -- input ------------------------------------------------------------------
 
 
@@ -172,266 +119,6 @@ def read_urls(lines: Iterable[str]) -> Iterator[str]:
         url = line.strip()
         if url and not url.startswith("#"):
             yield url
-
-
-def url_problem(url: str) -> Exception | None:
-    """Why ``url`` cannot be fetched, as the exception requests would raise for it; None if it looks fine."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError as error:
-        return InvalidURL(f"cannot parse {url!r}: {error}")
-    if not parts.scheme:
-        return MissingSchema(f"no scheme in {url!r}: expected http:// or https://")
-    if parts.scheme.lower() not in ("http", "https"):
-        return InvalidSchema(f"unsupported scheme {parts.scheme!r} in {url!r}: expected http or https")
-    if any(char.isspace() or not char.isprintable() for char in url):
-        return InvalidURL(f"{url!r} contains white space or control characters")
-    if not parts.hostname:
-        return InvalidURL(f"no host in {url!r}")
-    return None
-
-
-# -- the pool and one URL ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FetchOptions:
-    """How each URL is fetched."""
-
-    threads: int = 8
-    method: str = "GET"
-    per_host: int | None = None
-    save_dir: SaveDir | None = None
-    grace: float = 30.0 + GRACE_MARGIN  # seconds to wait for requests in flight once stopped
-
-
-def make_pool(
-    kind: str,
-    *,
-    size: int,
-    timeout: float | None = None,
-    headers: Iterable[tuple[str, str]] = (),
-    retry_transient: bool = False,
-) -> Pool:
-    """The pool the URLs are fetched through: ``kind`` is ``thread-local`` or ``queue``."""
-    config = PoolConfig(headers=dict(headers), retry=RetryPolicy(retry_transient=retry_transient))
-    if timeout is not None:
-        config = dataclasses.replace(config, timeout=timeout)
-    if kind == "queue":
-        return QueuePool(config, size=size)
-    return ThreadLocalPool(config)
-
-
-def grace_seconds(timeout: Timeout) -> float:
-    """How long requests in flight are waited for after Ctrl-C: the longest part of the timeout, and a margin."""
-    if timeout is None:
-        return 30.0 + GRACE_MARGIN
-    if isinstance(timeout, tuple):
-        return max((part for part in timeout if part is not None), default=30.0) + GRACE_MARGIN
-    return float(timeout) + GRACE_MARGIN
-
-
-class HostLimiter:
-    """At most ``per_host`` requests in flight to one host (by host name) at any moment."""
-
-    def __init__(self, per_host: int) -> None:
-        self._per_host = per_host
-        self._lock = threading.Lock()
-        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
-
-    @contextmanager
-    def turn(self, url: str, stop: threading.Event) -> Iterator[bool]:
-        """Hold one of the host's slots for the block; yields False, holding none, if ``stop`` is set first."""
-        host = (urlsplit(url).hostname or "").lower()
-        with self._lock:
-            semaphore = self._semaphores.setdefault(host, threading.BoundedSemaphore(self._per_host))
-        while not semaphore.acquire(timeout=_POLL):
-            if stop.is_set():
-                yield False
-                return
-        try:
-            yield True
-        finally:
-            semaphore.release()
-
-
-def fetch_one(
-    pool: Pool, url: str, options: FetchOptions, limiter: HostLimiter | None, stop: threading.Event
-) -> FetchResult | None:
-    """Fetch ``url`` and read its body; None if ``stop`` was set before it was sent."""
-    if stop.is_set():
-        return None
-    if limiter is None:
-        return _fetch(pool, url, options)
-    with limiter.turn(url, stop) as allowed:
-        return _fetch(pool, url, options) if allowed and not stop.is_set() else None
-
-
-def _fetch(pool: Pool, url: str, options: FetchOptions) -> FetchResult:
-    started = time.perf_counter()
-    response: requests.Response | None = None
-    try:
-        response = pool.request(options.method, url)
-        body = response.content
-    except Exception as error:  # every failure becomes this URL's result
-        elapsed = (time.perf_counter() - started) * 1000
-        info = ErrorInfo.of(error)
-        if response is not None:  # answered, but the body could not be read
-            return FetchResult(url, response.url, response.status_code, None, elapsed, attempts(response), info)
-        sent = 0 if isinstance(error, _NEVER_SENT) else attempts(error)
-        return FetchResult(url, None, None, None, elapsed, sent, info)
-    finally:
-        if response is not None:
-            response.close()
-    elapsed = (time.perf_counter() - started) * 1000
-    error_info = None
-    if options.save_dir is not None and 200 <= response.status_code < 300:
-        try:
-            options.save_dir.save(url, body)
-        except (OSError, UnsafeSavePath) as error:
-            error_info = ErrorInfo.of(error)
-    return FetchResult(url, response.url, response.status_code, len(body), elapsed, attempts(response), error_info)
-
-
-# -- running them all -------------------------------------------------------
-
-
-class Interrupts:
-    """Ctrl-C during a run: the first stops taking URLs, the second gives up on requests in flight.
-
-    Installed as the SIGINT handler for a ``with`` block (from the main thread
-    only; elsewhere it stays passive). While the main thread is blocked reading
-    the input, Ctrl-C also interrupts that read.
-    """
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.abandon = threading.Event()
-        self.signalled = False
-        self.reading = False  # the main thread is blocked in the input
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> Self:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.stop.is_set():
-            self.abandon.set()
-        self.signalled = True
-        self.stop.set()
-        if self.reading:
-            raise KeyboardInterrupt
-
-
-class _Run:
-    """One run: submits URLs while there is room, and hands each outcome to the sink."""
-
-    def __init__(self, pool: Pool, sink: ResultSink, options: FetchOptions, interrupts: Interrupts) -> None:
-        self.pool = pool
-        self.sink = sink
-        self.options = options
-        self.interrupts = interrupts
-        self.limiter = HostLimiter(options.per_host) if options.per_host is not None else None
-        self.room = threading.Semaphore(2 * options.threads)  # URLs taken and not yet done
-        self.lock = threading.Lock()
-        self.pending: set[Future[FetchResult | None]] = set()
-
-    def stopping(self) -> bool:
-        return self.interrupts.stop.is_set() or self.sink.write_error is not None
-
-    def run(self, urls: Iterator[str]) -> int:
-        executor = ThreadPoolExecutor(max_workers=self.options.threads, thread_name_prefix="sessionpool-fetch")
-        abandoned = -1  # unknown, if something went wrong: do not wait for the threads
-        try:
-            self._submit_all(executor, urls)
-            abandoned = self._drain()
-        finally:
-            executor.shutdown(wait=abandoned == 0, cancel_futures=True)
-        return abandoned
-
-    def _submit_all(self, executor: ThreadPoolExecutor, urls: Iterator[str]) -> None:
-        for index, url in enumerate(self._take(urls)):
-            problem = url_problem(url)
-            if problem is not None:
-                self.sink.add(index, FetchResult(url, None, None, None, 0.0, 0, ErrorInfo.of(problem)))
-                continue
-            if not self._wait_for_room():
-                self.sink.skipped(index)
-                return
-            future = executor.submit(fetch_one, self.pool, url, self.options, self.limiter, self.interrupts.stop)
-            with self.lock:
-                self.pending.add(future)
-            future.add_done_callback(partial(self._done, index, url))
-
-    def _take(self, urls: Iterator[str]) -> Iterator[str]:
-        """The URLs of the input, until it ends or the run is stopped (also while blocked reading it)."""
-        while not self.stopping():
-            try:
-                self.interrupts.reading = True
-                try:
-                    url = next(urls)
-                finally:
-                    self.interrupts.reading = False
-            except (StopIteration, KeyboardInterrupt):
-                return
-            yield url
-
-    def _wait_for_room(self) -> bool:
-        while not self.room.acquire(timeout=_POLL):
-            if self.stopping():
-                return False
-        if self.stopping():
-            self.room.release()
-            return False
-        return True
-
-    def _done(self, index: int, url: str, future: Future[FetchResult | None]) -> None:
-        with self.lock:
-            self.pending.discard(future)
-        self.room.release()
-        if future.cancelled():
-            self.sink.skipped(index)
-            return
-        error = future.exception()  # fetch_one turns every Exception into a result: this is something worse
-        result = future.result() if error is None else FetchResult(url, None, None, None, 0.0, 0, ErrorInfo.of(error))
-        if result is None:
-            self.sink.skipped(index)
-        else:
-            self.sink.add(index, result)
-
-    def _drain(self) -> int:
-        """Wait for every URL taken; once stopped, only for a grace period. How many were given up on."""
-        deadline: float | None = None
-        while True:
-            with self.lock:
-                waiting = set(self.pending)
-            if not waiting:
-                return 0
-            if self.stopping():
-                if deadline is None:
-                    deadline = time.monotonic() + self.options.grace
-                    for future in waiting:
-                        future.cancel()  # those not started yet
-                elif self.interrupts.abandon.is_set() or time.monotonic() >= deadline:
-                    return len(waiting)
-            wait(waiting, timeout=_POLL)
-
-
-def fetch_all(urls: Iterable[str], pool: Pool, sink: ResultSink, options: FetchOptions, interrupts: Interrupts) -> int:
-    """Fetch every URL through ``pool``, each result to ``sink``; how many requests in flight were given up on."""
-    return _Run(pool, sink, options, interrupts).run(iter(urls))
 
 
 # -- the command ------------------------------------------------------------
@@ -466,10 +153,11 @@ def _silence_stdout() -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the fetch command as parsed; the exit status (0, 1, 2 or 130)."""
-    try:
-        save_dir = SaveDir(args.save_dir) if args.save_dir is not None else None
-    except OSError as error:
-        return _usage_error("--save-dir", f"cannot use {str(args.save_dir)!r} as a directory: {error}")
+    if args.save_dir is not None:
+        try:
+            args.save_dir.mkdir(parents=True, exist_ok=True)  # checked first, before any file is opened
+        except OSError as error:
+            return _save_dir_error(args.save_dir, error)
     try:
         source = _open_input(args.file)
     except OSError as error:
@@ -481,7 +169,11 @@ def run_command(args: argparse.Namespace) -> int:
             source.close()
         return _usage_error("--output", f"cannot write {args.output!r}: {error.strerror or error}")
     try:
-        return _run(args, source, out, save_dir)
+        try:
+            fetch = fetch_all(read_urls(source), config=pool_config(args), options=fetch_options(args))
+        except OSError as error:
+            return _save_dir_error(args.save_dir, error)
+        return _run(args, fetch, out)
     finally:
         if source is not sys.stdin:
             source.close()
@@ -489,31 +181,25 @@ def run_command(args: argparse.Namespace) -> int:
             out.close()
 
 
-def _run(args: argparse.Namespace, source: TextIO, out: TextIO, save_dir: SaveDir | None) -> int:
-    pool = make_pool(
-        args.pool,
-        size=args.size or args.threads,
-        timeout=args.timeout,
-        headers=args.header,
-        retry_transient=args.retry_transient,
-    )
+def _save_dir_error(path: Path, error: OSError) -> int:
+    return _usage_error("--save-dir", f"cannot use {str(path)!r} as a directory: {error}")
+
+
+def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO) -> int:
     show = sys.stderr.isatty()
-    progress = make_progress(sys.stderr, _count_urls(args.file) if show else None)
-    sink = ResultSink(out, ordered=args.ordered, progress=progress)
-    options = FetchOptions(
-        threads=args.threads,
-        method=args.method,
-        per_host=args.per_host,
-        save_dir=save_dir,
-        grace=grace_seconds(pool.config.timeout),
-    )
+    sink = ResultSink(out, progress=make_progress(sys.stderr, _count_urls(args.file) if show else None))
     started = time.perf_counter()
-    with pool, Interrupts() as interrupts:
-        abandoned = fetch_all(read_urls(source), pool, sink, options, interrupts)
+    with fetch, Interrupts(fetch) as interrupts:
+        for result in fetch:
+            sink.add(result)
+            if sink.write_error is not None and not fetch.cancelled:
+                fetch.cancel()  # nobody reads the results any more: take no more URLs
         sink.close()
-        seconds = time.perf_counter() - started
-        stats = pool.stats()
-    summary = format_summary(sink.tally, stats, seconds, interrupted=interrupts.signalled, abandoned=abandoned)
+    seconds = time.perf_counter() - started
+    sink.tally.not_sent = fetch.not_sent
+    summary = format_summary(
+        sink.tally, fetch.stats(), seconds, interrupted=interrupts.signalled, abandoned=fetch.abandoned
+    )
     print(summary, file=sys.stderr)
     status = 130 if interrupts.signalled else 1 if sink.tally.failed else 0
     if sink.write_error is not None:
@@ -521,7 +207,7 @@ def _run(args: argparse.Namespace, source: TextIO, out: TextIO, save_dir: SaveDi
         if out is sys.stdout:
             _silence_stdout()
         status = status if interrupts.signalled else 1
-    if abandoned:
+    if fetch.abandoned:
         _exit_now(status, out)
     return status
 

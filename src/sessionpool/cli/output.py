@@ -1,27 +1,24 @@
 """What ``sessionpool fetch`` writes: JSON Lines results, a progress display, and the summary.
 
-Results come in from the worker threads in completion order; a
-:class:`ResultSink` writes each as one JSON line and flushes it, either at
-once or (``ordered``) as soon as every result before it in the input has
-been written. It also counts what the summary reports, and feeds the
-progress display, which goes to standard error only when that is a terminal.
+The results come from :func:`sessionpool.fetch_all`, in the order it yields
+them; a :class:`ResultSink` writes each as one JSON line
+(:meth:`sessionpool.FetchResult.to_json`) and flushes it. It also counts
+what the summary reports, and feeds the progress display, which goes to
+standard error only when that is a terminal.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
-from sessionpool._stats import PoolStats
+from sessionpool import FetchResult, PoolStats
 
 __all__ = [
-    "ErrorInfo",
-    "FetchResult",
     "PlainProgress",
     "Progress",
     "ResultSink",
@@ -32,54 +29,6 @@ __all__ = [
 
 #: Seconds between two lines of the plain progress display.
 PLAIN_PROGRESS_INTERVAL = 5.0
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """Why a URL has no usable result: the exception's class name and message."""
-
-    type: str
-    message: str
-
-    @classmethod
-    def of(cls, error: BaseException) -> ErrorInfo:
-        """The error info of an exception."""
-        return cls(type(error).__name__, str(error))
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What became of one URL of the input.
-
-    :param url: the URL as read from the input.
-    :param final_url: the URL of the final response, after redirects; None without a response.
-    :param status: the final response's HTTP status; None without a response.
-    :param size: the length of the body in bytes; None if it could not be read.
-    :param elapsed_ms: milliseconds from sending the request to having read the body.
-    :param attempts: how many times the request was sent (0 for a URL never sent).
-    :param error: what went wrong, or None.
-    """
-
-    url: str
-    final_url: str | None
-    status: int | None
-    size: int | None
-    elapsed_ms: float
-    attempts: int
-    error: ErrorInfo | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The result as the JSON object written for it."""
-        error = None if self.error is None else {"type": self.error.type, "message": self.error.message}
-        return {
-            "url": self.url,
-            "final_url": self.final_url,
-            "status": self.status,
-            "bytes": self.size,
-            "elapsed_ms": round(self.elapsed_ms, 3),
-            "attempts": self.attempts,
-            "error": error,
-        }
 
 
 @dataclass
@@ -173,64 +122,24 @@ def make_progress(stream: TextIO, total: int | None) -> Progress:
 
 
 class ResultSink:
-    """Writes results as JSON Lines, one flushed line each, from any thread.
+    """Writes results as JSON Lines, one flushed line each, and counts them.
 
     :param out: where the lines go.
-    :param ordered: write in input order (by each result's index), holding
-        back results that arrive before an earlier one.
     :param progress: told of every result written.
     """
 
-    def __init__(self, out: TextIO, *, ordered: bool, progress: Progress) -> None:
+    def __init__(self, out: TextIO, *, progress: Progress) -> None:
         self._out = out
-        self._ordered = ordered
         self._progress = progress
-        self._lock = threading.Lock()
-        self._held: dict[int, FetchResult] = {}
-        self._next = 0  # the index to write next, when ordered
         self._closed = False
         self.tally = Tally()
         #: The error that stopped the output (a closed pipe, a full disk), if any.
         self.write_error: OSError | None = None
 
-    def add(self, index: int, result: FetchResult) -> None:
-        """Take the result of the ``index``-th URL of the input (from 0)."""
-        with self._lock:
-            if self._closed:
-                return
-            if not self._ordered:
-                self._write(result)
-                return
-            self._held[index] = result
-            while self._next in self._held:
-                self._write(self._held.pop(self._next))
-                self._next += 1
-
-    def skipped(self, index: int) -> None:
-        """The ``index``-th URL will have no result (it was never sent): stop waiting for it."""
-        with self._lock:
-            self.tally.not_sent += 1
-            if self._ordered and not self._closed:
-                self._held.setdefault(index, _NOT_SENT)
-                while self._next in self._held:
-                    result = self._held.pop(self._next)
-                    if result is not _NOT_SENT:
-                        self._write(result)
-                    self._next += 1
-
-    def close(self) -> None:
-        """Write every result still held back, in input order; later results are dropped."""
-        with self._lock:
-            if self._closed:
-                return
-            for index in sorted(self._held):
-                if self._held[index] is not _NOT_SENT:
-                    self._write(self._held[index])
-            self._held.clear()
-            self._closed = True
-        self._progress.close()
-
-    def _write(self, result: FetchResult) -> None:
+    def add(self, result: FetchResult) -> None:
+        """Write and count one result; after the output failed, only count it."""
+        if self._closed:
+            return
         self.tally.add(result)
         if self.write_error is None:
             try:
@@ -240,8 +149,11 @@ class ResultSink:
                 self.write_error = error
         self._progress.update(self.tally)
 
-
-_NOT_SENT = FetchResult(url="", final_url=None, status=None, size=None, elapsed_ms=0.0, attempts=0)
+    def close(self) -> None:
+        """Take no more results, and take the progress display down."""
+        if not self._closed:
+            self._closed = True
+            self._progress.close()
 
 
 def format_summary(tally: Tally, stats: PoolStats, seconds: float, *, interrupted: bool, abandoned: int = 0) -> str:

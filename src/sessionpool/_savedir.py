@@ -1,4 +1,4 @@
-"""Where ``sessionpool fetch --save-dir`` stores bodies: never outside the directory.
+"""Where the fetch engine saves bodies (:attr:`FetchOptions.save_dir`): never outside the directory.
 
 Each body goes to one file directly in the directory, named after the URL
 (host, port and path, reduced to letters, digits, ``.``, ``_`` and ``-``)

@@ -1,0 +1,231 @@
+"""The threads of one :class:`~sessionpool.Fetch`: the input thread, the workers, and what they hand back.
+
+A :class:`Run` holds only what the threads share, never the
+:class:`~sessionpool.Fetch` itself, so a fetch that its caller drops can be
+collected, and its finalizer can stop the threads and close the pool.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Union
+
+from sessionpool._base import Pool
+from sessionpool._fetch_one import fetch_one, invalid_url_result
+from sessionpool._fetch_options import FetchOptions
+from sessionpool._fetch_result import ErrorInfo, FetchResult
+from sessionpool._hostlimit import HostLimiter
+
+__all__ = ["Entry", "InputEnd", "InputFailed", "Reorder", "Run", "Taken"]
+
+#: How long the input thread waits for room at a time before looking at the stop flag again.
+_POLL = 0.1
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What became of the ``seq``-th URL taken from the input: its result, or None if it was never sent."""
+
+    seq: int
+    result: FetchResult | None
+    roomed: bool  # it held one of the input's places, to give back when the caller receives it
+
+
+@dataclass(frozen=True)
+class InputEnd:
+    """The input has no more URLs (or the input thread stopped taking them)."""
+
+
+@dataclass(frozen=True)
+class InputFailed:
+    """Reading the input raised ``error``: raised to the caller once the URLs taken are done."""
+
+    error: BaseException
+
+
+#: What the threads put on the results queue.
+Entry = Union[Taken, InputEnd, InputFailed]
+
+
+class Reorder:
+    """Puts results back in input order: each is held until every URL taken before it came back or was skipped."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, FetchResult | None] = {}
+        self._next = 0
+
+    def push(self, seq: int, result: FetchResult | None) -> list[FetchResult]:
+        """Take the outcome of the ``seq``-th URL (None: never sent); the results now due, in order."""
+        self._held[seq] = result
+        due: list[FetchResult] = []
+        while self._next in self._held:
+            held = self._held.pop(self._next)
+            if held is not None:
+                due.append(held)
+            self._next += 1
+        return due
+
+    def flush(self) -> list[FetchResult]:
+        """Every result still held, in input order, past the gaps that will never fill."""
+        due = [self._held[seq] for seq in sorted(self._held)]
+        self._held.clear()
+        return [result for result in due if result is not None]
+
+
+class Run:
+    """The input thread and the worker threads of one fetch, and the state they share.
+
+    ``stopping`` and ``abandoning`` are plain attributes rather than events,
+    so that a signal handler can set them without taking a lock.
+    """
+
+    def __init__(self, items: Iterator[tuple[int, str]], pool: Pool, options: FetchOptions, *, close_pool: bool):
+        self.pool = pool
+        self.results: queue.SimpleQueue[Entry] = queue.SimpleQueue()
+        #: Places for URLs taken and not yet received by the caller: twice the threads.
+        self.room = threading.Semaphore(2 * options.threads)
+        self.stopping = False  # take no more URLs, send no more requests
+        self.abandoning = False  # do not wait for the requests in flight
+        self._items = items
+        self._options = options
+        self._close_pool = close_pool
+        self._limiter = HostLimiter(options.per_host) if options.per_host is not None else None
+        self._lock = threading.RLock()  # reentrant: the finalizer may run finish() from any thread
+        self._taken = 0
+        self._pending: set[Future[FetchResult | None]] = set()
+        self._executor: ThreadPoolExecutor | None = None
+        self._finished = False
+
+    def stopped(self) -> bool:
+        """Whether the run is stopping (for the per-host limiter's waits)."""
+        return self.stopping
+
+    def taken_so_far(self) -> int:
+        """URLs taken from the input; final once ``stopping`` is set or the input ended."""
+        with self._lock:
+            return self._taken
+
+    def in_flight(self) -> int:
+        """URLs handed to a worker thread whose outcome is not known yet."""
+        with self._lock:
+            return len(self._pending)
+
+    def start(self) -> None:
+        """Start the worker threads and the input thread, unless the run was stopped already."""
+        with self._lock:
+            if self.stopping or self._finished:
+                self.results.put(InputEnd())
+                return
+            self._executor = ThreadPoolExecutor(self._options.threads, thread_name_prefix="sessionpool-fetch")
+        # A daemon: it may be blocked reading an input that never ends (a pipe), and must not hold up the exit.
+        threading.Thread(target=self._feed, name="sessionpool-fetch-input", daemon=True).start()
+
+    def cancel_queued(self) -> None:
+        """Cancel the URLs handed to the workers and not started yet (each comes back as never sent)."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.cancel()
+
+    def finish(self, *, wait: bool) -> None:
+        """Stop everything, waiting for the worker threads if ``wait``; close the pool if the run owns it."""
+        self.stopping = True
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+            executor = self._executor
+        if executor is not None:
+            executor.shutdown(wait=wait, cancel_futures=True)
+        if self._close_pool:
+            self.pool.close()
+
+    # -- the input thread ---------------------------------------------------
+
+    def _feed(self) -> None:
+        try:
+            while not self.stopping:
+                try:
+                    index, url = next(self._items)
+                except StopIteration:
+                    return
+                if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int):
+                    raise TypeError(f"the input must give (index, url) pairs of int and str, got {(index, url)!r}")
+                with self._lock:
+                    if self.stopping:
+                        return  # read after the stop: not taken
+                    seq = self._taken
+                    self._taken += 1
+                self._hand_out(seq, index, url)
+        except BaseException as error:  # the caller raises it, after the results of the URLs taken
+            self.results.put(InputFailed(error))
+        finally:
+            self.results.put(InputEnd())
+
+    def _hand_out(self, seq: int, index: int, url: str) -> None:
+        if not self._wait_for_room():
+            self.results.put(Taken(seq, None, roomed=False))
+            return
+        invalid = invalid_url_result(index, url)
+        if invalid is not None:
+            self.results.put(Taken(seq, invalid, roomed=True))
+            return
+        with self._lock:
+            if self._executor is None or self._finished:
+                future = None
+            else:
+                future = self._executor.submit(self._work, index, url)
+                self._pending.add(future)
+        if future is None:
+            self.results.put(Taken(seq, None, roomed=True))
+            return
+        future.add_done_callback(partial(self._done, seq, index, url))
+
+    def _wait_for_room(self) -> bool:
+        while not self.room.acquire(timeout=_POLL):
+            if self.stopping:
+                return False
+        if self.stopping:
+            self.room.release()
+            return False
+        return True
+
+    # -- the worker threads -------------------------------------------------
+
+    def _work(self, index: int, url: str) -> FetchResult | None:
+        if self.stopping:
+            return None
+        if self._limiter is None:
+            return fetch_one(self.pool, url, self._options, index=index)
+        with self._limiter.turn(url, self.stopped) as allowed:
+            if not allowed or self.stopping:
+                return None
+            return fetch_one(self.pool, url, self._options, index=index)
+
+    def _done(self, seq: int, index: int, url: str, future: Future[FetchResult | None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        if future.cancelled():
+            self.results.put(Taken(seq, None, roomed=True))
+            return
+        error = future.exception()  # fetch_one turns every Exception into a result: this is something worse
+        result = future.result() if error is None else _crashed(index, url, error)
+        self.results.put(Taken(seq, result, roomed=True))
+
+
+def _crashed(index: int, url: str, error: BaseException) -> FetchResult:
+    return FetchResult(
+        index=index,
+        url=url,
+        final_url=None,
+        status=None,
+        size=None,
+        elapsed_ms=0.0,
+        attempts=0,
+        error=ErrorInfo.of(error),
+    )

@@ -17,7 +17,7 @@ import pytest
 
 from helpers import wait_until
 from sessionpool import ErrorInfo, FetchResult
-from sessionpool._savedir import save_name
+from sessionpool._fetch.savedir import save_name
 from sessionpool.cli.output import PlainProgress, ResultSink, Tally, make_progress
 from sessionpool.testing import LocalServer
 

@@ -31,8 +31,8 @@ from sessionpool import (
     fetch_all,
     fetch_one,
 )
-from sessionpool._fetch_run import Reorder
-from sessionpool._hostlimit import HostLimiter
+from sessionpool._fetch.hostlimit import HostLimiter
+from sessionpool._fetch.run import Reorder
 from sessionpool.testing import LocalServer
 
 SECONDS = 30.0

@@ -15,10 +15,7 @@ from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
 from sessionpool._errors import LeaseError, PoolClosed, PoolError, PoolTimeout, SessionFactoryError
 from sessionpool._events import PoolListener
-from sessionpool._fetch import Fetch, fetch_all
-from sessionpool._fetch_one import fetch_one
-from sessionpool._fetch_options import FetchOptions
-from sessionpool._fetch_result import ErrorInfo, FetchResult
+from sessionpool._fetch import ErrorInfo, Fetch, FetchOptions, FetchResult, fetch_all, fetch_one
 from sessionpool._policy import RetryPolicy
 from sessionpool._queuepool import QueuePool
 from sessionpool._retry import attempts

@@ -16,10 +16,10 @@ from functools import partial
 from typing import Union
 
 from sessionpool._base import Pool
-from sessionpool._fetch_one import fetch_one, invalid_url_result
-from sessionpool._fetch_options import FetchOptions
-from sessionpool._fetch_result import ErrorInfo, FetchResult
-from sessionpool._hostlimit import HostLimiter
+from sessionpool._fetch.hostlimit import HostLimiter
+from sessionpool._fetch.one import fetch_one, invalid_url_result
+from sessionpool._fetch.options import FetchOptions
+from sessionpool._fetch.result import ErrorInfo, FetchResult
 
 __all__ = ["Entry", "InputEnd", "InputFailed", "Reorder", "Run", "Taken"]
 

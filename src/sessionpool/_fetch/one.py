@@ -18,10 +18,10 @@ from requests.exceptions import InvalidHeader, InvalidSchema, InvalidURL, Missin
 
 from sessionpool._base import Pool
 from sessionpool._errors import PoolError
-from sessionpool._fetch_options import FetchOptions
-from sessionpool._fetch_result import ErrorInfo, FetchResult
+from sessionpool._fetch.options import FetchOptions
+from sessionpool._fetch.result import ErrorInfo, FetchResult
+from sessionpool._fetch.savedir import SaveDir, UnsafeSavePath
 from sessionpool._retry import attempts
-from sessionpool._savedir import SaveDir, UnsafeSavePath
 
 __all__ = ["fetch_one", "invalid_url_result", "url_problem"]
 

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
-from sessionpool._fetch_options import FetchOptions, grace_seconds
-from sessionpool._fetch_result import FetchResult
-from sessionpool._fetch_run import Entry, InputEnd, InputFailed, Reorder, Run
+from sessionpool._fetch.options import FetchOptions, grace_seconds
+from sessionpool._fetch.result import FetchResult
+from sessionpool._fetch.run import Entry, InputEnd, InputFailed, Reorder, Run
+from sessionpool._fetch.savedir import SaveDir
 from sessionpool._queuepool import QueuePool
-from sessionpool._savedir import SaveDir
 from sessionpool._stats import PoolStats
 from sessionpool._threadlocal import ThreadLocalPool
 from sessionpool._validate import describe

@@ -53,16 +53,7 @@ def invalid_url_result(index: int, url: str) -> FetchResult | None:
     problem = url_problem(url)
     if problem is None:
         return None
-    return FetchResult(
-        index=index,
-        url=url,
-        final_url=None,
-        status=None,
-        size=None,
-        elapsed_ms=0.0,
-        attempts=0,
-        error=ErrorInfo.of(problem),
-    )
+    return FetchResult.failed(index, url, problem)
 
 
 def fetch_one(pool: Pool, url: str, options: FetchOptions | None = None, *, index: int = 0) -> FetchResult:
@@ -104,16 +95,7 @@ def fetch_one(pool: Pool, url: str, options: FetchOptions | None = None, *, inde
                 error=ErrorInfo.of(error),
             )
         sent = 0 if isinstance(error, _NEVER_SENT) else attempts(error)
-        return FetchResult(
-            index=index,
-            url=url,
-            final_url=None,
-            status=None,
-            size=None,
-            elapsed_ms=elapsed,
-            attempts=sent,
-            error=ErrorInfo.of(error),
-        )
+        return FetchResult.failed(index, url, error, elapsed_ms=elapsed, attempts=sent)
     finally:
         if response is not None:
             response.close()

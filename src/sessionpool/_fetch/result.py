@@ -73,6 +73,22 @@ class FetchResult:
         """Whether the URL got a response and nothing went wrong (any HTTP status counts)."""
         return self.error is None and self.status is not None
 
+    @classmethod
+    def failed(
+        cls, index: int, url: str, error: BaseException, *, elapsed_ms: float = 0.0, attempts: int = 0
+    ) -> FetchResult:
+        """The result of a URL that got no response: ``error`` says why."""
+        return cls(
+            index=index,
+            url=url,
+            final_url=None,
+            status=None,
+            size=None,
+            elapsed_ms=elapsed_ms,
+            attempts=attempts,
+            error=ErrorInfo.of(error),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The result as one JSON Lines object, the shape ``sessionpool fetch`` writes.
 

@@ -19,7 +19,7 @@ from sessionpool._base import Pool
 from sessionpool._fetch.hostlimit import HostLimiter
 from sessionpool._fetch.one import fetch_one, invalid_url_result
 from sessionpool._fetch.options import FetchOptions
-from sessionpool._fetch.result import ErrorInfo, FetchResult
+from sessionpool._fetch.result import FetchResult
 
 __all__ = ["Entry", "InputEnd", "InputFailed", "Reorder", "Run", "Taken"]
 
@@ -214,18 +214,5 @@ class Run:
             self.results.put(Taken(seq, None, roomed=True))
             return
         error = future.exception()  # fetch_one turns every Exception into a result: this is something worse
-        result = future.result() if error is None else _crashed(index, url, error)
+        result = future.result() if error is None else FetchResult.failed(index, url, error)
         self.results.put(Taken(seq, result, roomed=True))
-
-
-def _crashed(index: int, url: str, error: BaseException) -> FetchResult:
-    return FetchResult(
-        index=index,
-        url=url,
-        final_url=None,
-        status=None,
-        size=None,
-        elapsed_ms=0.0,
-        attempts=0,
-        error=ErrorInfo.of(error),
-    )

@@ -236,7 +236,7 @@ def test_idempotent_methods_without_a_body_may_be_sent_again(method: str) -> Non
     ],
     ids=["bytes", "bytearray", "memoryview", "str", "form", "json", "bytesio"],
 )
-def test_a_put_with_a_replayable_body_may_be_sent_again(body: dict[str, object]) -> None:
+def test_a_put_with_a_retryable_body_may_be_sent_again(body: dict[str, object]) -> None:
     request = _request("PUT", **body)
     assert retry_refusal(request, DEFAULT) is None
     if isinstance(body.get("data"), io.BytesIO):

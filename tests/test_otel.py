@@ -135,7 +135,7 @@ def test_a_request_held_by_a_slow_server_is_active(server: LocalServer, meter_pr
         assert active(_collect(reader)) == (0, 0, 0)
 
 
-def test_stale_replays_are_counted_by_reason(meter_provider: Metrics) -> None:
+def test_stale_retries_are_counted_by_reason(meter_provider: Metrics) -> None:
     provider, reader = meter_provider
     with (
         LocalServer(faults=Faults(after=1)) as fault,
@@ -250,7 +250,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
         assert not hasattr(requests.Session.send, "opentelemetry_instrumentation_requests_applied")
 
 
-def test_a_replayed_request_carries_its_resend_count(spans: InMemorySpanExporter) -> None:
+def test_a_retried_request_carries_its_resend_count(spans: InMemorySpanExporter) -> None:
     with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=1) as pool:
         assert pool.get(f"{fault.url}/first").content == b"ok"
         replayed = pool.get(f"{fault.url}/second")  # its reused connection dies under it

@@ -18,13 +18,13 @@ def test_defaults() -> None:
     assert policy.retry_methods == DEFAULT_RETRY_METHODS
 
 
-def test_default_replay_methods_are_the_idempotent_ones() -> None:
+def test_default_retry_methods_are_the_idempotent_ones() -> None:
     assert frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) == DEFAULT_RETRY_METHODS
     assert "POST" not in DEFAULT_RETRY_METHODS
     assert "PATCH" not in DEFAULT_RETRY_METHODS
 
 
-def test_replay_methods_are_upper_cased_into_a_frozenset() -> None:
+def test_retry_methods_are_upper_cased_into_a_frozenset() -> None:
     policy = RetryPolicy(retry_methods=["get", "post", "Put", "get"])
     assert isinstance(policy.retry_methods, frozenset)
     assert policy.retry_methods == frozenset({"GET", "POST", "PUT"})

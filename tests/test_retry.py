@@ -72,7 +72,7 @@ def test_the_reuse_race_over_tls_costs_no_request(ca: trustme.CA, tls_files: TLS
     assert stats.stale_retries >= total - 4 * 2
 
 
-def test_without_replays_the_same_race_fails_requests() -> None:
+def test_without_retries_the_same_race_fails_requests() -> None:
     total = 200
     with LocalServer(faults=CLOSE_ON_REUSE) as server, ThreadLocalPool(retry=RetryPolicy.disabled()) as pool:
         answered, failed = _hammer(pool, server.url, threads=8, total=total)
@@ -100,7 +100,7 @@ def test_a_post_whose_connection_dies_is_never_sent_again(caplog: pytest.LogCapt
 
 
 @pytest.mark.parametrize("header", ["Idempotency-Key", "X-Idempotency-Key", "idempotency-key"])
-def test_a_post_with_an_idempotency_key_is_replayed(header: str) -> None:
+def test_a_post_with_an_idempotency_key_is_retried(header: str) -> None:
     with LocalServer(faults=RESET_ON_REUSE) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/warm-up")
         response = pool.post(server.url + "/orders", data=b"one order", headers={header: "order-17"})
@@ -111,7 +111,7 @@ def test_a_post_with_an_idempotency_key_is_replayed(header: str) -> None:
     assert stats.stale_retries == 1
 
 
-def test_the_replay_methods_can_be_widened_explicitly() -> None:
+def test_the_retry_methods_can_be_widened_explicitly() -> None:
     policy = RetryPolicy(retry_methods={"GET", "POST"})
     with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=policy) as pool:
         pool.get(server.url + "/warm-up")
@@ -124,7 +124,7 @@ def _generated_body() -> Iterator[bytes]:
     yield b"part two"
 
 
-def test_a_generator_body_is_never_replayed() -> None:
+def test_a_generator_body_is_never_retried() -> None:
     with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/warm-up")
         with pytest.raises(requests.ConnectionError):
@@ -133,7 +133,7 @@ def test_a_generator_body_is_never_replayed() -> None:
     assert server.count("PUT", "/upload") == 1
 
 
-def test_a_seekable_file_body_is_rewound_and_replayed() -> None:
+def test_a_seekable_file_body_is_rewound_and_retried() -> None:
     payload = b"x" * 5000
     body = io.BytesIO(b"header to skip|" + payload)
     body.seek(len(b"header to skip|"))  # the body starts here, not at 0
@@ -144,7 +144,7 @@ def test_a_seekable_file_body_is_rewound_and_replayed() -> None:
     assert [(r.body_size, r.answered) for r in uploads] == [(len(payload), False), (len(payload), True)]
 
 
-def test_a_failure_on_a_fresh_connection_is_not_replayed_as_stale() -> None:
+def test_a_failure_on_a_fresh_connection_is_not_retried_as_stale() -> None:
     fault = Faults(after=0, on="request", how="fin")  # every connection dies on its first request
     with LocalServer(faults=fault) as server, QueuePool(size=1) as pool:
         with pytest.raises(requests.ConnectionError):
@@ -171,7 +171,7 @@ def _stale_error(n: int) -> requests.ConnectionError:
     return requests.ConnectionError(ProtocolError("Connection aborted.", cause))
 
 
-def test_replays_stop_at_stale_attempts_and_raise_the_last_error_unchanged() -> None:
+def test_retries_stop_at_stale_attempts_and_raise_the_last_error_unchanged() -> None:
     # urllib3 puts the failed connection's slot back empty and on top of its
     # LIFO queue, so a real replay goes out on a new connection; to see the
     # bound, every attempt here fails as stale.
@@ -472,7 +472,7 @@ def test_raise_on_status_raises_a_retry_error_holding_the_last_response(no_sleep
     assert stats.connections_opened == server.connections_accepted == 1
 
 
-def test_a_stale_replay_calls_no_sleep(no_sleep: list[float]) -> None:
+def test_a_stale_retry_calls_no_sleep(no_sleep: list[float]) -> None:
     policy = RetryPolicy(sleep=no_sleep.append)
     with LocalServer(faults=CLOSE_ON_REUSE) as server, QueuePool(size=1, retry=policy) as pool:
         pool.get(server.url + "/warm-up")

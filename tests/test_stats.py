@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from sessionpool import PoolStats
 from sessionpool._policy import READ, STALE, TRANSIENT
 from sessionpool._stats import StatsRecorder
+from sessionpool.testing import run_threads
 
 
 def _stats(**changes: int | float) -> PoolStats:
@@ -77,28 +77,16 @@ def test_counting_waits_for_the_lock(method: str, counter: str) -> None:
     assert getattr(recorder.snapshot(), counter) == 1
 
 
-def test_counts_are_exact_under_contention() -> None:
+def test_counts_are_exact_under_contention(tiny_switch_interval: None) -> None:
     threads_count, calls = 16, 2_000
     recorder = StatsRecorder()
-    start = threading.Barrier(threads_count)
 
-    def work() -> None:
-        start.wait(timeout=30)
+    def work(_: int) -> None:
         for _ in range(calls):
             recorder.request_sent()
             recorder.connection_opened()
 
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=work, daemon=True) for _ in range(threads_count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in threads)
-    finally:
-        sys.setswitchinterval(old_interval)
+    run_threads(threads_count, work)
 
     snapshot = recorder.snapshot()
     assert snapshot.requests == threads_count * calls == 32_000
@@ -106,7 +94,7 @@ def test_counts_are_exact_under_contention() -> None:
     assert snapshot.reuse_ratio == 0.0
 
 
-def test_replays_are_counted_by_reason() -> None:
+def test_retries_are_counted_by_reason() -> None:
     recorder = StatsRecorder()
     recorder.retried(STALE)
     recorder.retried(STALE)
@@ -136,7 +124,7 @@ def test_the_reasons_are_the_words_listeners_and_logs_see() -> None:
     assert (STALE, TRANSIENT, READ) == ("stale", "transient", "read")
 
 
-def test_an_unknown_replay_reason_is_refused_not_counted_as_another() -> None:
+def test_an_unknown_retry_reason_is_refused_not_counted_as_another() -> None:
     recorder = StatsRecorder()
     with pytest.raises(ValueError, match=r"'sideways'.*'stale', 'transient' or 'read'"):
         recorder.retried("sideways")  # type: ignore[arg-type]

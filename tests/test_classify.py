@@ -14,11 +14,13 @@ import urllib3.exceptions
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
 
 from sessionpool._classify import (
+    Verdict,
     body_refusal,
     is_connect_failure,
     is_connection_loss,
     is_read_error,
     is_stale_connection_failure,
+    judge,
     mark_reused_connection_failure,
     retry_refusal,
     root_cause,
@@ -293,3 +295,29 @@ def test_method_matching_ignores_case(method: str) -> None:
     assert retry_refusal(request, DEFAULT) is None
     request.method = "post"
     assert isinstance(retry_refusal(request, DEFAULT), str)
+
+
+def _response(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    return response
+
+
+def test_judge_names_the_reason_and_the_refusal_of_each_outcome() -> None:
+    policy = RetryPolicy(retry_transient=True, retry_read=True)
+    get, post = _request("GET"), _request("POST", data=b"x")
+    stale = _marked(http.client.RemoteDisconnected("closed"))
+    assert judge(policy, get, _aborted(stale)) == Verdict("stale", None, nothing_sent=False)
+    assert judge(policy, get, _response(503)).reason == "transient"
+    assert judge(policy, get, _response(200)).reason is None
+    assert judge(policy, get, requests.ReadTimeout("slow")).reason == "read"
+    # A connect failure sent nothing: a POST may go again; a stale POST may not.
+    connect = judge(policy, post, requests.ConnectTimeout("no connection within the connect timeout"))
+    assert connect.retryable
+    assert connect.nothing_sent
+    stale_post = judge(policy, post, _aborted(stale))
+    assert stale_post.reason == "stale"
+    assert not stale_post.retryable
+    assert "POST" in str(stale_post.refusal)
+    # What the policy leaves off has no reason at all.
+    assert judge(RetryPolicy.disabled(), get, _aborted(stale)).reason is None

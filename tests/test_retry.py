@@ -482,33 +482,13 @@ def test_a_stale_retry_calls_no_sleep(no_sleep: list[float]) -> None:
     assert no_sleep == []
 
 
-# -- judge: one pure classification for every tenacity callback ----------------
+# -- one pure judgement for every tenacity callback ----------------------------
 
 
 def _response(status: int) -> requests.Response:
     response = requests.Response()
     response.status_code = status
     return response
-
-
-def test_judge_names_the_reason_and_the_refusal_of_each_outcome() -> None:
-    policy = RetryPolicy(retry_transient=True, retry_read=True)
-    get = requests.Request("GET", "http://127.0.0.1:9/").prepare()
-    post = requests.Request("POST", "http://127.0.0.1:9/", data=b"x").prepare()
-    connect = requests.ConnectTimeout("no connection within the connect timeout")
-    assert sessionpool._retry.judge(policy, get, _stale_error(0)) == sessionpool._retry.Verdict("stale", None, False)
-    assert sessionpool._retry.judge(policy, get, _response(503)).reason == "transient"
-    assert sessionpool._retry.judge(policy, get, _response(200)).reason is None
-    assert sessionpool._retry.judge(policy, get, requests.ReadTimeout("slow")).reason == "read"
-    # A connect failure sent nothing: a POST may go again; a stale POST may not.
-    assert sessionpool._retry.judge(policy, post, connect).retryable
-    assert sessionpool._retry.judge(policy, post, connect).nothing_sent
-    stale_post = sessionpool._retry.judge(policy, post, _stale_error(1))
-    assert stale_post.reason == "stale"
-    assert not stale_post.retryable
-    assert "POST" in str(stale_post.refusal)
-    # What the policy leaves off has no reason at all.
-    assert sessionpool._retry.judge(RetryPolicy.disabled(), get, _stale_error(2)).reason is None
 
 
 def test_the_callbacks_answer_the_same_in_any_order_and_any_number_of_times() -> None:

@@ -1,7 +1,9 @@
 """Which failures may be sent again, and which requests are safe to send twice.
 
 Pure functions over exceptions and prepared requests, kept apart from the
-replay loop so that each rule can be read (and tested) on its own.
+retry loop so that each rule can be read (and tested) on its own, and
+:func:`judge`, which combines them into the one :class:`Verdict` on an
+outcome that every callback of the loop asks for.
 
 A *connect failure* is a connection that could not be made: refused, a
 name that did not resolve, a connect timeout. Nothing was sent, so only the
@@ -25,21 +27,24 @@ layers requests and urllib3 wrap around the error.
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from sessionpool._compat import body_can_rewind
-from sessionpool._policy import RetryPolicy
+from sessionpool._policy import READ, STALE, TRANSIENT, RetryPolicy, RetryReason
 
 __all__ = [
     "IDEMPOTENCY_HEADERS",
+    "Verdict",
     "body_refusal",
     "is_connect_failure",
     "is_connection_loss",
     "is_read_error",
     "is_stale_connection_failure",
+    "judge",
     "mark_reused_connection_failure",
     "retry_refusal",
     "root_cause",
@@ -161,3 +166,49 @@ def body_refusal(request: requests.PreparedRequest) -> str | None:
     if hasattr(body, "read") and body_can_rewind(request):
         return None
     return f"its body ({type(body).__name__}) is a stream that cannot be sent again"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the policy says of one outcome of one request: a pure function of both (:func:`judge`).
+
+    :param reason: the kind of retry the policy has for the outcome, whether
+        or not the request allows it; None if the policy covers none.
+    :param refusal: why this request may not be sent again after the
+        outcome, or None if it may.
+    :param nothing_sent: the outcome is a connect failure: nothing reached
+        the server, so the first retry needs no wait.
+    """
+
+    reason: RetryReason | None
+    refusal: str | None
+    nothing_sent: bool
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the outcome calls for a retry that the request allows."""
+        return self.reason is not None and self.refusal is None
+
+
+def judge(
+    policy: RetryPolicy, request: requests.PreparedRequest, outcome: requests.Response | BaseException
+) -> Verdict:
+    """Classify ``outcome`` of sending ``request`` under ``policy``; no side effects."""
+    if isinstance(outcome, BaseException):
+        nothing_sent = is_connect_failure(outcome)
+        reason: RetryReason | None = None
+        if policy.retry_stale and is_stale_connection_failure(outcome):
+            reason = STALE
+        elif policy.retry_transient and nothing_sent:
+            reason = TRANSIENT
+        elif policy.retry_read and is_read_error(outcome):
+            reason = READ
+    else:
+        nothing_sent = False
+        transient = policy.retry_transient and outcome.status_code in policy.transient_statuses
+        reason = TRANSIENT if transient else None
+    if reason is None:
+        return Verdict(None, None, nothing_sent)
+    # After a connect failure only the body matters: nothing was sent.
+    refusal = body_refusal(request) if nothing_sent else retry_refusal(request, policy)
+    return Verdict(reason, refusal, nothing_sent)

@@ -7,7 +7,7 @@ that request: a request that succeeds the first time never pays for tenacity.
 
 The loop, per outcome:
 
-1. judge it (:func:`judge`, built on :mod:`sessionpool._classify`): a stale
+1. judge it (:func:`sessionpool._classify.judge`): a stale
    connection, a transient failure (a connect failure or a transient
    status), a read error, or none the policy covers; none ends the loop
    with the outcome;
@@ -23,7 +23,7 @@ The loop, per outcome:
 5. rewind the body, release the failed response, and send again.
 
 Each tenacity callback (retry, stop, wait, before_sleep) judges the outcome
-it is given with the same pure :func:`judge`: none relies on another having
+it is given with the same pure ``judge``: none relies on another having
 run first, and none writes anything another reads. The only state kept
 across attempts is the reason of each outcome so far, appended by the
 attempt itself; the retries made for a reason are counted from it.
@@ -37,24 +37,17 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import requests
 from requests.utils import rewind_body
 from tenacity import Future, RetryCallState, Retrying, stop_after_attempt
 
-from sessionpool._classify import (
-    body_refusal,
-    is_connect_failure,
-    is_read_error,
-    is_stale_connection_failure,
-    retry_refusal,
-)
+from sessionpool._classify import Verdict, judge
 from sessionpool._events import EventDispatcher
-from sessionpool._policy import READ, STALE, TRANSIENT, RetryPolicy, RetryReason
+from sessionpool._policy import STALE, TRANSIENT, RetryPolicy, RetryReason
 from sessionpool._stats import StatsRecorder
 
-__all__ = ["Verdict", "attempts", "judge", "retry"]
+__all__ = ["attempts", "retry"]
 
 log = logging.getLogger("sessionpool")
 
@@ -81,52 +74,6 @@ def retry(
 ) -> requests.Response:
     """Go on from the first attempt's outcome ``first``; return the final response or raise the final error."""
     return _Retries(policy, request, send_once, first, stats, events).run()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the policy says of one outcome of one request: a pure function of both (:func:`judge`).
-
-    :param reason: the kind of retry the policy has for the outcome, whether
-        or not the request allows it; None if the policy covers none.
-    :param refusal: why this request may not be sent again after the
-        outcome, or None if it may.
-    :param nothing_sent: the outcome is a connect failure: nothing reached
-        the server, so the first retry needs no wait.
-    """
-
-    reason: RetryReason | None
-    refusal: str | None
-    nothing_sent: bool
-
-    @property
-    def retryable(self) -> bool:
-        """Whether the outcome calls for a retry that the request allows."""
-        return self.reason is not None and self.refusal is None
-
-
-def judge(
-    policy: RetryPolicy, request: requests.PreparedRequest, outcome: requests.Response | BaseException
-) -> Verdict:
-    """Classify ``outcome`` of sending ``request`` under ``policy``; no side effects."""
-    if isinstance(outcome, BaseException):
-        nothing_sent = is_connect_failure(outcome)
-        reason: RetryReason | None = None
-        if policy.retry_stale and is_stale_connection_failure(outcome):
-            reason = STALE
-        elif policy.retry_transient and nothing_sent:
-            reason = TRANSIENT
-        elif policy.retry_read and is_read_error(outcome):
-            reason = READ
-    else:
-        nothing_sent = False
-        transient = policy.retry_transient and outcome.status_code in policy.transient_statuses
-        reason = TRANSIENT if transient else None
-    if reason is None:
-        return Verdict(None, None, nothing_sent)
-    # After a connect failure only the body matters: nothing was sent.
-    refusal = body_refusal(request) if nothing_sent else retry_refusal(request, policy)
-    return Verdict(reason, refusal, nothing_sent)
 
 
 class _Retries:

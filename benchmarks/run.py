@@ -61,7 +61,7 @@ PLANS = {
     "quick": Plan("quick", (1, 16), 1000, 2, (), ("--quick",)),
     "smoke": Plan("smoke", (1, 4), 100, 1, (), ("--quick", "--rounds", "1")),
 }
-MICRO_BENCHMARKS = ("checkout.py", "replay_cost.py")
+MICRO_BENCHMARKS = ("checkout.py", "retry_cost.py")
 
 
 def client_env(ca_bundle: Path) -> dict[str, str]:

@@ -43,7 +43,7 @@ def test_writes_the_report_and_the_chart(smoke: tuple[Path, dict[str, Any]]) -> 
     for client in results["meta"]["clients"]:
         assert f"| {client['label']} " in text, client["label"]
     assert "checkout.py" in text
-    assert "replay_cost.py" in text
+    assert "retry_cost.py" in text
 
 
 @pytest.mark.timeout(200)

@@ -1,4 +1,4 @@
-"""The replay rules on their own: which failures are stale connections, and which requests may be sent twice."""
+"""The retry rules on their own: which failures are stale connections, and which requests may be sent twice."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def test_a_put_with_a_retryable_body_may_be_sent_again(body: dict[str, object]) 
     request = _request("PUT", **body)
     assert retry_refusal(request, DEFAULT) is None
     if isinstance(body.get("data"), io.BytesIO):
-        assert request._body_position == 0  # what makes the file replayable: requests noted where it starts
+        assert request._body_position == 0  # what makes the file retryable: requests noted where it starts
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])

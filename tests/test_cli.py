@@ -36,7 +36,7 @@ def test_demo_runs_both_rounds_and_succeeds(capsys: pytest.CaptureFixture[str]) 
     assert "requests.get" in speed
     assert resilience, "no resilience table"
     header = next(line for line in resilience.splitlines() if line.startswith("client"))
-    assert header.split()[1:] == ["requests", "errors", "replays", "connections", "opened"]
+    assert header.split()[1:] == ["requests", "errors", "retries", "connections", "opened"]
     for client in ("threading.local Session, by hand", "ThreadLocalPool", "QueuePool(size=1)"):
         assert any(line.startswith(client + " ") for line in resilience.splitlines()), client
 

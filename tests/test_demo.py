@@ -1,4 +1,4 @@
-"""The demo: every client against the local server, with the pools reusing connections and replaying."""
+"""The demo: every client against the local server, with the pools reusing connections and retrying."""
 
 from __future__ import annotations
 
@@ -97,14 +97,14 @@ def test_the_resilience_round_fails_the_plain_session_and_not_the_pools() -> Non
         assert stats is not None
         assert result.errors == 0
         assert stats.stale_retries > 0
-        assert stats.stale_retries == result.closed_on_reuse  # every close under a request was replayed
+        assert stats.stale_retries == result.closed_on_reuse  # every close under a request was retried
         assert result.connections == stats.connections_opened > 0
 
     table = demo_resilience.format_table(results, threads=threads, total_requests=total)
-    assert "replays" in table
+    assert "retries" in table
     assert "connections opened" in table
     hand_row = next(line for line in table.splitlines() if line.startswith("threading.local Session, by hand "))
-    assert hand_row.split()[-2] == "-"  # no replays column for the plain Session
+    assert hand_row.split()[-2] == "-"  # no retries column for the plain Session
     assert "POST" in table
 
 

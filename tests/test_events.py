@@ -21,7 +21,7 @@ class Recorder(PoolListener):
         self.counts: Counter[str] = Counter()
         self.sessions: dict[str, list[requests.Session]] = {}
         self.connections: list[tuple[str, str, int]] = []
-        self.replays: list[tuple[str | None, str, int]] = []
+        self.retries: list[tuple[str | None, str, int]] = []
         self._lock = threading.Lock()
 
     def _session_event(self, event: str, session: requests.Session) -> None:
@@ -49,7 +49,7 @@ class Recorder(PoolListener):
     def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
         with self._lock:
             self.counts["request_retried"] += 1
-            self.replays.append((request.url, reason, attempt))
+            self.retries.append((request.url, reason, attempt))
 
 
 class Failing(PoolListener):
@@ -151,7 +151,7 @@ def test_a_request_sent_again_on_a_stale_connection_is_told(make_pool: PoolMaker
         pool.get(f"{fault.url}/first")
         assert pool.get(f"{fault.url}/second").content == b"ok"
         stats = pool.stats()
-    assert recorder.replays == [(f"{fault.url}/second", "stale", 2)]
+    assert recorder.retries == [(f"{fault.url}/second", "stale", 2)]
     assert stats.stale_retries == 1
     assert recorder.counts["connection_opened"] == stats.connections_opened == 2
 
@@ -228,7 +228,7 @@ def test_listeners_come_and_go_while_threads_send(server: LocalServer, make_pool
 
 
 class Tally(PoolListener):
-    """Counts connections per origin and replays per reason; called from any thread."""
+    """Counts connections per origin and retries per reason; called from any thread."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
@@ -240,7 +240,7 @@ class Tally(PoolListener):
 
     def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
         with self._lock:
-            self.counts[f"replay {reason}"] += 1
+            self.counts[f"retry {reason}"] += 1
 
 
 def test_the_readme_tally() -> None:
@@ -249,4 +249,4 @@ def test_the_readme_tally() -> None:
         pool.add_listener(tally)
         pool.get(f"{fault.url}/")
         pool.get(f"{fault.url}/")  # the server closed the connection: sent again on a new one
-    assert tally.counts == Counter({f"connect {fault.url}": 2, "replay stale": 1})
+    assert tally.counts == Counter({f"connect {fault.url}": 2, "retry stale": 1})

@@ -57,7 +57,7 @@ def test_one_json_line_per_url_from_stdin(server: LocalServer) -> None:
     assert [r.headers.get("X-Test") for r in server.requests if r.path == "/echo"] == ["yes"]
     assert "2xx 2, 3xx 0, 4xx 1, 5xx 0" in done.stderr
     assert "reuse ratio" in done.stderr
-    assert "replays: 0 stale, 0 transient, 0 read" in done.stderr
+    assert "retries: 0 stale, 0 transient, 0 read" in done.stderr
 
 
 def test_ordered_writes_input_order(server: LocalServer, tmp_path: Path) -> None:

@@ -253,8 +253,8 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def test_a_retried_request_carries_its_resend_count(spans: InMemorySpanExporter) -> None:
     with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=1) as pool:
         assert pool.get(f"{fault.url}/first").content == b"ok"
-        replayed = pool.get(f"{fault.url}/second")  # its reused connection dies under it
-        assert attempts(replayed) == 2
+        retried = pool.get(f"{fault.url}/second")  # its reused connection dies under it
+        assert attempts(retried) == 2
     first, second = spans.get_finished_spans()
     assert first.attributes is not None
     assert second.attributes is not None

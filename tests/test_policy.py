@@ -34,7 +34,7 @@ def test_transient_retries_are_off_by_default() -> None:
     policy = RetryPolicy()
     assert policy.retry_transient is False
     assert policy.transient_statuses == frozenset({429, 502, 503, 504})
-    assert policy.active  # stale replays are on
+    assert policy.active  # stale retries are on
 
 
 def test_read_retries_and_raise_on_status_are_off_by_default() -> None:

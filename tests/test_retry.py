@@ -1,4 +1,4 @@
-"""Replays against a server that breaks connections on a script: what is sent again, and what never is."""
+"""Retries against a server that breaks connections on a script: what is sent again, and what never is."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def _stale_error(n: int) -> requests.ConnectionError:
 
 def test_retries_stop_at_stale_attempts_and_raise_the_last_error_unchanged() -> None:
     # urllib3 puts the failed connection's slot back empty and on top of its
-    # LIFO queue, so a real replay goes out on a new connection; to see the
+    # LIFO queue, so a real retry goes out on a new connection; to see the
     # bound, every attempt here fails as stale.
     errors = [_stale_error(n) for n in range(4)]
     attempts = iter(errors[1:])
@@ -196,7 +196,7 @@ def test_after_a_stale_failure_older_idle_connections_are_dropped() -> None:
             assert session.get(server.url + "/after-pause").content == b"ok"
         stats = pool.stats()
     # One dead connection was tried; the two older ones were closed unused,
-    # and the replay went out on a new connection.
+    # and the retry went out on a new connection.
     assert server.count("GET", "/after-pause") == 2
     assert stats.stale_retries == 1
     assert stats.idle_connections_discarded == 2
@@ -218,7 +218,7 @@ def _idle_connections(session: requests.Session, url: str) -> list[object]:
 
 
 def test_keepalive_expiry_opens_a_new_connection_instead_of_reusing_an_old_one() -> None:
-    # Replays are off: the test proves no failure happened at all.
+    # Retries are off: the test proves no failure happened at all.
     pool = QueuePool(size=1, keepalive_expiry=0.2, retry=RetryPolicy.disabled())
     with LocalServer(faults=CLOSE_ON_REUSE) as server, pool:
         assert pool.get(server.url + "/before").content == b"ok"
@@ -303,7 +303,7 @@ def test_a_request_that_succeeds_first_time_never_builds_a_retrying(monkeypatch:
 def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failure() -> None:
     # The server closes each connection after 0.2 s of quiet; the client
     # pauses longer. urllib3 notices the close before reusing the connection,
-    # so nothing fails even with replays off: only the race needs them.
+    # so nothing fails even with retries off: only the race needs them.
     fault = Faults(after=1, on="idle", idle_delay=0.2, how="fin")
     pool = QueuePool(size=1, keepalive_expiry=None, retry=RetryPolicy.disabled())
     with LocalServer(faults=fault) as server, pool:
@@ -348,12 +348,12 @@ class _LateServer(LocalServer):
         return [(r.method, r.path, r.body) for r in self.requests]
 
 
-class _ReplayRecorder(PoolListener):
+class _RetryRecorder(PoolListener):
     def __init__(self) -> None:
-        self.replays: list[tuple[str, int]] = []
+        self.retries: list[tuple[str, int]] = []
 
     def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
-        self.replays.append((reason, attempt))
+        self.retries.append((reason, attempt))
 
 
 def test_a_refused_post_is_retried_and_arrives_once() -> None:
@@ -366,7 +366,7 @@ def test_a_refused_post_is_retried_and_arrives_once() -> None:
 
         policy = RetryPolicy(retry_transient=True, backoff_initial=0.1, backoff_jitter=0, sleep=sleep)
         with QueuePool(size=1, retry=policy) as pool:
-            listener = _ReplayRecorder()
+            listener = _RetryRecorder()
             pool.add_listener(listener)
             response = pool.post(late.url + "/orders", data=b"one order")
             stats = pool.stats()
@@ -376,7 +376,7 @@ def test_a_refused_post_is_retried_and_arrives_once() -> None:
     assert attempts(response) == 3
     assert waits == [0.1]
     assert (stats.transient_retries, stats.unsafe_not_retried, stats.requests) == (2, 0, 3)
-    assert listener.replays == [("transient", 2), ("transient", 3)]
+    assert listener.retries == [("transient", 2), ("transient", 3)]
 
 
 def test_a_refused_post_is_not_retried_without_retry_transient(no_sleep: list[float]) -> None:
@@ -406,7 +406,7 @@ def test_a_refused_post_with_a_generator_body_is_not_retried(
 def test_read_timeouts_are_retried_read_attempts_times_then_raised(silent_server: str, no_sleep: list[float]) -> None:
     policy = RetryPolicy(retry_read=True, read_attempts=2, backoff_initial=0.1, backoff_jitter=0, sleep=no_sleep.append)
     with QueuePool(size=1, timeout=(5, 0.1), retry=policy) as pool:
-        listener = _ReplayRecorder()
+        listener = _RetryRecorder()
         pool.add_listener(listener)
         with pytest.raises(requests.ReadTimeout) as raised:
             pool.get(silent_server + "/report")
@@ -415,7 +415,7 @@ def test_read_timeouts_are_retried_read_attempts_times_then_raised(silent_server
     assert (stats.read_retries, stats.transient_retries, stats.stale_retries) == (2, 0, 0)
     assert stats.requests == stats.connections_opened == 3  # a timed-out connection is not reused
     assert no_sleep == pytest.approx([0.1, 0.2])  # every read retry waits, growing
-    assert listener.replays == [("read", 2), ("read", 3)]
+    assert listener.retries == [("read", 2), ("read", 3)]
 
 
 def test_a_post_is_not_retried_after_a_read_timeout(silent_server: str, no_sleep: list[float]) -> None:

@@ -1,4 +1,4 @@
-"""Replays against a real nginx that closes idle keep-alive connections after 1 s and after 5 requests."""
+"""Retries against a real nginx that closes idle keep-alive connections after 1 s and after 5 requests."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_pauses_around_the_keepalive_timeout_fail_no_get_and_send_no_post_twice(
     assert failures["GET"] == 0
     assert [uri for uri, count in posts.items() if count > 1] == []
     # nginx answered every request once: a stale connection dies before
-    # nginx reads the request, so neither a replayed GET nor a failed POST
+    # nginx reads the request, so neither a retried GET nor a failed POST
     # reached it twice.
     assert len(log) == threads * per_thread - failures["POST"]
     # nginx closed connections after 5 requests, so many were opened; all were reused while they lasted.

@@ -112,7 +112,7 @@ def test_a_stale_failure_closes_the_idle_connections_as_old_as_the_dead_one() ->
             assert session.get(f"{fault.url}/after").content == b"ok"
         assert pool.stats().idle_connections_discarded == 2
         expected = OpenConnections(scheme="http", host="127.0.0.1", port=port, idle=1, active=0)
-        assert _open(pool) == [expected]  # the replay's new connection
+        assert _open(pool) == [expected]  # the retry's new connection
 
 
 def _requests_from_fresh_pools(url: str) -> None:

@@ -9,7 +9,7 @@ settings. Beyond requests' own :class:`~requests.adapters.HTTPAdapter`, it
 - sends a request again when the pool's :class:`~sessionpool.RetryPolicy`
   allows it (:mod:`sessionpool._retry`), paying nothing for that unless the
   first attempt failed;
-- counts requests, connections and replays into the pool's statistics, and
+- counts requests, connections and retries into the pool's statistics, and
   closes connections idle past ``keepalive_expiry`` (:mod:`sessionpool._transport`);
 - applies the pool's transport options (``ssl_context``, ``socket_options``,
   ``source_address``) to every connection, direct or through a proxy;

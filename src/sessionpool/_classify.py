@@ -148,7 +148,7 @@ def retry_refusal(request: requests.PreparedRequest, policy: RetryPolicy) -> str
     """
     method = (request.method or "").upper()
     if method not in policy.retry_methods and not any(name in request.headers for name in IDEMPOTENCY_HEADERS):
-        return f"{method} is not in the policy's replay methods and the request has no Idempotency-Key header"
+        return f"{method} is not in the policy's retry methods and the request has no Idempotency-Key header"
     return body_refusal(request)
 
 

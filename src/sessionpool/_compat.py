@@ -168,7 +168,7 @@ def body_can_rewind(request: requests.PreparedRequest) -> bool:
     returned when ``prepare_body`` met a body with ``tell``, ``object()`` if
     that failed, None otherwise; since requests 2.12.0, which added it to
     rewind bodies on redirects (``requests.utils.rewind_body`` seeks back to
-    it). Read with a default, so if it vanished no stream would be replayed.
+    it). Read with a default, so if it vanished no stream would be retried.
     """
     return isinstance(getattr(request, "_body_position", None), int)
 
@@ -248,7 +248,7 @@ class HookedConnectionPool(HTTPConnectionPool):
 
     If any were renamed, the hook would silently never run: connections
     would not age, not count as idle or active, and stale-connection
-    failures would not be marked for replay.
+    failures would not be marked for retry.
     """
 
     def _get_conn(self, timeout: float | None = None) -> Any:

@@ -75,7 +75,7 @@ DEFAULT_POOL_BLOCK = False
 #: server closes it fails the request. 4 s stays clear of the 5 s that most
 #: application servers use, with a margin for network delay, so that race
 #: rarely happens there, which matters most for requests that are not safe
-#: to replay; shorter server timeouts are covered by the replay policy.
+#: to retry; shorter server timeouts are covered by the retry policy.
 DEFAULT_KEEPALIVE_EXPIRY: float | None = 4.0
 #: 10 s to connect, 30 s between bytes of the response. requests has no
 #: default timeout, which leaves a worker thread hanging forever on a server

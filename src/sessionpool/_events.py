@@ -59,8 +59,8 @@ class PoolListener:
 
         :param reason: ``"stale"`` (the reused connection was closed by the
             server), ``"transient"`` (a connect failure or a transient
-            status) or ``"read"`` (a read error on a replay-safe request).
-        :param attempt: the number this next send will have (2 for the first replay).
+            status) or ``"read"`` (a read error on a retry-safe request).
+        :param attempt: the number this next send will have (2 for the first retry).
         """
 
 

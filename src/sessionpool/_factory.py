@@ -96,7 +96,7 @@ def _refuse_foreign_adapters(session: requests.Session) -> None:
         raise SessionFactoryError(
             f"the session factory mounted {type(adapter).__name__} on {prefix!r}, which would {what}:"
             f" a pool sends every http:// and https:// request through its own adapter (default timeout,"
-            f" replays, statistics, lease checks). Configure the transport with the PoolConfig fields"
+            f" retries, statistics, lease checks). Configure the transport with the PoolConfig fields"
             f" {_TRANSPORT_FIELDS}; for a rate limiter or a cache, use its Session class (or a session"
             f" subclass) instead of its adapter."
         )

@@ -1,6 +1,6 @@
 """When a failed request is sent again: the :class:`RetryPolicy` value object.
 
-The policy follows the rule Go's net/http uses for replaying requests: a
+The policy follows the rule Go's net/http uses for retrying requests: a
 request the server may have acted on is sent again only if it is safe to send
 twice (an idempotent method, or one carrying an idempotency key) and its body
 can be sent again. Three kinds of failure may be sent again, each with its
@@ -9,7 +9,7 @@ own budget and its own *reason* (:data:`STALE`, :data:`TRANSIENT`,
 
 - *stale connections* (on by default): the server closed an idle keep-alive
   connection just as it was reused. The request never reached the server's
-  application, so it is replayed at once, on another connection.
+  application, so it is retried at once, on another connection.
 - *transient failures* (off by default): no connection could be made, or the
   server answered 429, 502, 503 or 504. A connect failure sent nothing, so
   it is retried whatever the method; a status is retried only for a request
@@ -18,7 +18,7 @@ own budget and its own *reason* (:data:`STALE`, :data:`TRANSIENT`,
   for it, and the connection timed out or broke before the response came
   (urllib3's ``Retry(read=...)``). Only requests safe to send twice.
 
-The replay loop itself is in :mod:`sessionpool._retry`.
+The retry loop itself is in :mod:`sessionpool._retry`.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ TRANSIENT: Final = "transient"
 READ: Final = "read"
 
 #: Methods that RFC 9110 defines as idempotent: sending one twice has the
-#: effect of sending it once, so a replay is safe.
+#: effect of sending it once, so a retry is safe.
 DEFAULT_RETRY_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
-#: How many times one request may be replayed after stale-connection failures.
+#: How many times one request may be retried after stale-connection failures.
 DEFAULT_STALE_ATTEMPTS = 3
 
 #: How many times one request may be retried after transient failures.
@@ -78,10 +78,10 @@ DEFAULT_TRANSIENT_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 class RetryPolicy:
     """When and how a request that failed is sent again.
 
-    :param retry_stale: replay a replay-safe request whose reused keep-alive
+    :param retry_stale: retry a request safe to send twice whose reused keep-alive
         connection turned out to have been closed by the server. On by
         default: such a failure says nothing about the request or the server.
-    :param stale_attempts: at most this many replays of one request for that
+    :param stale_attempts: at most this many retries of one request for that
         reason; the last error is raised unchanged when they run out.
     :param retry_methods: the methods that are safe to send twice. Widen it
         only for an API whose other methods are idempotent too; a request of
@@ -111,7 +111,7 @@ class RetryPolicy:
     :param backoff_initial: seconds of the first backoff; each later one
         doubles, up to ``backoff_max``. Which retry waits how long:
 
-        - a stale replay never waits (the server did nothing wrong);
+        - a stale retry never waits (the server did nothing wrong);
         - after a connect failure the first retry goes at once, since
           nothing reached the server (as urllib3 2 does); later ones wait
           ``backoff_initial``, then twice that, and so on;

@@ -245,7 +245,7 @@ def _unwrap(outcome: Future) -> requests.Response | BaseException:
 
 
 def _budget(policy: RetryPolicy, reason: RetryReason) -> int:
-    """How many replays ``policy`` allows one request for ``reason``."""
+    """How many retries ``policy`` allows one request for ``reason``."""
     if reason == STALE:
         return policy.stale_attempts
     if reason == TRANSIENT:
@@ -257,7 +257,7 @@ def _backoff(policy: RetryPolicy, made: int) -> float:
     """The exponential backoff with jitter after ``made`` earlier retries of the same reason.
 
     tenacity's ``wait_exponential_jitter`` counts every attempt of the loop;
-    here each reason counts its own, so a stale replay does not lengthen the
+    here each reason counts its own, so a stale retry does not lengthen the
     wait before a transient retry.
     """
     jitter = random.uniform(0, policy.backoff_jitter)  # spreads clients out; not cryptography

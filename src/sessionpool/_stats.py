@@ -30,7 +30,7 @@ class PoolStats:
         session to come back, in seconds.
     :param requests: HTTP requests the pool's sessions sent (or tried to send:
         a request whose connection could not be made counts), redirects,
-        replays and requests made directly on a borrowed session included.
+        retries and requests made directly on a borrowed session included.
     :param requests_reused: those of them that went out on a connection that
         was already open.
     :param connections_opened: TCP connections (with their TLS handshakes)
@@ -43,7 +43,7 @@ class PoolStats:
     :param read_retries: requests sent again after their connection timed
         out or broke once they had been sent (only with
         ``RetryPolicy(retry_read=True)``).
-    :param unsafe_not_retried: failures that could have been replayed but
+    :param unsafe_not_retried: failures that could have been retried but
         were not, because the request was not safe to send twice.
     :param idle_connections_discarded: idle connections closed instead of
         reused: idle past ``keepalive_expiry``, or as old as one found dead.

@@ -13,7 +13,7 @@ from these classes. Beyond urllib3's own behaviour they
 - note when each connection went back to its pool idle, and close instead of
   reuse one idle longer than ``keepalive_expiry``;
 - mark a failure that happened on a *reused* connection before the response
-  head arrived, so the replay policy can tell a stale connection from a
+  head arrived, so the retry policy can tell a stale connection from a
   server that failed the request (see :mod:`sessionpool._classify`);
 - after such a failure, drop the idle connections to that host that are at
   least as old as the one that failed: they are most likely dead too;

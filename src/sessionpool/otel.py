@@ -163,7 +163,7 @@ _STATS_INSTRUMENTS = (
         "sessionpool.requests",
         True,
         "{request}",
-        "HTTP requests the pool's sessions sent or tried to send, redirects and replays included.",
+        "HTTP requests the pool's sessions sent or tried to send, redirects and retries included.",
         lambda stats: [(stats.requests, ())],
     ),
     _StatsInstrument(

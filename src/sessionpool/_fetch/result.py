@@ -51,7 +51,7 @@ class FetchResult:
     :param elapsed_ms: milliseconds from sending the request to having read the body
         (0 for a URL never sent).
     :param attempts: how many times the request was sent: more than 1 when it
-        was replayed, 0 for a URL never sent (malformed, or the pool was closed).
+        was retried, 0 for a URL never sent (malformed, or the pool was closed).
     :param error: what went wrong, or None. A response with an error status
         (404, 500) is not an error; a body that could not be saved is.
     :param saved: the path the body was saved at, with

@@ -41,7 +41,7 @@ DESCRIPTION = (
     " one shared requests.Session, a hand-rolled per-thread Session, a ThreadLocalPool and a"
     " QueuePool; print requests/s, connections opened and errors for each (the speed round)."
     " Then send GETs through the hand-rolled Session and both pools to a server that closes every"
-    " keep-alive connection just as it is reused; print the failed requests, the pools' replays"
+    " keep-alive connection just as it is reused; print the failed requests, the pools' retries"
     " and the connections opened (the resilience round)."
 )
 

@@ -9,7 +9,7 @@ connection, and closes the connection unanswered when the next one arrives.
 
 The same GETs go through a hand-rolled per-thread ``requests.Session``, which
 surfaces each such close as an error, and through both pools with their
-default :class:`~sessionpool.RetryPolicy`, which replays the GETs (safe to
+default :class:`~sessionpool.RetryPolicy`, which retries the GETs (safe to
 send twice) on a new connection.
 """
 
@@ -36,7 +36,7 @@ def run(*, threads: int, total_requests: int, queue_size: int) -> list[ClientRes
 
 def format_table(results: list[ClientResult], *, threads: int, total_requests: int) -> str:
     """The resilience round's results as a table, with a few lines on what they mean."""
-    header = ("client", "requests", "errors", "replays", "connections opened")
+    header = ("client", "requests", "errors", "retries", "connections opened")
     rows = [
         (
             r.name,
@@ -65,12 +65,12 @@ def format_table(results: list[ClientResult], *, threads: int, total_requests: i
             )
         else:
             out.append(
-                f"{closed}; the pool replayed {result.pool_stats.stale_retries:,} GETs on a new connection"
+                f"{closed}; the pool retried {result.pool_stats.stale_retries:,} GETs on a new connection"
                 f" (pool.stats().stale_retries): {result.errors:,} failed requests."
             )
     out.append(
-        "Replaying a GET is safe: it is idempotent, so sending it twice has the effect of sending it once."
-        " The pools replay only requests safe to send twice (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any"
+        "Retrying a GET is safe: it is idempotent, so sending it twice has the effect of sending it once."
+        " The pools retry only requests safe to send twice (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or any"
         " with an Idempotency-Key header): a POST would have failed as the plain Session's requests did,"
         " and never been sent twice."
     )

@@ -169,7 +169,7 @@ def format_summary(tally: Tally, stats: PoolStats, seconds: float, *, interrupte
         f"  responses: {classes}",
         f"  errors: {tally.failed}" + (f" ({errors})" if errors else ""),
         f"  pool: {_count(stats.requests, 'HTTP request')} on {_count(stats.connections_opened, 'connection')} opened"
-        f" (reuse ratio {stats.reuse_ratio:.3f}); replays: {stats.stale_retries} stale,"
+        f" (reuse ratio {stats.reuse_ratio:.3f}); retries: {stats.stale_retries} stale,"
         f" {stats.transient_retries} transient, {stats.read_retries} read",
     ]
     if interrupted:

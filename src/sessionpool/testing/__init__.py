@@ -13,7 +13,7 @@ was sent twice and what never was::
 
     with LocalServer(faults=Faults(after=1, how="rst")) as server, QueuePool(size=1) as pool:
         pool.get(server.url + "/a")
-        pool.get(server.url + "/b")  # its reused connection is reset: replayed on a new one
+        pool.get(server.url + "/b")  # its reused connection is reset: retried on a new one
     assert server.count("GET", "/b") == 2
 
 Also here, shared by sessionpool's own tests, demo and benchmarks:

@@ -24,7 +24,7 @@ class HandRolledSessions:
     """A :class:`requests.Session` for each thread, made on its first use, as users write it without a pool.
 
     The demo and the benchmarks measure the pools against it. Unlike a pool,
-    it reads the environment on every request, resets nothing, replays
+    it reads the environment on every request, resets nothing, retries
     nothing: a connection the server closed under a request fails it.
 
     :param timeout: the timeout of a request that passes none.

@@ -1,4 +1,4 @@
-"""What the replay policy costs a request that succeeds the first time: nothing measurable, no network.
+"""What the retry policy costs a request that succeeds the first time: nothing measurable, no network.
 
 ``PoolAdapter.send`` sends every request once itself, and only a failure (or
 a transient status) builds a tenacity ``Retrying``. This times that success
@@ -10,8 +10,8 @@ of 1.00 means the policy costs nothing measurable; the machine's noise cancels
 in the ratio. For scale, it also times what wrapping every call in a fresh
 tenacity ``Retrying`` would cost, against calling the send function directly.
 
-    python benchmarks/replay_cost.py            # 1,000,000 calls a cell, 9 rounds (about a minute)
-    python benchmarks/replay_cost.py --quick    # 200,000 calls a cell, 5 rounds (a few seconds)
+    python benchmarks/retry_cost.py            # 1,000,000 calls a cell, 9 rounds (about a minute)
+    python benchmarks/retry_cost.py --quick    # 200,000 calls a cell, 5 rounds (a few seconds)
 """
 
 from __future__ import annotations

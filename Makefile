@@ -5,7 +5,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest clean bench bench-quick
+# requests' own test suite runs in a venv of its own (its test tools stay out
+# of the dev venv), on the dev venv's requests, urllib3 and tenacity.
+COMPAT_VENV ?= .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+# What the compat venv takes from the dev venv: the versions under test.
+COMPAT_PINNED := requests|urllib3|tenacity|idna|charset[-_]normalizer|certifi
+
+# The oldest requests, urllib3 and tenacity that pyproject.toml allows.
+OLDEST_VENV ?= .venv-oldest
+OLDEST_STAMP := $(OLDEST_VENV)/.installed
+OLDEST_CONSTRAINTS := .ci/oldest.txt
+
+.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +28,7 @@ $(STAMP): pyproject.toml
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks compat
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
@@ -35,5 +47,31 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
+# requests' own test suite, from the source distribution of the dev venv's
+# requests, run plain and with every Session lent by a pool; fails when a
+# test that passes plain fails pooled and is not in compat/differences.py.
+$(COMPAT_STAMP): $(STAMP) compat/requirements.txt
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip freeze --exclude-editable | grep -iE '^($(COMPAT_PINNED))==' > $(COMPAT_VENV)/dev-versions.txt
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -c $(COMPAT_VENV)/dev-versions.txt -r compat/requirements.txt -e .
+	touch $(COMPAT_STAMP)
+
+compat: $(COMPAT_STAMP)
+	$(COMPAT_VENV)/bin/python compat/run.py --requests-version "$$($(BIN)/python -c 'import requests; print(requests.__version__)')"
+
+# The test suite on the oldest supported requests, urllib3 and tenacity.
+$(OLDEST_STAMP): pyproject.toml $(OLDEST_CONSTRAINTS)
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install --quiet -c $(OLDEST_CONSTRAINTS) -e '.[dev]'
+	$(OLDEST_VENV)/bin/python -m pip check
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST_VENV)/bin/python -c 'import requests, urllib3, tenacity, importlib.metadata as m; \
+	print("oldest: requests", requests.__version__, "urllib3", urllib3.__version__, "tenacity", m.version("tenacity"))'
+	$(OLDEST_VENV)/bin/pytest
+
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) compat/.cache build dist .mypy_cache .pytest_cache .ruff_cache

@@ -11,7 +11,7 @@ names a private attribute of requests or urllib3 itself (a test greps for
 it). Things that are public by name but undocumented, yet relied on for
 their structure, are listed here too.
 
-Supported versions (``pyproject.toml``): requests >= 2.32 and urllib3 >= 2.0.
+Supported versions (``pyproject.toml``): requests >= 2.32.4, urllib3 >= 2.0.2, tenacity >= 8.2.0.
 The test suite runs on the newest (``make test``) and on the oldest that
 range allows (``make test-oldest``). Everything below holds across it; a
 release that breaks an item fails ``tests/test_compat.py``, which checks

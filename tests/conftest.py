@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import ssl
 import sys
 from collections.abc import Iterator
@@ -11,9 +10,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from helpers import PoolMaker, TLSFiles
+from helpers import PoolMaker, TLSFiles, require_nginx
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool.testing import LocalServer, Nginx, nginx_binary
+from sessionpool.testing import LocalServer, Nginx
 
 
 @pytest.fixture
@@ -92,10 +91,7 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
     CI installs nginx (.ci/run), so there a missing nginx fails the test; on a
     developer's machine without it the test is skipped, saying why.
     """
-    if nginx_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is required in CI and is missing: .ci/run should have installed nginx-light")
-        pytest.skip("nginx is not installed here (apt-get install nginx-light); CI runs this test")
+    require_nginx()
     with Nginx(tmp_path, keepalive_timeout=1, keepalive_requests=5) as server:
         yield server
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import http.client
-import os
 import socket
 import ssl
 import subprocess
@@ -19,7 +18,7 @@ import requests
 import trustme
 
 import sessionpool.testing
-from helpers import TLSFiles, wait_until
+from helpers import TLSFiles, require_nginx, wait_until
 from sessionpool import PoolConfig
 from sessionpool.testing import (
     Faults,
@@ -27,7 +26,6 @@ from sessionpool.testing import (
     LocalServer,
     Nginx,
     ServerProcess,
-    nginx_binary,
     run_threads,
 )
 
@@ -219,10 +217,7 @@ def test_the_command_refuses_an_address_off_loopback() -> None:
 
 
 def test_nginx_serves_bodies_https_counts_and_logs(tmp_path: Path, ca: trustme.CA) -> None:
-    if nginx_binary() is None:
-        if os.environ.get("CI"):
-            pytest.fail("nginx is required in CI and is missing: .ci/run should have installed nginx-light")
-        pytest.skip("nginx is not installed here (apt-get install nginx-light); CI runs this test")
+    require_nginx()
     issued = ca.issue_cert("127.0.0.1")
     issued.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))

@@ -13,7 +13,16 @@ the TCP connections they opened, which shows whether connections are reused.
 
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
-from sessionpool._errors import LeaseError, PoolClosed, PoolError, PoolTimeout, SessionFactoryError
+from sessionpool._errors import (
+    FetchError,
+    LeaseError,
+    NoWorkerPool,
+    PoolClosed,
+    PoolError,
+    PoolTimeout,
+    SessionFactoryError,
+    WorkerDied,
+)
 from sessionpool._events import PoolListener
 from sessionpool._fetch import ErrorInfo, Fetch, FetchOptions, FetchResult, fetch_all, fetch_one
 from sessionpool._policy import RetryPolicy
@@ -28,9 +37,11 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "ErrorInfo",
     "Fetch",
+    "FetchError",
     "FetchOptions",
     "FetchResult",
     "LeaseError",
+    "NoWorkerPool",
     "OpenConnections",
     "Pool",
     "PoolClosed",
@@ -43,6 +54,7 @@ __all__ = [
     "RetryPolicy",
     "SessionFactoryError",
     "ThreadLocalPool",
+    "WorkerDied",
     "attempts",
     "fetch_all",
     "fetch_one",

@@ -13,9 +13,17 @@ when a pool is put in front of them::
           ├── PoolClosed    the pool was used after close()
           ├── LeaseError    a session was used outside its lease, or a
           │                 checkout could never be satisfied
-          └── SessionFactoryError  the session factory made a session the
-                            pool cannot manage (an adapter of its own on
-                            http:// or https://)
+          ├── SessionFactoryError  the session factory made a session the
+          │                 pool cannot manage (an adapter of its own on
+          │                 http:// or https://)
+          ├── NoWorkerPool  sessionpool.dask.worker_pool() outside a Dask
+          │                 worker that has the pool plugin
+          └── FetchError    the fetch engine was asked what its executors
+               │            cannot give (the pool of a fetch whose pools
+               │            live in worker processes or on a cluster)
+               └── WorkerDied  a worker process or cluster worker died
+                            holding a URL (the type name in that URL's
+                            result: the error is recorded, not raised)
 
 Errors raised by ``requests`` itself (``ConnectionError``, ``Timeout``, ...)
 reach the caller unchanged: the pool never wraps them.
@@ -28,7 +36,16 @@ from __future__ import annotations
 
 from requests.exceptions import RequestException, Timeout
 
-__all__ = ["LeaseError", "PoolClosed", "PoolError", "PoolTimeout", "SessionFactoryError"]
+__all__ = [
+    "FetchError",
+    "LeaseError",
+    "NoWorkerPool",
+    "PoolClosed",
+    "PoolError",
+    "PoolTimeout",
+    "SessionFactoryError",
+    "WorkerDied",
+]
 
 
 class PoolError(RequestException):
@@ -95,4 +112,31 @@ class SessionFactoryError(PoolError):
     pool's adapter serves (``http://``, ``https://``) or on a longer one
     that would bypass it. The message names the prefix and the
     :class:`~sessionpool.PoolConfig` fields that configure the same thing.
+    """
+
+
+class NoWorkerPool(PoolError):
+    """:func:`sessionpool.dask.worker_pool` was called where there is no worker pool.
+
+    That is outside a Dask worker, or on a worker the pool plugin
+    (:class:`sessionpool.dask.PoolPlugin`) was not registered with, or after
+    the plugin closed the pool.
+    """
+
+
+class FetchError(PoolError):
+    """The fetch engine was asked for something the way it fetches cannot give.
+
+    Raised, for one, by :attr:`sessionpool.Fetch.pool` when the fetch runs in
+    worker processes or on a cluster, where each worker has a pool of its own.
+    """
+
+
+class WorkerDied(FetchError):
+    """A worker process or cluster worker died while it held a URL.
+
+    It is never raised to the caller: a URL whose worker died gets a
+    :class:`~sessionpool.FetchResult` whose error type is ``WorkerDied``, so
+    that no URL of the input goes missing (and ``sessionpool fetch --resume``
+    fetches it again).
     """

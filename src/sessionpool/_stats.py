@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 
 from sessionpool._policy import READ, STALE, TRANSIENT, RetryReason
 
@@ -65,6 +66,21 @@ class PoolStats:
     unsafe_not_retried: int
     idle_connections_discarded: int
 
+    @classmethod
+    def combine(cls, snapshots: Iterable[PoolStats]) -> PoolStats:
+        """The statistics of several pools as one: the sum of every counter, and the longest checkout wait.
+
+        For pools in worker processes or on cluster workers, whose snapshots
+        come back to one place; no snapshot: every counter 0.
+        """
+        total = {name: 0 for name in _COUNTERS}
+        wait_max = 0.0
+        for snapshot in snapshots:
+            for name in _COUNTERS:
+                total[name] += getattr(snapshot, name)
+            wait_max = max(wait_max, snapshot.checkout_wait_seconds_max)
+        return cls(checkout_wait_seconds_max=wait_max, **total)
+
     @property
     def sessions_open(self) -> int:
         """Sessions made and not yet closed."""
@@ -81,6 +97,10 @@ class PoolStats:
         if self.requests == 0:
             return 0.0
         return self.requests_reused / self.requests
+
+
+#: Every field of :class:`PoolStats` that counts something, so adds up across pools.
+_COUNTERS = tuple(field.name for field in fields(PoolStats) if field.name != "checkout_wait_seconds_max")
 
 
 class StatsRecorder:

@@ -1,16 +1,21 @@
-"""The fetch engine: URLs in, result records out, through a pool (see :mod:`.engine`).
+"""The fetch engine: URLs in, result records out, through pools in threads or worker processes.
 
-- :mod:`.engine`: :func:`fetch_all` and :class:`Fetch`, the caller's side;
-- :mod:`.run`: the input thread, the worker threads and the results queue;
+- :mod:`.start`: :func:`fetch_all`, which picks where the URLs are fetched;
+- :mod:`.engine`: :class:`Fetch`, the caller's side of every fetch;
+- :mod:`.backend`: what a fetch asks of where its URLs are fetched, and the entries that come back;
+- :mod:`.run`: there, in threads of this process, over one pool;
+- :mod:`.processes` and :mod:`.worker`: there, in worker processes, each with its own pool;
+- :mod:`.shard`: which worker serves a URL (by host);
 - :mod:`.one`: one URL through a pool, as one :class:`FetchResult`;
 - :mod:`.options`, :mod:`.result`: the plain, picklable values in and out;
 - :mod:`.hostlimit`: the most requests in flight to one host;
 - :mod:`.savedir`: response bodies written to a directory.
 """
 
-from sessionpool._fetch.engine import Fetch, fetch_all
+from sessionpool._fetch.engine import Fetch
 from sessionpool._fetch.one import fetch_one
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import ErrorInfo, FetchResult
+from sessionpool._fetch.start import fetch_all
 
 __all__ = ["ErrorInfo", "Fetch", "FetchOptions", "FetchResult", "fetch_all", "fetch_one"]

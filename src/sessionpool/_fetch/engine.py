@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING
 
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
+from sessionpool._errors import FetchError
+from sessionpool._fetch.backend import Backend, Entry, InputEnd, InputFailed
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
-from sessionpool._fetch.run import Entry, InputEnd, InputFailed, Reorder, Run
+from sessionpool._fetch.run import Reorder, Run
 from sessionpool._fetch.savedir import SaveDir
 from sessionpool._queuepool import QueuePool
 from sessionpool._stats import PoolStats
@@ -44,7 +46,7 @@ from sessionpool._validate import describe
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Fetch", "fetch_all", "make_pool"]
+__all__ = ["Fetch", "check_options", "make_pool"]
 
 #: How long the caller's thread waits for a result at a time before looking
 #: at the cancel flags and the grace deadline again.
@@ -52,42 +54,10 @@ _POLL = 0.1
 
 
 def make_pool(config: PoolConfig, options: FetchOptions) -> Pool:
-    """The pool :func:`fetch_all` fetches through, of ``options.pool_kind``, made from ``config``."""
+    """The pool a fetch fetches through, of ``options.pool_kind``, made from ``config``."""
     if options.pool_kind == "queue":
         return QueuePool(config, size=options.pool_size or options.threads)
     return ThreadLocalPool(config)
-
-
-def fetch_all(urls: Iterable[str], *, config: PoolConfig | None = None, options: FetchOptions | None = None) -> Fetch:
-    """Fetch every URL of ``urls`` concurrently through a new pool; iterate over the result to get the records.
-
-    ``urls`` is read lazily, from a thread of its own, at most twice as many
-    URLs as there are threads ahead of the results handed out. Each URL,
-    malformed ones included, gives one :class:`FetchResult` whose ``index``
-    is its position in ``urls``::
-
-        with sessionpool.fetch_all(urls, options=sessionpool.FetchOptions(threads=16, per_host=4)) as fetch:
-            for result in fetch:
-                print(result.index, result.status, result.error)
-
-    :param urls: the URLs, ``http://`` or ``https://``.
-    :param config: the pool's settings (timeout, headers, retry policy ...);
-        None: the defaults.
-    :param options: how to fetch; None: :class:`FetchOptions` defaults.
-    :return: a :class:`Fetch` that owns the pool it made and closes it at
-        the end of the results, or on :meth:`Fetch.close`.
-    :raises TypeError: for a ``urls`` that is a single string, or a wrong config or options type.
-    :raises OSError: when ``options.save_dir`` cannot be made a directory.
-    """
-    if isinstance(urls, (str, bytes)):
-        raise TypeError(f"urls must be an iterable of URLs, not a single {type(urls).__name__}")
-    options = _check_options(options)
-    pool = make_pool(PoolConfig.build(config, {}), options)
-    try:
-        return Fetch(enumerate(urls), pool, options, close_pool=True)
-    except BaseException:
-        pool.close()
-        raise
 
 
 class Fetch:
@@ -101,9 +71,11 @@ class Fetch:
     :param items: ``(index, url)`` pairs, read lazily from a thread of the fetch.
     :param pool: the pool every request goes through.
     :param options: how to fetch (``pool_kind`` and ``pool_size`` are not
-        used: the pool is given); None: the defaults.
+        used: the pool is given; ``processes`` must be 1: the pool is in
+        this process); None: the defaults.
     :param close_pool: close ``pool`` when the fetch ends.
     :raises OSError: when ``options.save_dir`` cannot be made a directory.
+    :raises ValueError: for ``options.processes`` above 1.
 
     Leaving the ``with`` block (or :meth:`close`) stops at once; to stop
     and still get every result, :meth:`cancel` and keep iterating. If the
@@ -121,11 +93,26 @@ class Fetch:
     ) -> None:
         if not isinstance(pool, Pool):
             raise TypeError(f"pool must be a sessionpool Pool, got {describe(pool)}")
-        options = _check_options(options)
+        options = check_options(options)
+        if options.processes != 1:
+            raise ValueError(
+                f"FetchOptions.processes must be 1 for a Fetch over a pool of this process, got {options.processes};"
+                " fetch_all() starts worker processes, each with a pool of its own"
+            )
         if options.save_dir is not None:
             SaveDir(Path(options.save_dir))  # fail here, not once per body
         grace = options.grace if options.grace is not None else grace_seconds(pool.config.timeout)
-        self._run = Run(iter(items), pool, options, close_pool=close_pool)
+        self._setup(Run(iter(items), pool, options, close_pool=close_pool), options, grace)
+
+    @classmethod
+    def _over(cls, backend: Backend, options: FetchOptions, *, grace: float) -> Fetch:
+        """A fetch whose URLs are fetched by ``backend`` (worker processes, a cluster), which it owns."""
+        fetch = cls.__new__(cls)
+        fetch._setup(backend, options, grace)
+        return fetch
+
+    def _setup(self, backend: Backend, options: FetchOptions, grace: float) -> None:
+        self._run = backend
         self._grace = grace
         self._ready: collections.deque[FetchResult] = collections.deque()
         self._reorder = Reorder() if options.ordered else None
@@ -139,8 +126,18 @@ class Fetch:
 
     @property
     def pool(self) -> Pool:
-        """The pool the requests go through."""
-        return self._run.pool
+        """The pool the requests go through.
+
+        :raises FetchError: when the fetch runs in worker processes or on a
+            cluster, where each worker has a pool of its own (:meth:`stats`
+            adds up their counters).
+        """
+        if isinstance(self._run, Run):
+            return self._run.pool
+        raise FetchError(
+            "this fetch runs its requests in worker processes or on a cluster, each worker with a pool of its own;"
+            " Fetch.stats() adds up their counters"
+        )
 
     @property
     def cancelled(self) -> bool:
@@ -158,8 +155,8 @@ class Fetch:
         return self._abandoned
 
     def stats(self) -> PoolStats:
-        """A snapshot of the pool's counters (still readable once the fetch has closed the pool)."""
-        return self._run.pool.stats()
+        """A snapshot of the pool's counters, or the sum of every worker's (still readable once the fetch ended)."""
+        return self._run.stats()
 
     def cancel(self, *, wait: bool = True) -> None:
         """Stop taking URLs from the input; results of requests that come back are still yielded.
@@ -235,10 +232,12 @@ class Fetch:
             self._run.stopping = True  # finish what was taken, then raise
             return
         self._received += 1
-        if entry.roomed:
-            self._run.room.release()
+        self._run.received(entry)
         if entry.result is None:
-            self._not_sent += 1
+            if entry.abandoned:
+                self._abandoned += 1
+            else:
+                self._not_sent += 1
         if self._reorder is not None:
             self._ready.extend(self._reorder.push(entry.seq, entry.result))
         elif entry.result is not None:
@@ -254,16 +253,18 @@ class Fetch:
             except queue.Empty:
                 break
         in_flight, taken = run.in_flight(), run.taken_so_far()
-        self._abandoned = in_flight if give_up else 0
-        self._not_sent += max(0, taken - self._received - self._abandoned)
+        given_up = in_flight if give_up else 0
+        self._abandoned += given_up
+        self._not_sent += max(0, taken - self._received - given_up)
         if self._reorder is not None:
             self._ready.extend(self._reorder.flush())
         self._ended = True
         self._finalizer.detach()
-        run.finish(wait=self._abandoned == 0)
+        run.finish(wait=given_up == 0)
 
 
-def _check_options(options: FetchOptions | None) -> FetchOptions:
+def check_options(options: FetchOptions | None) -> FetchOptions:
+    """``options``, or the defaults for None; a TypeError for anything else."""
     if options is None:
         return FetchOptions()
     if not isinstance(options, FetchOptions):

@@ -47,15 +47,23 @@ class FetchOptions:
 
     :param method: the HTTP method of every request, ASCII letters (stored
         in capitals).
-    :param threads: worker threads sending requests. At most twice as many
-        URLs are taken from the input at a time.
+    :param threads: worker threads sending requests (in each worker
+        process, with ``processes``). At most twice as many URLs are taken
+        from the input at a time.
+    :param processes: worker processes fetching the URLs, each with a pool
+        of its own (made from the same :class:`~sessionpool.PoolConfig`) and
+        ``threads`` threads; 1: the threads of the calling process only.
+        URLs are shared out by host, so each host is served by one process:
+        its connections are reused there, and ``per_host`` holds across all
+        of them. Only :func:`~sessionpool.fetch_all` starts processes.
     :param pool_kind: the pool :func:`fetch_all` makes: ``"thread-local"``
         (a :class:`~sessionpool.ThreadLocalPool`) or ``"queue"`` (a
         :class:`~sessionpool.QueuePool`). Not used when a pool is given.
     :param pool_size: the QueuePool's size (``pool_kind="queue"`` only);
         None: as many sessions as ``threads``.
     :param per_host: at most this many requests in flight to one host (by
-        host name) at any moment; None: no limit.
+        host name) at any moment, across every thread and worker process;
+        None: no limit.
     :param ordered: yield results in input order, holding back those that
         come before an earlier one; otherwise as they come.
     :param save_dir: the path of a directory to save each 2xx body in, under
@@ -68,6 +76,7 @@ class FetchOptions:
 
     method: str = "GET"
     threads: int = DEFAULT_FETCH_THREADS
+    processes: int = 1
     pool_kind: PoolKind = "thread-local"
     pool_size: int | None = None
     per_host: int | None = None
@@ -78,6 +87,7 @@ class FetchOptions:
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", _check_method(self.method))
         check_int("FetchOptions.threads", self.threads, minimum=1)
+        check_int("FetchOptions.processes", self.processes, minimum=1)
         if self.pool_kind not in POOL_KINDS:
             allowed = " or ".join(repr(kind) for kind in POOL_KINDS)
             raise ValueError(f"FetchOptions.pool_kind must be {allowed}; got {describe(self.pool_kind)}")

@@ -1,4 +1,4 @@
-"""The threads of one :class:`~sessionpool.Fetch`: the input thread, the workers, and what they hand back.
+"""The threads of one :class:`~sessionpool.Fetch`: the input thread and the worker threads, over one pool.
 
 A :class:`Run` holds only what the threads share, never the
 :class:`~sessionpool.Fetch` itself, so a fetch that its caller drops can be
@@ -11,45 +11,20 @@ import queue
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
-from typing import Union
 
 from sessionpool._base import Pool
+from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
 from sessionpool._fetch.hostlimit import HostLimiter
 from sessionpool._fetch.one import fetch_one, invalid_url_result
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import FetchResult
+from sessionpool._stats import PoolStats
 
-__all__ = ["Entry", "InputEnd", "InputFailed", "Reorder", "Run", "Taken"]
+__all__ = ["Reorder", "Run"]
 
 #: How long the input thread waits for room at a time before looking at the stop flag again.
 _POLL = 0.1
-
-
-@dataclass(frozen=True)
-class Taken:
-    """What became of the ``seq``-th URL taken from the input: its result, or None if it was never sent."""
-
-    seq: int
-    result: FetchResult | None
-    roomed: bool  # it held one of the input's places, to give back when the caller receives it
-
-
-@dataclass(frozen=True)
-class InputEnd:
-    """The input has no more URLs (or the input thread stopped taking them)."""
-
-
-@dataclass(frozen=True)
-class InputFailed:
-    """Reading the input raised ``error``: raised to the caller once the URLs taken are done."""
-
-    error: BaseException
-
-
-#: What the threads put on the results queue.
-Entry = Union[Taken, InputEnd, InputFailed]
 
 
 class Reorder:
@@ -114,6 +89,15 @@ class Run:
         """URLs handed to a worker thread whose outcome is not known yet."""
         with self._lock:
             return len(self._pending)
+
+    def stats(self) -> PoolStats:
+        """The pool's counters."""
+        return self.pool.stats()
+
+    def received(self, entry: Taken) -> None:
+        """The caller took ``entry``: give its place back to the input thread."""
+        if entry.roomed:
+            self.room.release()
 
     def start(self) -> None:
         """Start the worker threads and the input thread, unless the run was stopped already."""

@@ -27,6 +27,7 @@ from typing import TextIO
 
 from sessionpool import Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
 from sessionpool.cli.arguments import header, http_method, positive_int, positive_seconds
+from sessionpool.cli.cluster import cluster_spec, open_client
 from sessionpool.cli.interrupts import Interrupts
 from sessionpool.cli.output import ResultSink, format_summary, make_progress
 
@@ -53,7 +54,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The fetch command's options."""
     parser.epilog = EPILOG
     parser.add_argument("file", metavar="FILE", nargs="?", default="-", help="URLs, one per line ('-' or none: stdin)")
-    parser.add_argument("--threads", type=positive_int, default=8, help="worker threads (default: 8)")
+    parser.add_argument(
+        "--threads", type=positive_int, default=8, help="worker threads (in each worker process; default: 8)"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="fetch in N worker processes, each with its own pool and --threads threads; URLs are shared out by"
+        " host, so each host is served by one process (default: 1, threads of this process only)",
+    )
+    where.add_argument(
+        "--dask",
+        type=cluster_spec,
+        default=None,
+        metavar="CLUSTER",
+        help="fetch on a Dask cluster: a scheduler address (tcp://HOST:8786), or local:N for a local cluster of N"
+        " worker processes made and closed by the command (needs sessionpool[dask])",
+    )
     parser.add_argument(
         "--pool", choices=("thread-local", "queue"), default="thread-local", help="pool kind (default: thread-local)"
     )
@@ -104,6 +124,7 @@ def fetch_options(args: argparse.Namespace) -> FetchOptions:
         threads=args.threads,
         pool_kind=args.pool,
         pool_size=args.size if args.pool == "queue" else None,
+        processes=args.processes,
         per_host=args.per_host,
         ordered=args.ordered,
         save_dir=None if args.save_dir is None else str(args.save_dir),
@@ -169,6 +190,8 @@ def run_command(args: argparse.Namespace) -> int:
             source.close()
         return _usage_error("--output", f"cannot write {args.output!r}: {error.strerror or error}")
     try:
+        if args.dask is not None:
+            return _run_on_cluster(args, read_urls(source), out)
         try:
             fetch = fetch_all(read_urls(source), config=pool_config(args), options=fetch_options(args))
         except OSError as error:
@@ -179,6 +202,15 @@ def run_command(args: argparse.Namespace) -> int:
             source.close()
         if out is not sys.stdout:
             out.close()
+
+
+def _run_on_cluster(args: argparse.Namespace, urls: Iterator[str], out: TextIO) -> int:
+    """Fetch on the Dask cluster ``--dask`` names (one made for the run with ``local:N``)."""
+    from sessionpool import dask  # the dask extra: imported only when asked for
+
+    with open_client(args.dask) as client:
+        fetch = dask.fetch_all(client, urls, config=pool_config(args), options=fetch_options(args))
+        return _run(args, fetch, out)
 
 
 def _save_dir_error(path: Path, error: OSError) -> int:

@@ -1,0 +1,424 @@
+"""A fetch over worker processes: :class:`ProcessRun`, the backend of ``FetchOptions(processes=N)``.
+
+::
+
+    (index, url) ──► input thread ──► worker process k = shard_of(url)  ──► collector thread ──► results
+                     numbers it       (its own pool and threads: see       reads every worker's   (one queue,
+                     (seq), batches   worker.py), fed through its own      pipe, puts the URL's   for the
+                     it per worker    pipe, at most `window` URLs ahead    index back             Fetch)
+
+Each worker has a pipe of its own each way, so a worker killed in the middle
+of a message spoils only its own pipe, and no lock is shared between
+processes. URLs go to the worker of their host (:func:`~.shard.shard_of`),
+so a host's connections are reused in one pool, and a per-host limit kept by
+each worker holds across all of them.
+
+The parent remembers every URL it handed to a worker until its result came
+back, so nothing is lost when a worker dies: its URLs get a ``WorkerDied``
+result, and a new worker takes its place (at most :data:`RESTARTS` times per
+shard; after that its hosts' URLs get ``WorkerDied`` at once). Those URLs are
+not sent again by the fetch: one of them may have been sent already, with a
+method not safe to repeat; ``sessionpool fetch --resume`` fetches them again.
+
+Worker processes are started with ``spawn``: a clean interpreter, whatever
+threads the caller has running. A script that fetches over processes must
+therefore start from an ``if __name__ == "__main__":`` block, as
+:mod:`multiprocessing` requires.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import queue
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.synchronize import Event
+
+from sessionpool._config import PoolConfig
+from sessionpool._errors import WorkerDied
+from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
+from sessionpool._fetch.one import invalid_url_result
+from sessionpool._fetch.options import FetchOptions, grace_seconds
+from sessionpool._fetch.result import FetchResult
+from sessionpool._fetch.shard import shard_of
+from sessionpool._fetch.worker import ResultBatch, WorkerDone, WorkerTask, serve
+from sessionpool._stats import PoolStats
+
+__all__ = ["RESTARTS", "SHUTDOWN_MARGIN", "ProcessRun"]
+
+#: How many times a worker that died is replaced, per shard.
+RESTARTS = 2
+#: Seconds added to the workers' grace before the parent gives up on them:
+#: their last results have to come back through the pipes.
+SHUTDOWN_MARGIN = 3.0
+#: How long the threads wait at a time before looking at the stop flags again.
+_POLL = 0.05
+#: A URL waits at most this long in the parent for others to share its batch.
+_FLUSH_SECONDS = 0.02
+#: The most URLs sent in one message to a worker.
+_MAX_BATCH = 64
+
+
+@dataclasses.dataclass
+class _Held:
+    """A URL handed to a worker whose result has not come back."""
+
+    index: int
+    url: str
+    worker: _Worker
+
+
+class _Worker:
+    """One worker process, the parent's ends of its pipes, and what the parent knows of it."""
+
+    def __init__(self, context: SpawnContext, task: WorkerTask, shard: int, stop: Event, abandon: Event) -> None:
+        inbox_end, self.inbox = context.Pipe(duplex=False)
+        self.outbox, outbox_end = context.Pipe(duplex=False)
+        self.process: SpawnProcess = context.Process(
+            target=serve,
+            args=(task, inbox_end, outbox_end, stop, abandon),
+            name=f"sessionpool-fetch-worker-{shard}",
+            daemon=True,
+        )
+        self.process.start()
+        inbox_end.close()  # the worker's ends: closed here, so a dead worker reads as EOF
+        outbox_end.close()
+        self.shard = shard
+        self.batch: list[tuple[int, str]] = []
+        self.batch_since = 0.0
+        self.outstanding = 0  # URLs handed to it whose result has not come back
+        self.send_lock = threading.Lock()
+        self.done = False  # it sent WorkerDone
+        self.exited = False  # its process has ended
+        self.dead = False  # it exited without sending WorkerDone
+        self.pipe_ended = False  # its pipe to the parent has nothing more to give
+        self.stats: PoolStats | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    def send(self, batch: list[tuple[int, str]] | None) -> None:
+        """Send a batch (None: the end of the input); a worker that is gone is found by its sentinel."""
+        with self.send_lock, contextlib.suppress(OSError, ValueError):
+            self.inbox.send(batch)
+
+    def close_pipes(self) -> None:
+        self.inbox.close()
+        self.outbox.close()
+
+
+class ProcessRun:
+    """The worker processes of one fetch, the threads that feed them and collect from them, and their state.
+
+    :param items: the ``(index, url)`` pairs, read lazily by the input thread.
+    :param config: the settings of every worker's pool.
+    :param options: how to fetch; ``processes`` workers are started.
+    """
+
+    def __init__(self, items: Iterator[tuple[int, str]], config: PoolConfig, options: FetchOptions) -> None:
+        self.results: queue.SimpleQueue[Entry] = queue.SimpleQueue()
+        self.stopping = False
+        self.abandoning = False
+        worker_grace = options.grace if options.grace is not None else grace_seconds(config.timeout)
+        #: How long the caller waits for results after a cancel: the workers' grace and the way back.
+        self.grace = worker_grace + SHUTDOWN_MARGIN
+        self._items = items
+        self._processes = options.processes
+        self._batch_size = min(_MAX_BATCH, options.threads)
+        self._window = 4 * options.threads  # URLs handed to one worker and not back yet
+        worker_options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
+        self._task = WorkerTask(config, worker_options, self._batch_size)
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = self._context.Event()
+        self._abandon = self._context.Event()
+        self._changed = threading.Condition()  # guards everything below
+        self._workers: list[_Worker | None] = []  # None: the shard is lost (its worker died too often)
+        self._gone: list[_Worker] = []  # workers that died, for their last counters
+        self._deaths = [0] * self._processes
+        self._held: dict[int, _Held] = {}
+        self._taken = 0
+        self._input_ended = False
+        self._started = self._finished = False
+        self._collector: threading.Thread | None = None
+
+    # -- what the Fetch asks ------------------------------------------------
+
+    def worker_pids(self) -> list[int]:
+        """The process IDs of the workers alive now."""
+        with self._changed:
+            workers = [worker for worker in self._workers if worker is not None]
+        return [pid for worker in workers if worker.process.is_alive() and (pid := worker.pid) is not None]
+
+    def taken_so_far(self) -> int:
+        with self._changed:
+            return self._taken
+
+    def in_flight(self) -> int:
+        with self._changed:
+            return len(self._held)
+
+    def received(self, entry: Taken) -> None:
+        """Nothing to give back: a worker's place is freed when its result arrives."""
+
+    def stats(self) -> PoolStats:
+        with self._changed:
+            workers = [worker for worker in self._workers if worker is not None] + self._gone
+        return PoolStats.combine(worker.stats for worker in workers if worker.stats is not None)
+
+    def start(self) -> None:
+        with self._changed:
+            if self._started or self._finished or self.stopping:
+                self.results.put(InputEnd())
+                return
+            self._started = True
+        self._workers = [self._start_worker(shard) for shard in range(self._processes)]
+        self._collector = threading.Thread(target=self._collect, name="sessionpool-fetch-collector", daemon=True)
+        self._collector.start()
+        threading.Thread(target=self._flush_now_and_then, name="sessionpool-fetch-flusher", daemon=True).start()
+        # A daemon: it may be blocked reading an input that never ends (a pipe), and must not hold up the exit.
+        threading.Thread(target=self._feed, name="sessionpool-fetch-input", daemon=True).start()
+
+    def cancel_queued(self) -> None:
+        """URLs still waiting in the parent for their batch are never sent; the workers drop their own queued."""
+        with self._changed:
+            for worker in self._workers:
+                if worker is not None:
+                    for seq, _ in worker.batch:
+                        self._resolve(seq, None)
+                    worker.batch = []
+        self._stop.set()
+
+    def finish(self, *, wait: bool) -> None:
+        """Stop every worker, waiting at most the grace for them if ``wait``; kill those still running."""
+        self.stopping = True
+        if not wait:
+            self.abandoning = True
+        with self._changed:
+            if self._finished:
+                return
+            self._finished = True
+            workers = [worker for worker in self._workers if worker is not None]
+        self._stop.set()
+        if not wait:
+            self._abandon.set()
+        deadline = time.monotonic() + (self.grace if wait else _POLL)
+        for worker in workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        for worker in workers:
+            _end_process(worker.process)
+        if self._collector is not None:
+            self._collector.join()
+        for worker in workers + self._gone:
+            worker.close_pipes()
+
+    # -- starting workers ---------------------------------------------------
+
+    def _start_worker(self, shard: int) -> _Worker:
+        """A new worker for ``shard``, started with SIGINT blocked so that Ctrl-C never reaches it."""
+        masked = hasattr(signal, "pthread_sigmask")
+        if masked:
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return _Worker(self._context, self._task, shard, self._stop, self._abandon)
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    # -- the input thread ---------------------------------------------------
+
+    def _feed(self) -> None:
+        try:
+            while not self.stopping:
+                try:
+                    index, url = next(self._items)
+                except StopIteration:
+                    return
+                if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int):
+                    raise TypeError(f"the input must give (index, url) pairs of int and str, got {(index, url)!r}")
+                with self._changed:
+                    if self.stopping:
+                        return  # read after the stop: not taken
+                    seq = self._taken
+                    self._taken += 1
+                self._hand_out(seq, index, url)
+        except BaseException as error:  # the caller raises it, after the results of the URLs taken
+            self.results.put(InputFailed(error))
+        finally:
+            self._end_input()
+            self.results.put(InputEnd())
+
+    def _hand_out(self, seq: int, index: int, url: str) -> None:
+        invalid = invalid_url_result(index, url)
+        if invalid is not None:
+            self.results.put(Taken(seq, invalid))
+            return
+        shard = shard_of(url, self._processes)
+        with self._changed:
+            while True:
+                worker = self._workers[shard]
+                if worker is None:
+                    self.results.put(Taken(seq, _lost_shard_result(index, url, self._deaths[shard])))
+                    return
+                if self.stopping:
+                    self.results.put(Taken(seq, None))
+                    return
+                if not worker.dead and worker.outstanding < self._window:
+                    break
+                self._changed.wait(_POLL)
+            worker.outstanding += 1
+            self._held[seq] = _Held(index, url, worker)
+            if not worker.batch:
+                worker.batch_since = time.monotonic()
+            worker.batch.append((seq, url))
+            batch = self._take_batch(worker) if len(worker.batch) >= self._batch_size else None
+        if batch:
+            worker.send(batch)
+
+    def _take_batch(self, worker: _Worker) -> list[tuple[int, str]]:
+        batch, worker.batch = worker.batch, []
+        return batch
+
+    def _end_input(self) -> None:
+        """Send what is batched, then the end of the input, to every worker."""
+        with self._changed:
+            self._input_ended = True
+            workers = [worker for worker in self._workers if worker is not None]
+            batches = [(worker, self._take_batch(worker)) for worker in workers]
+        for worker, batch in batches:
+            if batch:
+                worker.send(batch)
+            worker.send(None)
+
+    # -- the flusher thread -------------------------------------------------
+
+    def _flush_now_and_then(self) -> None:
+        """Send every batch that has waited :data:`_FLUSH_SECONDS`: a slow input still gets fetched."""
+        while not (self._finished or self._input_ended):
+            time.sleep(_FLUSH_SECONDS)
+            now = time.monotonic()
+            with self._changed:
+                due = [
+                    (worker, self._take_batch(worker))
+                    for worker in self._workers
+                    if worker is not None and worker.batch and now - worker.batch_since >= _FLUSH_SECONDS
+                ]
+            for worker, batch in due:
+                worker.send(batch)
+
+    # -- the collector thread -----------------------------------------------
+
+    def _collect(self) -> None:
+        """Read every worker's results, and notice the workers that exit, until all have."""
+        while True:
+            if self.stopping:
+                self._stop.set()
+            if self.abandoning:
+                self._abandon.set()
+            with self._changed:
+                running = [worker for worker in self._workers if worker is not None and not worker.exited]
+                over = self._input_ended or self._finished
+            if not running:
+                if over:
+                    return
+                time.sleep(_POLL)  # a new worker is starting
+                continue
+            handles: dict[int, _Worker] = {worker.process.sentinel: worker for worker in running}
+            messages: dict[Connection, _Worker] = {
+                worker.outbox: worker for worker in running if not worker.pipe_ended
+            }
+            for ready in multiprocessing.connection.wait([*handles, *messages], timeout=_POLL):
+                if isinstance(ready, Connection):
+                    worker = messages[ready]
+                    worker.pipe_ended = not self._read(worker)
+                elif isinstance(ready, int):
+                    worker = handles[ready]
+                    self._drain(worker)
+                    self._ended(worker)
+
+    def _read(self, worker: _Worker) -> bool:
+        """Take one message from ``worker``; False when its pipe has ended (or holds half a message)."""
+        try:
+            message = worker.outbox.recv()
+        except Exception:  # EOF, or a message cut short by the worker's death
+            return False
+        with self._changed:
+            worker.stats = message.stats
+            if isinstance(message, ResultBatch):
+                for result in message.results:
+                    held = self._held.get(result.index)
+                    if held is not None and held.worker is worker:
+                        worker.outstanding -= 1
+                        self._resolve(result.index, dataclasses.replace(result, index=held.index))
+            elif isinstance(message, WorkerDone):
+                worker.done = True
+                left = [seq for seq, held in self._held.items() if held.worker is worker]
+                for number, seq in enumerate(left):
+                    self._resolve(seq, None, abandoned=number < message.abandoned)
+            self._changed.notify_all()
+        return True
+
+    def _drain(self, worker: _Worker) -> None:
+        """Read what an exited worker sent before it went."""
+        while not worker.pipe_ended and worker.outbox.poll():
+            worker.pipe_ended = not self._read(worker)
+
+    def _ended(self, worker: _Worker) -> None:
+        """``worker`` exited: if it had not finished, its URLs are reported and a new worker takes its place."""
+        worker.process.join()
+        worker.exited = True
+        if worker.done:
+            return
+        code = worker.process.exitcode
+        with self._changed:
+            worker.dead = True
+            self._gone.append(worker)
+            for seq, held in [(seq, held) for seq, held in self._held.items() if held.worker is worker]:
+                error = WorkerDied(
+                    f"the worker process fetching {held.url!r} (pid {worker.pid}) died with exit code {code}"
+                    " before its result came back; it was not sent again, since it may have been sent already"
+                )
+                self._resolve(seq, FetchResult.failed(held.index, held.url, error))
+            worker.batch = []
+            self._deaths[worker.shard] += 1
+            replace = not (self.stopping or self._input_ended or self._finished)
+            if self._deaths[worker.shard] > RESTARTS:
+                self._workers[worker.shard] = None
+                replace = False
+            self._changed.notify_all()
+        if replace:
+            successor = self._start_worker(worker.shard)
+            with self._changed:
+                self._workers[worker.shard] = successor
+                self._changed.notify_all()
+
+    def _resolve(self, seq: int, result: FetchResult | None, *, abandoned: bool = False) -> None:
+        """The ``seq``-th URL's outcome is known: forget it, and hand it to the caller (under the lock)."""
+        held = self._held.pop(seq, None)
+        if held is None:
+            return
+        self.results.put(Taken(seq, result, abandoned=abandoned))
+
+
+def _lost_shard_result(index: int, url: str, deaths: int) -> FetchResult:
+    error = WorkerDied(
+        f"not sent: the worker process for {url!r}'s host died {deaths} times, and was not started again"
+    )
+    return FetchResult.failed(index, url, error)
+
+
+def _end_process(process: SpawnProcess) -> None:
+    """Make sure ``process`` has exited: terminate it, then kill it, by PID."""
+    if process.is_alive():
+        process.terminate()
+        process.join(1.0)
+    if process.is_alive():
+        process.kill()
+        process.join(1.0)

@@ -7,6 +7,12 @@ into :meth:`sessionpool.Fetch.cancel` (see :mod:`sessionpool.cli.interrupts`).
 Everything else (threads, the per-host limit, URL checks, saving bodies,
 keeping input order) is the library's.
 
+The URLs are fetched by threads of this process, by ``--processes N``
+worker processes (each serving the hosts of its share, with its own pool),
+or on a Dask cluster (``--dask``, see :mod:`sessionpool.cli.cluster`); the
+results come back to this process, whose one writer writes every line.
+``--resume`` goes on with an interrupted run (see :mod:`sessionpool.cli.resume`).
+
 Ctrl-C stops taking URLs and lets the requests in flight finish, for at
 most the request timeout and a small margin; a second Ctrl-C gives up on
 them at once. Either way every result received is written, the summary is
@@ -30,6 +36,7 @@ from sessionpool.cli.arguments import header, http_method, positive_int, positiv
 from sessionpool.cli.cluster import cluster_spec, open_client
 from sessionpool.cli.interrupts import Interrupts
 from sessionpool.cli.output import ResultSink, format_summary, make_progress
+from sessionpool.cli.resume import ResumeError, ResumePlan, prepare_output
 
 __all__ = ["add_arguments", "fetch_options", "pool_config", "read_urls", "run_command"]
 
@@ -44,7 +51,8 @@ DESCRIPTION = (
 EPILOG = (
     "Exit status: 0 when every URL got a response (any HTTP status), 1 when some failed, 2 for bad arguments,"
     " 130 when interrupted. Ctrl-C stops taking URLs and lets the requests in flight finish (for at most the"
-    " timeout and a few seconds); a second Ctrl-C gives up on them at once."
+    " timeout and a few seconds); a second Ctrl-C gives up on them at once. An interrupted run goes on with the"
+    " same command and --resume."
 )
 
 # -- arguments --------------------------------------------------------------
@@ -106,6 +114,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", default=None, help="write the lines to FILE ('-': stdout)")
     parser.add_argument(
         "--save-dir", metavar="DIR", type=Path, default=None, help="save each 2xx body in DIR, named after its URL"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with an interrupted run whose results are in -o FILE (required): its records with a response"
+        " are kept and their URLs skipped, records with an error (and a last line cut off by a killed run) are"
+        " dropped and their URLs fetched again, and the new results are appended; a missing FILE starts afresh",
     )
 
 
@@ -174,6 +189,14 @@ def _silence_stdout() -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the fetch command as parsed; the exit status (0, 1, 2 or 130)."""
+    resume: ResumePlan | None = None
+    if args.resume:  # the output file is checked and compacted before it is opened for appending
+        if args.output in (None, "-"):
+            return _usage_error("--resume", "needs -o/--output FILE, the results of the run to resume")
+        try:
+            resume = prepare_output(args.output, warnings=sys.stderr)
+        except ResumeError as error:
+            return _usage_error("--resume", str(error))
     if args.save_dir is not None:
         try:
             args.save_dir.mkdir(parents=True, exist_ok=True)  # checked first, before any file is opened
@@ -184,19 +207,24 @@ def run_command(args: argparse.Namespace) -> int:
     except OSError as error:
         return _usage_error("FILE", f"cannot read {args.file!r}: {error.strerror or error}")
     try:
-        out = sys.stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+        out = (  # resuming appends to the compacted file
+            sys.stdout
+            if args.output in (None, "-")
+            else open(args.output, "w" if resume is None else "a", encoding="utf-8")  # noqa: SIM115
+        )
     except OSError as error:
         if source is not sys.stdin:
             source.close()
         return _usage_error("--output", f"cannot write {args.output!r}: {error.strerror or error}")
     try:
+        urls = read_urls(source) if resume is None else resume.skip_done(read_urls(source))
         if args.dask is not None:
-            return _run_on_cluster(args, read_urls(source), out)
+            return _run_on_cluster(args, urls, out, resume)
         try:
-            fetch = fetch_all(read_urls(source), config=pool_config(args), options=fetch_options(args))
+            fetch = fetch_all(urls, config=pool_config(args), options=fetch_options(args))
         except OSError as error:
             return _save_dir_error(args.save_dir, error)
-        return _run(args, fetch, out)
+        return _run(args, fetch, out, resume)
     finally:
         if source is not sys.stdin:
             source.close()
@@ -204,20 +232,20 @@ def run_command(args: argparse.Namespace) -> int:
             out.close()
 
 
-def _run_on_cluster(args: argparse.Namespace, urls: Iterator[str], out: TextIO) -> int:
+def _run_on_cluster(args: argparse.Namespace, urls: Iterator[str], out: TextIO, resume: ResumePlan | None) -> int:
     """Fetch on the Dask cluster ``--dask`` names (one made for the run with ``local:N``)."""
     from sessionpool import dask  # the dask extra: imported only when asked for
 
     with open_client(args.dask) as client:
         fetch = dask.fetch_all(client, urls, config=pool_config(args), options=fetch_options(args))
-        return _run(args, fetch, out)
+        return _run(args, fetch, out, resume)
 
 
 def _save_dir_error(path: Path, error: OSError) -> int:
     return _usage_error("--save-dir", f"cannot use {str(path)!r} as a directory: {error}")
 
 
-def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO) -> int:
+def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan | None = None) -> int:
     show = sys.stderr.isatty()
     sink = ResultSink(out, progress=make_progress(sys.stderr, _count_urls(args.file) if show else None))
     started = time.perf_counter()
@@ -233,6 +261,8 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO) -> int:
         sink.tally, fetch.stats(), seconds, interrupted=interrupts.signalled, abandoned=fetch.abandoned
     )
     print(summary, file=sys.stderr)
+    if resume is not None:
+        print(resume.summary_line(), file=sys.stderr)
     status = 130 if interrupts.signalled else 1 if sink.tally.failed else 0
     if sink.write_error is not None:
         print(f"sessionpool fetch: cannot write the results: {sink.write_error}", file=sys.stderr)

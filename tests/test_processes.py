@@ -134,6 +134,23 @@ def test_input_is_read_only_a_bounded_window_ahead(hosts: list[LocalServer]) -> 
     assert read <= 300 + 2 * (4 * 4 + 4) + 1
 
 
+def test_a_caller_that_stops_reading_stops_the_fetching(hosts: list[LocalServer]) -> None:
+    read = 0
+
+    def endless() -> Iterator[str]:
+        nonlocal read
+        for n in range(1_000_000):
+            read += 1
+            yield f"{hosts[n % 3].url}/echo?n={n}"
+
+    with fetch_all(endless(), options=FetchOptions(processes=2, threads=4)) as fetch:
+        for count, _ in enumerate(fetch, 1):
+            if count == 10:
+                time.sleep(1.0)  # hundreds of fast requests' time
+                break
+    assert read <= 10 + 2 * 4 * 4 + 1  # the places of both workers' windows, and the one being read
+
+
 def test_a_worker_killed_mid_run_loses_no_url(hosts: list[LocalServer]) -> None:
     urls = [f"{server.url}/sleep/0.02?n={n}" for n in range(80) for server in hosts]
     with fetch_all(urls, options=FetchOptions(processes=2, threads=4)) as fetch:

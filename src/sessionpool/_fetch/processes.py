@@ -39,7 +39,6 @@ import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
-from multiprocessing.synchronize import Event
 
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
@@ -48,7 +47,7 @@ from sessionpool._fetch.one import invalid_url_result
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
 from sessionpool._fetch.shard import shard_of
-from sessionpool._fetch.worker import ResultBatch, WorkerDone, WorkerTask, serve
+from sessionpool._fetch.worker import ABANDON, STOP, Orders, ResultBatch, WorkerDone, WorkerTask, serve
 from sessionpool._stats import PoolStats
 
 __all__ = ["RESTARTS", "SHUTDOWN_MARGIN", "ProcessRun"]
@@ -78,12 +77,12 @@ class _Held:
 class _Worker:
     """One worker process, the parent's ends of its pipes, and what the parent knows of it."""
 
-    def __init__(self, context: SpawnContext, task: WorkerTask, shard: int, stop: Event, abandon: Event) -> None:
+    def __init__(self, context: SpawnContext, task: WorkerTask, shard: int, orders: Orders) -> None:
         inbox_end, self.inbox = context.Pipe(duplex=False)
         self.outbox, outbox_end = context.Pipe(duplex=False)
         self.process: SpawnProcess = context.Process(
             target=serve,
-            args=(task, inbox_end, outbox_end, stop, abandon),
+            args=(task, inbox_end, outbox_end, orders),
             name=f"sessionpool-fetch-worker-{shard}",
             daemon=True,
         )
@@ -134,11 +133,13 @@ class ProcessRun:
         self._processes = options.processes
         self._batch_size = min(_MAX_BATCH, options.threads)
         self._window = 4 * options.threads  # URLs handed to one worker and not back yet
+        #: Places for URLs taken and not yet received by the caller, so that a caller that stops reading stops
+        #: the fetching too: as many as the workers' windows together.
+        self._room = threading.Semaphore(self._processes * self._window)
         worker_options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
         self._task = WorkerTask(config, worker_options, self._batch_size)
         self._context = multiprocessing.get_context("spawn")
-        self._stop = self._context.Event()
-        self._abandon = self._context.Event()
+        self._orders = Orders(self._context)
         self._changed = threading.Condition()  # guards everything below
         self._workers: list[_Worker | None] = []  # None: the shard is lost (its worker died too often)
         self._gone: list[_Worker] = []  # workers that died, for their last counters
@@ -166,7 +167,9 @@ class ProcessRun:
             return len(self._held)
 
     def received(self, entry: Taken) -> None:
-        """Nothing to give back: a worker's place is freed when its result arrives."""
+        """The caller took ``entry``: give its place back to the input thread."""
+        if entry.roomed:
+            self._room.release()
 
     def stats(self) -> PoolStats:
         with self._changed:
@@ -194,7 +197,7 @@ class ProcessRun:
                     for seq, _ in worker.batch:
                         self._resolve(seq, None)
                     worker.batch = []
-        self._stop.set()
+        self._orders.give(STOP)
 
     def finish(self, *, wait: bool) -> None:
         """Stop every worker, waiting at most the grace for them if ``wait``; kill those still running."""
@@ -206,9 +209,9 @@ class ProcessRun:
                 return
             self._finished = True
             workers = [worker for worker in self._workers if worker is not None]
-        self._stop.set()
+        self._orders.give(STOP)
         if not wait:
-            self._abandon.set()
+            self._orders.give(ABANDON)
         deadline = time.monotonic() + (self.grace if wait else _POLL)
         for worker in workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
@@ -227,7 +230,7 @@ class ProcessRun:
         if masked:
             previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            return _Worker(self._context, self._task, shard, self._stop, self._abandon)
+            return _Worker(self._context, self._task, shard, self._orders)
         finally:
             if masked:
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
@@ -248,6 +251,9 @@ class ProcessRun:
                         return  # read after the stop: not taken
                     seq = self._taken
                     self._taken += 1
+                if not self._wait_for_room():
+                    self.results.put(Taken(seq, None))
+                    return
                 self._hand_out(seq, index, url)
         except BaseException as error:  # the caller raises it, after the results of the URLs taken
             self.results.put(InputFailed(error))
@@ -255,20 +261,30 @@ class ProcessRun:
             self._end_input()
             self.results.put(InputEnd())
 
+    def _wait_for_room(self) -> bool:
+        while not self._room.acquire(timeout=_POLL):
+            if self.stopping:
+                return False
+        if self.stopping:
+            self._room.release()
+            return False
+        return True
+
     def _hand_out(self, seq: int, index: int, url: str) -> None:
+        """Hand the ``seq``-th URL, which holds a place, to its host's worker (or resolve it here)."""
         invalid = invalid_url_result(index, url)
         if invalid is not None:
-            self.results.put(Taken(seq, invalid))
+            self.results.put(Taken(seq, invalid, roomed=True))
             return
         shard = shard_of(url, self._processes)
         with self._changed:
             while True:
                 worker = self._workers[shard]
                 if worker is None:
-                    self.results.put(Taken(seq, _lost_shard_result(index, url, self._deaths[shard])))
+                    self.results.put(Taken(seq, _lost_shard_result(index, url, self._deaths[shard]), roomed=True))
                     return
                 if self.stopping:
-                    self.results.put(Taken(seq, None))
+                    self.results.put(Taken(seq, None, roomed=True))
                     return
                 if not worker.dead and worker.outstanding < self._window:
                     break
@@ -319,9 +335,9 @@ class ProcessRun:
         """Read every worker's results, and notice the workers that exit, until all have."""
         while True:
             if self.stopping:
-                self._stop.set()
+                self._orders.give(STOP)
             if self.abandoning:
-                self._abandon.set()
+                self._orders.give(ABANDON)
             with self._changed:
                 running = [worker for worker in self._workers if worker is not None and not worker.exited]
                 over = self._input_ended or self._finished
@@ -404,7 +420,7 @@ class ProcessRun:
         held = self._held.pop(seq, None)
         if held is None:
             return
-        self.results.put(Taken(seq, result, abandoned=abandoned))
+        self.results.put(Taken(seq, result, roomed=True, abandoned=abandoned))
 
 
 def _lost_shard_result(index: int, url: str, deaths: int) -> FetchResult:

@@ -4,11 +4,12 @@
 
     parent ──inbox: batches of (seq, url), then None──►  worker: a Fetch over its own pool
     parent ◄──outbox: ResultBatch ..., then WorkerDone──  (results carry seq as their index)
+    parent ──orders: go on, stop, abandon──►              (one shared byte, read every 50 ms)
 
 :func:`serve` is the process's main function. The worker ignores SIGINT:
-Ctrl-C belongs to the parent, which asks its workers to stop (``stop``: let
-the requests in flight finish) or to give up (``abandon``) through events.
-A worker whose parent goes away stops too.
+Ctrl-C belongs to the parent, which asks its workers to stop (let the
+requests in flight finish) or to give up on them through :class:`Orders`.
+A worker whose parent goes away gives up too.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
+from multiprocessing.context import SpawnContext
 
 from sessionpool._config import PoolConfig
 from sessionpool._fetch.engine import Fetch, make_pool
@@ -27,12 +29,40 @@ from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import FetchResult
 from sessionpool._stats import PoolStats
 
-__all__ = ["ResultBatch", "WorkerDone", "WorkerTask", "serve"]
+__all__ = ["ABANDON", "GO_ON", "STOP", "Orders", "ResultBatch", "WorkerDone", "WorkerTask", "serve"]
 
 #: Seconds a result waits at most in a worker for others to share its message.
 FLUSH_SECONDS = 0.02
 #: How often the worker looks at the stop events and at its parent.
 _POLL = 0.05
+
+
+#: The orders, each stronger than the one before: fetch, stop taking URLs, give up on the requests in flight.
+GO_ON, STOP, ABANDON = 0, 1, 2
+
+
+class Orders:
+    """What the parent asks of its workers: :data:`GO_ON`, :data:`STOP` or :data:`ABANDON`.
+
+    One byte of shared memory and no lock: the parent writes it, the workers
+    read it. A worker may be killed at any moment, so nothing it could hold
+    may make another process wait; a :class:`multiprocessing.Event` would
+    (its ``set()`` waits until every process waiting on it has woken, a
+    killed one included, which never does).
+    """
+
+    def __init__(self, context: SpawnContext) -> None:
+        self._order = context.RawValue("b", GO_ON)
+
+    @property
+    def current(self) -> int:
+        """The strongest order given so far."""
+        return int(self._order.value)
+
+    def give(self, order: int) -> None:
+        """Give ``order``, unless a stronger one was given already."""
+        if order > self._order.value:
+            self._order.value = order
 
 
 @dataclass(frozen=True)
@@ -60,7 +90,7 @@ class WorkerDone:
     abandoned: int
 
 
-def serve(task: WorkerTask, inbox: Connection, outbox: Connection, stop: Event, abandon: Event) -> None:
+def serve(task: WorkerTask, inbox: Connection, outbox: Connection, orders: Orders) -> None:
     """Fetch the URLs that come through ``inbox`` until it ends, sending the results through ``outbox``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
@@ -68,7 +98,7 @@ def serve(task: WorkerTask, inbox: Connection, outbox: Connection, stop: Event, 
     pool = make_pool(task.config, task.options)
     fetch = Fetch(_received_urls(inbox), pool, task.options, close_pool=True)
     sender = _Sender(outbox, fetch, task.batch_size)
-    watching = threading.Thread(target=_watch, args=(fetch, stop, abandon, os.getppid()), daemon=True)
+    watching = threading.Thread(target=_watch, args=(fetch, orders, os.getppid()), daemon=True)
     watching.start()
     with fetch:
         for result in fetch:
@@ -90,17 +120,18 @@ def _received_urls(inbox: Connection) -> Iterator[tuple[int, str]]:
         yield from batch
 
 
-def _watch(fetch: Fetch, stop: Event, abandon: Event, parent: int) -> None:
+def _watch(fetch: Fetch, orders: Orders, parent: int) -> None:
     """Cancel the fetch when the parent asks to, or is gone."""
-    asked_to_stop = False
+    stopped = False
     while True:
-        if abandon.is_set() or os.getppid() != parent:
+        order = orders.current
+        if order == ABANDON or os.getppid() != parent:
             fetch.cancel(wait=False)
             return
-        if stop.is_set() and not asked_to_stop:
-            asked_to_stop = True
+        if order == STOP and not stopped:
+            stopped = True
             fetch.cancel()
-        abandon.wait(_POLL)
+        time.sleep(_POLL)
 
 
 class _Sender:

@@ -4,8 +4,8 @@
 
     (index, url) ──► input thread ──► worker process k = shard_of(url)  ──► collector thread ──► results
                      numbers it       (its own pool and threads: see       reads every worker's   (one queue,
-                     (seq), batches   worker.py), fed through its own      pipe, puts the URL's   for the
-                     it per worker    pipe, at most `window` URLs ahead    index back             Fetch)
+                     (seq), batches   worker.py), fed through its own      pipe, finds each       for the
+                     it per worker    pipe, at most `window` URLs ahead    result's seq by index  Fetch)
 
 Each worker has a pipe of its own each way, so a worker killed in the middle
 of a message spoils only its own pipe, and no lock is shared between
@@ -43,7 +43,6 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
 from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
-from sessionpool._fetch.one import invalid_url_result
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
 from sessionpool._fetch.shard import shard_of
@@ -67,9 +66,9 @@ _MAX_BATCH = 64
 
 @dataclasses.dataclass
 class _Held:
-    """A URL handed to a worker whose result has not come back."""
+    """A URL handed to a worker whose result has not come back: its number among the URLs taken, and who has it."""
 
-    index: int
+    seq: int
     url: str
     worker: _Worker
 
@@ -90,7 +89,7 @@ class _Worker:
         inbox_end.close()  # the worker's ends: closed here, so a dead worker reads as EOF
         outbox_end.close()
         self.shard = shard
-        self.batch: list[tuple[int, str]] = []
+        self.batch: list[tuple[int, str]] = []  # (index, url) pairs waiting to be sent
         self.batch_since = 0.0
         self.outstanding = 0  # URLs handed to it whose result has not come back
         self.send_lock = threading.Lock()
@@ -117,7 +116,8 @@ class _Worker:
 class ProcessRun:
     """The worker processes of one fetch, the threads that feed them and collect from them, and their state.
 
-    :param items: the ``(index, url)`` pairs, read lazily by the input thread.
+    :param items: the ``(index, url)`` pairs, read lazily by the input thread; the indices must differ
+        from each other (:func:`~sessionpool.fetch_all` numbers the URLs): a result is known by its index.
     :param config: the settings of every worker's pool.
     :param options: how to fetch; ``processes`` workers are started.
     """
@@ -144,7 +144,7 @@ class ProcessRun:
         self._workers: list[_Worker | None] = []  # None: the shard is lost (its worker died too often)
         self._gone: list[_Worker] = []  # workers that died, for their last counters
         self._deaths = [0] * self._processes
-        self._held: dict[int, _Held] = {}
+        self._held: dict[int, _Held] = {}  # by index
         self._taken = 0
         self._input_ended = False
         self._started = self._finished = False
@@ -194,8 +194,8 @@ class ProcessRun:
         with self._changed:
             for worker in self._workers:
                 if worker is not None:
-                    for seq, _ in worker.batch:
-                        self._resolve(seq, None)
+                    for index, _ in worker.batch:
+                        self._resolve(index, None)
                     worker.batch = []
         self._orders.give(STOP)
 
@@ -271,11 +271,7 @@ class ProcessRun:
         return True
 
     def _hand_out(self, seq: int, index: int, url: str) -> None:
-        """Hand the ``seq``-th URL, which holds a place, to its host's worker (or resolve it here)."""
-        invalid = invalid_url_result(index, url)
-        if invalid is not None:
-            self.results.put(Taken(seq, invalid, roomed=True))
-            return
+        """Hand the ``seq``-th URL, which holds a place, to its host's worker (a malformed one too: it says why)."""
         shard = shard_of(url, self._processes)
         with self._changed:
             while True:
@@ -290,10 +286,10 @@ class ProcessRun:
                     break
                 self._changed.wait(_POLL)
             worker.outstanding += 1
-            self._held[seq] = _Held(index, url, worker)
+            self._held[index] = _Held(seq, url, worker)
             if not worker.batch:
                 worker.batch_since = time.monotonic()
-            worker.batch.append((seq, url))
+            worker.batch.append((index, url))
             batch = self._take_batch(worker) if len(worker.batch) >= self._batch_size else None
         if batch:
             worker.send(batch)
@@ -372,12 +368,12 @@ class ProcessRun:
                     held = self._held.get(result.index)
                     if held is not None and held.worker is worker:
                         worker.outstanding -= 1
-                        self._resolve(result.index, dataclasses.replace(result, index=held.index))
+                        self._resolve(result.index, result)
             elif isinstance(message, WorkerDone):
                 worker.done = True
-                left = [seq for seq, held in self._held.items() if held.worker is worker]
-                for number, seq in enumerate(left):
-                    self._resolve(seq, None, abandoned=number < message.abandoned)
+                left = [index for index, held in self._held.items() if held.worker is worker]
+                for number, index in enumerate(left):
+                    self._resolve(index, None, abandoned=number < message.abandoned)
             self._changed.notify_all()
         return True
 
@@ -396,12 +392,12 @@ class ProcessRun:
         with self._changed:
             worker.dead = True
             self._gone.append(worker)
-            for seq, held in [(seq, held) for seq, held in self._held.items() if held.worker is worker]:
+            for index, held in [(index, held) for index, held in self._held.items() if held.worker is worker]:
                 error = WorkerDied(
                     f"the worker process fetching {held.url!r} (pid {worker.pid}) died with exit code {code}"
                     " before its result came back; it was not sent again, since it may have been sent already"
                 )
-                self._resolve(seq, FetchResult.failed(held.index, held.url, error))
+                self._resolve(index, FetchResult.failed(index, held.url, error))
             worker.batch = []
             self._deaths[worker.shard] += 1
             replace = not (self.stopping or self._input_ended or self._finished)
@@ -415,12 +411,12 @@ class ProcessRun:
                 self._workers[worker.shard] = successor
                 self._changed.notify_all()
 
-    def _resolve(self, seq: int, result: FetchResult | None, *, abandoned: bool = False) -> None:
-        """The ``seq``-th URL's outcome is known: forget it, and hand it to the caller (under the lock)."""
-        held = self._held.pop(seq, None)
+    def _resolve(self, index: int, result: FetchResult | None, *, abandoned: bool = False) -> None:
+        """The outcome of the URL of ``index`` is known: forget it, and hand it to the caller (under the lock)."""
+        held = self._held.pop(index, None)
         if held is None:
             return
-        self.results.put(Taken(seq, result, roomed=True, abandoned=abandoned))
+        self.results.put(Taken(held.seq, result, roomed=True, abandoned=abandoned))
 
 
 def _lost_shard_result(index: int, url: str, deaths: int) -> FetchResult:

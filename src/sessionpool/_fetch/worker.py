@@ -2,8 +2,8 @@
 
 ::
 
-    parent ──inbox: batches of (seq, url), then None──►  worker: a Fetch over its own pool
-    parent ◄──outbox: ResultBatch ..., then WorkerDone──  (results carry seq as their index)
+    parent ──inbox: batches of (index, url), then None──►  worker: a Fetch over its own pool
+    parent ◄──outbox: ResultBatch ..., then WorkerDone──
     parent ──orders: go on, stop, abandon──►              (one shared byte, read every 50 ms)
 
 :func:`serve` is the process's main function. The worker ignores SIGINT:
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
@@ -76,7 +78,7 @@ class WorkerTask:
 
 @dataclass(frozen=True)
 class ResultBatch:
-    """Results a worker sends back (each ``index`` is the URL's seq), and its pool's counters at that point."""
+    """Results a worker sends back, and its pool's counters at that point."""
 
     results: tuple[FetchResult, ...]
     stats: PoolStats
@@ -104,12 +106,16 @@ def serve(task: WorkerTask, inbox: Connection, outbox: Connection, orders: Order
         for result in fetch:
             sender.add(result)
     sender.close(WorkerDone(fetch.stats(), fetch.abandoned))
-    if fetch.abandoned:
-        os._exit(0)  # threads still stuck in requests given up on would hold up the interpreter's exit
+    # Everything is sent and the pool closed: exit now, not after the interpreter's teardown, which the
+    # parent would wait for (and threads still stuck in requests given up on would hold up).
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(0)
 
 
 def _received_urls(inbox: Connection) -> Iterator[tuple[int, str]]:
-    """The (seq, url) pairs of every batch from the parent, until its end of input (or its end)."""
+    """The (index, url) pairs of every batch from the parent, until its end of input (or its end)."""
     while True:
         try:
             batch = inbox.recv()

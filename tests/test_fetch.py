@@ -141,6 +141,8 @@ def test_save_dir_never_writes_outside(server: LocalServer, tmp_path: Path) -> N
         (["--pool", "bogus"], "--pool"),
         (["--per-host", "-1"], "--per-host"),
         (["--size", "x"], "--size"),
+        (["--size", "2"], "--size"),  # a QueuePool's size, without --pool queue
+        (["--dask", "local:2", "--pool", "thread-local"], "--pool"),
         (["--timeout", "0"], "--timeout"),
         (["no-such-file.txt"], "FILE"),
     ],

@@ -1,10 +1,12 @@
-"""The fetch engine: URLs in, result records out, through pools in threads or worker processes.
+"""The fetch engine: URLs in, result records out, through pools in threads, worker processes or a cluster.
 
 - :mod:`.start`: :func:`fetch_all`, which picks where the URLs are fetched;
 - :mod:`.engine`: :class:`Fetch`, the caller's side of every fetch;
 - :mod:`.backend`: what a fetch asks of where its URLs are fetched, and the entries that come back;
 - :mod:`.run`: there, in threads of this process, over one pool;
 - :mod:`.processes` and :mod:`.worker`: there, in worker processes, each with its own pool;
+- :mod:`.cluster` and :mod:`.batch`: there, on a Dask cluster, as batches on each worker's pool
+  (through :mod:`sessionpool.dask`, which imports them);
 - :mod:`.shard`: which worker serves a URL (by host);
 - :mod:`.one`: one URL through a pool, as one :class:`FetchResult`;
 - :mod:`.options`, :mod:`.result`: the plain, picklable values in and out;

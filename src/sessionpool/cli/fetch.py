@@ -27,9 +27,9 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from sessionpool import Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
 from sessionpool.cli.arguments import header, http_method, positive_int, positive_seconds
@@ -83,9 +83,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " worker processes made and closed by the command (needs sessionpool[dask])",
     )
     parser.add_argument(
-        "--pool", choices=("thread-local", "queue"), default="thread-local", help="pool kind (default: thread-local)"
+        "--pool",
+        choices=("thread-local", "queue"),
+        default=None,
+        help="pool kind (default: thread-local; with --dask, every worker's pool is a QueuePool)",
     )
-    parser.add_argument("--size", type=positive_int, default=None, help="QueuePool size (default: --threads)")
+    parser.add_argument(
+        "--size",
+        type=positive_int,
+        default=None,
+        help="QueuePool size, with --pool queue or --dask (default: --threads; with --dask, twice that)",
+    )
     parser.add_argument(
         "--timeout",
         type=positive_seconds,
@@ -133,12 +141,15 @@ def pool_config(args: argparse.Namespace) -> PoolConfig:
 
 
 def fetch_options(args: argparse.Namespace) -> FetchOptions:
-    """How each URL is fetched, from the parsed options (``--size`` sizes a QueuePool only)."""
+    """How each URL is fetched, from the parsed options (on a Dask cluster, the pools are QueuePools)."""
+    pool_kind: Literal["thread-local", "queue"] = (
+        "queue" if args.dask is not None or args.pool == "queue" else "thread-local"
+    )
     return FetchOptions(
         method=args.method,
         threads=args.threads,
-        pool_kind=args.pool,
-        pool_size=args.size if args.pool == "queue" else None,
+        pool_kind=pool_kind,
+        pool_size=args.size,
         processes=args.processes,
         per_host=args.per_host,
         ordered=args.ordered,
@@ -189,6 +200,12 @@ def _silence_stdout() -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the fetch command as parsed; the exit status (0, 1, 2 or 130)."""
+    if args.dask is not None and args.pool == "thread-local":
+        return _usage_error(
+            "--pool", "with --dask every worker's pool is a QueuePool (a batch's threads end with the batch)"
+        )
+    if args.size is not None and args.dask is None and args.pool != "queue":
+        return _usage_error("--size", "sizes a QueuePool: use it with --pool queue (or --dask)")
     resume: ResumePlan | None = None
     if args.resume:  # the output file is checked and compacted before it is opened for appending
         if args.output in (None, "-"):
@@ -234,9 +251,16 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _run_on_cluster(args: argparse.Namespace, urls: Iterator[str], out: TextIO, resume: ResumePlan | None) -> int:
     """Fetch on the Dask cluster ``--dask`` names (one made for the run with ``local:N``)."""
-    from sessionpool import dask  # the dask extra: imported only when asked for
+    with ExitStack() as cluster:
+        try:
+            client = cluster.enter_context(open_client(args.dask))
+        except (ImportError, OSError) as error:  # the dask extra is missing, or the scheduler cannot be reached
+            return _usage_error("--dask", str(error))
+        except KeyboardInterrupt:
+            print("sessionpool fetch: interrupted while the cluster was starting; nothing was fetched", file=sys.stderr)
+            return 130
+        from sessionpool import dask  # the dask extra, there by now: imported only when asked for
 
-    with open_client(args.dask) as client:
         fetch = dask.fetch_all(client, urls, config=pool_config(args), options=fetch_options(args))
         return _run(args, fetch, out, resume)
 
@@ -269,13 +293,13 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan
         if out is sys.stdout:
             _silence_stdout()
         status = status if interrupts.signalled else 1
-    if fetch.abandoned:
-        _exit_now(status, out)
+    if fetch.abandoned and args.processes == 1 and args.dask is None:
+        _exit_now(status, out)  # worker processes and cluster workers are stopped by the fetch itself
     return status
 
 
 def _exit_now(status: int, out: TextIO) -> None:
-    """Exit without waiting for the worker threads still stuck in requests (the interpreter would join them)."""
+    """Exit without waiting for this process's threads still stuck in requests (the interpreter would join them)."""
     for stream in (out, sys.stdout, sys.stderr):
         with suppress(OSError, ValueError):
             stream.flush()

@@ -281,6 +281,8 @@ def test_fetch_all_checks_its_arguments(client: Client) -> None:
         fetch_all("tcp://127.0.0.1:8786", ["http://127.0.0.1/"])  # type: ignore[arg-type]
     with pytest.raises(pickle.PicklingError, match="session_factory"):
         fetch_all(client, ["http://127.0.0.1/"], config=PoolConfig(session_factory=lambda: requests.Session()))
+    with pytest.raises(ValueError, match=r"batch_size must be an int >= 1, got 0"):
+        fetch_all(client, ["http://127.0.0.1/"], batch_size=0)
 
 
 def test_cancel_stops_the_batches_and_every_url_comes_out_at_most_once(client: Client, server: LocalServer) -> None:
@@ -334,7 +336,7 @@ def kill_a_worker_once_results_came(client: Client, fetch: sessionpool.Fetch, en
 
 def test_a_worker_killed_mid_run_every_url_still_once(killable: Client, hosts: list[LocalServer]) -> None:
     urls = [f"{server.url}/sleep/0.2?n={n}" for n in range(20) for server in hosts]
-    fetch = fetch_all(killable, urls, options=FetchOptions(threads=4))
+    fetch = fetch_all(killable, urls, options=FetchOptions(threads=4), batch_size=8)  # batches to kill mid-run
     results = kill_a_worker_once_results_came(killable, fetch, 10)
     assert Counter(result.index for result in results) == Counter(range(len(urls)))
     assert all(urls[result.index] == result.url for result in results)
@@ -345,7 +347,7 @@ def test_a_worker_killed_mid_run_every_url_still_once(killable: Client, hosts: l
 
 def test_a_post_batch_whose_worker_died_is_not_sent_again(killable: Client, hosts: list[LocalServer]) -> None:
     urls = [f"{server.url}/sleep/0.2?n={n}" for n in range(20) for server in hosts]
-    fetch = fetch_all(killable, urls, options=FetchOptions(threads=4, method="POST"))
+    fetch = fetch_all(killable, urls, options=FetchOptions(threads=4, method="POST"), batch_size=8)
     results = kill_a_worker_once_results_came(killable, fetch, 10)
     assert Counter(result.index for result in results) == Counter(range(len(urls)))
     died = [result for result in results if result.error is not None]
@@ -363,7 +365,7 @@ def test_a_batch_that_kills_its_workers_too_often_gives_worker_died(killable: Cl
     allow_failures(0)  # the first worker death fails the batch with KilledWorker
     try:
         results = kill_a_worker_once_results_came(
-            killable, fetch_all(killable, urls, options=FetchOptions(threads=4)), 10
+            killable, fetch_all(killable, urls, options=FetchOptions(threads=4), batch_size=8), 10
         )
     finally:
         allow_failures(3)

@@ -56,7 +56,7 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
 from sessionpool._errors import NoWorkerPool
-from sessionpool._fetch.cluster import BATCHES_PER_WORKER, ClusterRun
+from sessionpool._fetch.cluster import BATCH_PER_THREAD, ClusterRun
 from sessionpool._fetch.engine import Fetch, check_options
 from sessionpool._fetch.options import POOL_KINDS, FetchOptions, PoolKind
 from sessionpool._queuepool import QueuePool
@@ -197,6 +197,7 @@ def fetch_all(
     *,
     config: PoolConfig | None = None,
     options: FetchOptions | None = None,
+    batch_size: int | None = None,
 ) -> Fetch:
     """Fetch every URL of ``urls`` on the Dask cluster of ``client``; iterate over the result to get the records.
 
@@ -220,6 +221,10 @@ def fetch_all(
         (by default as many as the threads of the batches a worker runs at
         once); ``pool_kind`` is not used, since a batch's threads end with it
         and a thread-local pool would close their connections with them.
+    :param batch_size: URLs per batch (one task each); None: 64 per thread
+        (``options.threads``), so that the few milliseconds a task costs the
+        scheduler and a batch costs in starting its threads are small beside
+        its requests. Smaller batches stream results back sooner.
     :return: a :class:`Fetch`; :meth:`Fetch.stats` adds up every worker's
         pool (the counters of a pool since it was made). The plugin that makes the pools is registered on the client
         for the fetch and unregistered when it ends (closing the pools),
@@ -238,12 +243,23 @@ def fetch_all(
             f"FetchOptions.processes must be 1 for a fetch on a Dask cluster, got {options.processes}:"
             " the cluster's workers are the processes"
         )
+    if batch_size is not None:
+        check_int("batch_size", batch_size, minimum=1)
     config = PoolConfig.build(config, {})
-    size = options.pool_size or BATCHES_PER_WORKER * options.threads
+    # As many sessions as a worker's batches have threads at once: every thread holds one while it sends.
+    size = options.pool_size or max(client.nthreads().values(), default=1) * options.threads
     plugin = PoolPlugin(config, kind="queue", size=size)
     on_finish = _register(client, plugin)
     try:
-        run = ClusterRun(client, iter(enumerate(urls)), config, options, plugin=plugin.name, on_finish=on_finish)
+        run = ClusterRun(
+            client,
+            iter(enumerate(urls)),
+            config,
+            options,
+            plugin=plugin.name,
+            on_finish=on_finish,
+            batch_size=batch_size or BATCH_PER_THREAD * options.threads,
+        )
     except BaseException:
         on_finish()
         raise

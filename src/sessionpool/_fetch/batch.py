@@ -25,8 +25,8 @@ from sessionpool._stats import PoolStats
 
 __all__ = ["BatchDone", "Orders", "fetch_batch"]
 
-#: How long a batch's watcher waits on the scheduler's stop event at a time (a long poll: it wakes at once when set).
-_WATCH_SECONDS = 0.5
+#: How often a batch's watcher asks the scheduler whether the fetch was told to stop.
+_WATCH_SECONDS = 0.2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,14 +102,18 @@ def _not_run_again(batch: list[tuple[int, str]], method: str) -> tuple[FetchResu
 
 
 def _watch(fetch: Fetch, stop: distributed.Event, abandon: distributed.Event, ended: threading.Event) -> None:
-    """Cancel the batch's fetch when the client says so, until the batch ended."""
+    """Cancel the batch's fetch when the client says so, until the batch ended.
+
+    It asks the scheduler every :data:`_WATCH_SECONDS`, rather than waiting on
+    the events there: a wait still pending when the cluster closes is logged
+    as an error by distributed.
+    """
     stopped = False
     with contextlib.suppress(Exception):  # the worker is closing: its batch ends with it
-        while not ended.is_set():
-            if not stopped:
-                if stop.wait(_WATCH_SECONDS):
-                    stopped = True
-                    fetch.cancel()
-            elif abandon.wait(_WATCH_SECONDS):
+        while not ended.wait(_WATCH_SECONDS):
+            if not stopped and stop.is_set():
+                stopped = True
+                fetch.cancel()
+            if stopped and abandon.is_set():
                 fetch.cancel(wait=False)
                 return

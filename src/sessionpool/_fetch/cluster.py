@@ -12,8 +12,8 @@ Every batch is one task, :func:`~sessionpool._fetch.batch.fetch_batch`, which ru
 :class:`~sessionpool.Fetch` over the worker's pool (made by the
 :class:`~sessionpool.dask.PoolPlugin`) with ``options.threads`` threads, and
 returns the results, the worker's address and its pool's counters. The
-client keeps at most :data:`BATCHES_PER_WORKER` batches in flight per worker
-(counted when the fetch starts), and at most a few batches' worth of URLs
+client keeps as many batches in flight as the workers have threads, and one
+more per worker (counted when the fetch starts), and at most a few batches' worth of URLs
 taken from the input and not yet handed to the caller, so a long input is
 streamed, never held whole.
 
@@ -82,12 +82,14 @@ from sessionpool._stats import PoolStats
 
 __all__ = ["BATCHES_PER_WORKER", "SHUTDOWN_MARGIN", "ClusterRun"]
 
-#: Batches in flight per worker (counted at the start): one running, one queued behind it.
+#: The fewest batches in flight (a cluster whose workers are not known yet).
 BATCHES_PER_WORKER = 2
 #: Slots per worker: enough that the hosts of the input spread over every worker.
 SLOTS_PER_WORKER = 4
-#: URLs per batch, per fetch thread: each thread sends a few requests per batch on warm connections.
-BATCH_PER_THREAD = 4
+#: URLs per batch, per fetch thread: enough that a batch's cost on the scheduler and in starting its
+#: threads is small beside its requests (each task costs milliseconds of scheduling and a batch starts
+#: ``threads`` threads), few enough that results stream back every few seconds.
+BATCH_PER_THREAD = 64
 #: Seconds added to the workers' grace before the client gives up on them:
 #: their results come back through the scheduler.
 SHUTDOWN_MARGIN = 5.0
@@ -148,6 +150,7 @@ class ClusterRun:
         *,
         plugin: str,
         on_finish: Callable[[], None] | None = None,
+        batch_size: int,
     ) -> None:
         self.results: queue.SimpleQueue[Entry] = queue.SimpleQueue()
         self.stopping = False
@@ -161,10 +164,12 @@ class ClusterRun:
         self._on_finish = on_finish
         self._options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
         self._per_host = options.per_host is not None
-        workers = max(1, len(client.nthreads()))
-        self._max_batches = BATCHES_PER_WORKER * workers
+        nthreads = client.nthreads()
+        workers = max(1, len(nthreads))
+        # Every worker thread runs a batch, and every worker has one more waiting, to start as one ends.
+        self._max_batches = max(BATCHES_PER_WORKER, sum(nthreads.values()) + workers)
         self._slots = [_Slot() for _ in range(max(SLOTS_PER_WORKER, SLOTS_PER_WORKER * workers))]
-        self._batch_size = BATCH_PER_THREAD * options.threads
+        self._batch_size = batch_size
         #: Places for URLs taken and not yet received by the caller: the batches in flight and one filling per slot.
         self._room = threading.Semaphore((self._max_batches + len(self._slots)) * self._batch_size)
         self._name = name = f"sessionpool-fetch-{uuid.uuid4().hex}"

@@ -24,8 +24,10 @@ __all__ = ["CONNECT_SECONDS", "cluster_spec", "open_client"]
 
 #: How long connecting to a scheduler may take before the command gives up.
 CONNECT_SECONDS = 10.0
-#: Worker threads per process of a ``local:N`` cluster: a batch runs in one, the next one waits in the other.
-LOCAL_THREADS_PER_WORKER = 2
+#: Worker threads per process of a ``local:N`` cluster: one batch at a time, its ``--threads`` threads
+#: sending (the next batch waits on the worker, to start as it ends): as many requests in flight per
+#: process as ``--processes`` has.
+LOCAL_THREADS_PER_WORKER = 1
 
 _LOCAL = re.compile(r"local:([0-9]+)")
 _ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/]+")
@@ -59,6 +61,7 @@ def open_client(spec: str) -> Iterator[distributed.Client]:
     :raises OSError: when the scheduler cannot be reached within :data:`CONNECT_SECONDS`.
     """
     try:
+        import dask.config
         from distributed import Client, LocalCluster
     except ImportError as error:
         raise ImportError(
@@ -73,7 +76,9 @@ def open_client(spec: str) -> Iterator[distributed.Client]:
         with client:
             yield client
         return
-    with _sigint_blocked():  # the worker processes inherit the mask: Ctrl-C reaches the command only
+    # The workers' statistical profiler samples every thread's stack a hundred times a second: a crawl's
+    # dozens of fetch threads make that a cost on every request, for a profile nobody reads here.
+    with _sigint_blocked(), dask.config.set({"distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(
             n_workers=int(local.group(1)),
             threads_per_worker=LOCAL_THREADS_PER_WORKER,

@@ -209,6 +209,12 @@ def fetch_all(
     cluster; a URL whose worker died is fetched again on another worker
     (unless its method is not safe to send twice) and still comes out once.
 
+    Each batch starts its own threads on the worker. On CPython 3.11 before
+    3.11.9, a thread started while Dask's worker profiler samples stacks can
+    deadlock the worker process (CPython gh-116969): there, start the
+    workers with ``distributed.worker.profile.enabled: false``, as
+    ``sessionpool fetch --dask local:N`` does.
+
     :param client: a client of the cluster.
     :param urls: the URLs, ``http://`` or ``https://``, read lazily.
     :param config: the settings of every worker's pool; None: the defaults.

@@ -76,8 +76,9 @@ def open_client(spec: str) -> Iterator[distributed.Client]:
         with client:
             yield client
         return
-    # The workers' statistical profiler samples every thread's stack a hundred times a second: a crawl's
-    # dozens of fetch threads make that a cost on every request, for a profile nobody reads here.
+    # The workers' statistical profiler samples every thread's stack a hundred times a second: a cost on
+    # every request, for a profile nobody reads here; and on CPython 3.11 before 3.11.9 its
+    # sys._current_frames() can deadlock a process that starts threads, as every batch does (gh-116969).
     with _sigint_blocked(), dask.config.set({"distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(
             n_workers=int(local.group(1)),

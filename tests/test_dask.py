@@ -189,8 +189,11 @@ def test_each_worker_has_a_pool_of_its_own_closed_when_the_plugin_goes(client: C
             for worker in workers
         }
         assert client.submit(pool_kind, pure=False).result(SECONDS) == "ThreadLocalPool"
+        # Outside a task, client.run hands each worker to the function: the same pools' counters.
+        requests_run = client.run(lambda dask_worker: worker_pool(worker=dask_worker).stats().requests)
     finally:
         client.unregister_worker_plugin(plugin.name)
+    assert requests_run == {worker: 5 for worker in workers}
     assert len({first.pid for first in seen.values()}) == 2  # two processes, each with its own pool
     for worker in workers:
         assert again[worker].pool == seen[worker].pool  # one pool per worker, kept between tasks

@@ -149,22 +149,30 @@ class PoolPlugin(WorkerPlugin):
         return f"PoolPlugin(name={self.name!r}, kind={self.kind!r}{size})"
 
 
-def worker_pool(name: str | None = None) -> Pool:
+def worker_pool(name: str | None = None, *, worker: distributed.Worker | None = None) -> Pool:
     """Inside a Dask task: the pool of the worker running it, made by a registered :class:`PoolPlugin`.
+
+    Outside a task, in a function run on every worker by ``client.run``,
+    pass the worker Dask gives it, to read each worker's statistics::
+
+        client.run(lambda dask_worker: worker_pool(worker=dask_worker).stats())
 
     :param name: the plugin's :attr:`PoolPlugin.name`; None: the only
         PoolPlugin registered (an error if there are several).
+    :param worker: the worker whose pool to return; None: the one running the task.
     :raises NoWorkerPool: outside a Dask task, when no PoolPlugin (or none of
         that name) is registered on the worker or its pool was closed, or
         when several are and no name was given.
     """
-    try:
-        worker = distributed.get_worker()
-    except ValueError:
-        raise NoWorkerPool(
-            "worker_pool() is called outside a Dask task: call it inside a function run on a worker"
-            " (client.submit, client.map), after client.register_plugin(PoolPlugin(config))"
-        ) from None
+    if worker is None:
+        try:
+            worker = distributed.get_worker()
+        except ValueError:
+            raise NoWorkerPool(
+                "worker_pool() is called outside a Dask task: call it inside a function run on a worker"
+                " (client.submit, client.map) after client.register_plugin(PoolPlugin(config)), or pass the"
+                " worker (client.run(lambda dask_worker: worker_pool(worker=dask_worker)))"
+            ) from None
     pools = {
         plugin_name: plugin._pool
         for plugin_name, plugin in list(worker.plugins.items())

@@ -20,10 +20,12 @@ shard; after that its hosts' URLs get ``WorkerDied`` at once). Those URLs are
 not sent again by the fetch: one of them may have been sent already, with a
 method not safe to repeat; ``sessionpool fetch --resume`` fetches them again.
 
-Worker processes are started with ``spawn``: a clean interpreter, whatever
-threads the caller has running. A script that fetches over processes must
-therefore start from an ``if __name__ == "__main__":`` block, as
-:mod:`multiprocessing` requires.
+Worker processes are forked when the calling process runs no other thread
+(``sessionpool fetch`` does not): they start at once, with everything
+imported. Otherwise they are started with ``spawn``, a clean interpreter,
+since forking a process whose other threads may hold locks is not safe. A
+script that fetches over processes must therefore start from an
+``if __name__ == "__main__":`` block, as :mod:`multiprocessing` requires.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
@@ -76,12 +79,17 @@ class _Held:
 class _Worker:
     """One worker process, the parent's ends of its pipes, and what the parent knows of it."""
 
-    def __init__(self, context: SpawnContext, task: WorkerTask, shard: int, orders: Orders) -> None:
+    def __init__(
+        self, context: BaseContext, task: WorkerTask, shard: int, orders: Orders, others: list[Connection]
+    ) -> None:
         inbox_end, self.inbox = context.Pipe(duplex=False)
         self.outbox, outbox_end = context.Pipe(duplex=False)
-        self.process: SpawnProcess = context.Process(
+        # A forked worker inherits the parent's ends of every pipe, which it closes first; a spawned one
+        # inherits only what it is given.
+        inherited = [*others, self.inbox, self.outbox] if context.get_start_method() == "fork" else []
+        self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
             target=serve,
-            args=(task, inbox_end, outbox_end, orders),
+            args=(task, inbox_end, outbox_end, orders, inherited),
             name=f"sessionpool-fetch-worker-{shard}",
             daemon=True,
         )
@@ -138,7 +146,7 @@ class ProcessRun:
         self._room = threading.Semaphore(self._processes * self._window)
         worker_options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
         self._task = WorkerTask(config, worker_options, self._batch_size)
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _start_method_context()
         self._orders = Orders(self._context)
         self._changed = threading.Condition()  # guards everything below
         self._workers: list[_Worker | None] = []  # None: the shard is lost (its worker died too often)
@@ -230,7 +238,8 @@ class ProcessRun:
         if masked:
             previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            return _Worker(self._context, self._task, shard, self._orders)
+            others = [end for worker in self._workers if worker is not None for end in (worker.inbox, worker.outbox)]
+            return _Worker(self._context, self._task, shard, self._orders, others)
         finally:
             if masked:
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
@@ -426,7 +435,14 @@ def _lost_shard_result(index: int, url: str, deaths: int) -> FetchResult:
     return FetchResult.failed(index, url, error)
 
 
-def _end_process(process: SpawnProcess) -> None:
+def _start_method_context() -> BaseContext:
+    """Fork when no other thread runs (fast, and safe then), else spawn."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _end_process(process: BaseProcess) -> None:
     """Make sure ``process`` has exited: terminate it, then kill it, by PID."""
     if process.is_alive():
         process.terminate()

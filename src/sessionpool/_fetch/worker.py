@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnContext
+from multiprocessing.context import BaseContext
 
 from sessionpool._config import PoolConfig
 from sessionpool._fetch.engine import Fetch, make_pool
@@ -53,7 +53,7 @@ class Orders:
     killed one included, which never does).
     """
 
-    def __init__(self, context: SpawnContext) -> None:
+    def __init__(self, context: BaseContext) -> None:
         self._order = context.RawValue("b", GO_ON)
 
     @property
@@ -92,8 +92,16 @@ class WorkerDone:
     abandoned: int
 
 
-def serve(task: WorkerTask, inbox: Connection, outbox: Connection, orders: Orders) -> None:
-    """Fetch the URLs that come through ``inbox`` until it ends, sending the results through ``outbox``."""
+def serve(
+    task: WorkerTask, inbox: Connection, outbox: Connection, orders: Orders, inherited: list[Connection]
+) -> None:
+    """Fetch the URLs that come through ``inbox`` until it ends, sending the results through ``outbox``.
+
+    ``inherited``: the parent's ends of pipes that a forked worker holds copies of, closed first, so that
+    each pipe ends when its own two processes let go of it.
+    """
+    for end in inherited:
+        end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent while starting us

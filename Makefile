@@ -17,7 +17,12 @@ OLDEST_VENV ?= .venv-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
 OLDEST_CONSTRAINTS := .ci/oldest.txt
 
-.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest
+# Scrapy, for the scale-out benchmark's Scrapy row, in a venv of its own:
+# its dependencies (Twisted, lxml, pyOpenSSL) never enter the dev venv.
+SCRAPY_VENV ?= .venv-scrapy
+SCRAPY_STAMP := $(SCRAPY_VENV)/.installed
+
+.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest bench-scaleout scrapy-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +52,24 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
+# pip's output is kept in install.log: when Scrapy cannot be installed, the
+# benchmark's Scrapy row says why instead of being left out.
+$(SCRAPY_STAMP):
+	$(PYTHON) -m venv $(SCRAPY_VENV)
+	$(SCRAPY_VENV)/bin/python -m pip install --upgrade pip scrapy > $(SCRAPY_VENV)/install.log 2>&1 \
+		|| { tail -n 5 $(SCRAPY_VENV)/install.log; exit 1; }
+	touch $(SCRAPY_STAMP)
+
+scrapy-venv: $(SCRAPY_STAMP)
+
+# sessionpool fetch in 1 process, in 2 and on a 2-worker Dask cluster, against
+# a ThreadPoolExecutor script, curl --parallel and Scrapy, on 4 local nginx
+# hosts: writes benchmarks/results/scaleout.md and scaleout.json. Runs
+# without Scrapy (its row says why) if the Scrapy venv cannot be made.
+bench-scaleout: $(STAMP)
+	-$(MAKE) --no-print-directory scrapy-venv
+	$(BIN)/python benchmarks/scaleout.py --scrapy-venv $(SCRAPY_VENV)
+
 # requests' own test suite, from the source distribution of the dev venv's
 # requests, run plain and with every Session lent by a pool; fails when a
 # test that passes plain fails pooled and is not in compat/differences.py.
@@ -74,4 +97,4 @@ test-oldest: $(OLDEST_STAMP)
 	$(OLDEST_VENV)/bin/pytest
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) compat/.cache build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) $(SCRAPY_VENV) compat/.cache build dist .mypy_cache .pytest_cache .ruff_cache

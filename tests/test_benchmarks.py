@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from helpers import require_nginx
 from sessionpool.testing import nginx_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +86,44 @@ def test_sessionpool_clients_make_no_errors_and_few_connections(smoke: tuple[Pat
             assert run["connections"] == run["threads"], where
         if run["client"] == "queuepool":
             assert 1 <= run["connections"] <= run["threads"], where
+
+
+SCALEOUT = ROOT / "benchmarks" / "scaleout.py"
+
+
+@pytest.fixture(scope="module")
+def scaleout_smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    require_nginx()  # the scale-out benchmark has no fallback server
+    output = tmp_path_factory.mktemp("scaleout")
+    completed = subprocess.run(
+        [sys.executable, str(SCALEOUT), "--smoke", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
+    return output, json.loads((output / "scaleout.json").read_text())
+
+
+@pytest.mark.timeout(260)
+def test_scaleout_writes_a_row_per_client_and_sessionpool_rows_have_no_errors(
+    scaleout_smoke: tuple[Path, dict[str, Any]],
+) -> None:
+    output, results = scaleout_smoke
+    text = (output / "scaleout.md").read_text()
+    rows = results["rows"]
+    assert {row["client"] for row in rows} == {client["name"] for client in results["meta"]["clients"]}
+    for row in rows:
+        assert f"| {row['label']} " in text, row["label"]
+        if row["skipped"]:  # Scrapy without its venv, curl where it is not installed: said so, with the reason
+            assert not row["sessionpool"], row
+            assert row["skipped"] in text
+        elif row["sessionpool"]:
+            assert row["failed"] == [], row["failed"]
+            assert (row["errors"], row["missing"]) == (0, 0), row
+            assert row["complete"] == row["runs"] == 1, row
+            assert row["urls_per_s"] > 0
+            assert row["connections"] is not None
+            assert row["connections"][0] >= 1
+    assert "Scale-out against the targets" in text

@@ -3,6 +3,7 @@
 - :mod:`.start`: :func:`fetch_all`, which picks where the URLs are fetched;
 - :mod:`.engine`: :class:`Fetch`, the caller's side of every fetch;
 - :mod:`.backend`: what a fetch asks of where its URLs are fetched, and the entries that come back;
+- :mod:`.intake`: the input thread every backend shares (numbering, places, the input's end);
 - :mod:`.run`: there, in threads of this process, over one pool;
 - :mod:`.processes` and :mod:`.worker`: there, in worker processes, each with its own pool;
 - :mod:`.cluster` and :mod:`.batch`: there, on a Dask cluster, as batches on each worker's pool

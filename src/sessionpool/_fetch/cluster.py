@@ -74,6 +74,7 @@ from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
 from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
 from sessionpool._fetch.batch import BatchDone, Orders, fetch_batch
+from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.one import invalid_url_result
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
@@ -159,7 +160,6 @@ class ClusterRun:
         #: How long the caller waits for results after a cancel: the workers' grace and the way back.
         self.grace = worker_grace + SHUTDOWN_MARGIN
         self._client = client
-        self._items = items
         self._plugin = plugin
         self._on_finish = on_finish
         self._options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
@@ -171,7 +171,8 @@ class ClusterRun:
         self._slots = [_Slot() for _ in range(max(SLOTS_PER_WORKER, SLOTS_PER_WORKER * workers))]
         self._batch_size = batch_size
         #: Places for URLs taken and not yet received by the caller: the batches in flight and one filling per slot.
-        self._room = threading.Semaphore((self._max_batches + len(self._slots)) * self._batch_size)
+        places = (self._max_batches + len(self._slots)) * self._batch_size
+        self._intake = Intake(items, places, self.results, lambda: self.stopping)
         self._name = name = f"sessionpool-fetch-{uuid.uuid4().hex}"
         headers = {header.lower() for header in config.headers}
         unsafe = options.method not in config.retry.retry_methods and not any(
@@ -185,7 +186,6 @@ class ClusterRun:
         self._markers: list[int] = []  # batches whose start marker may be set on the scheduler
         self._next_slot = 0
         self._in_flight = 0  # batches submitted and not come back
-        self._taken = 0
         self._input_ended = False
         self._told_stop = self._told_abandon = False
         self._started = self._finished = False
@@ -196,8 +196,7 @@ class ClusterRun:
     # -- what the Fetch asks ------------------------------------------------
 
     def taken_so_far(self) -> int:
-        with self._changed:
-            return self._taken
+        return self._intake.taken_so_far()
 
     def in_flight(self) -> int:
         with self._changed:
@@ -205,8 +204,7 @@ class ClusterRun:
 
     def received(self, entry: Taken) -> None:
         """The caller took ``entry``: give its place back to the input thread."""
-        if entry.roomed:
-            self._room.release()
+        self._intake.received(entry)
 
     def stats(self) -> PoolStats:
         """Every worker's pool's counters added up (the latest snapshot each pool sent back)."""
@@ -222,8 +220,7 @@ class ClusterRun:
             self._started = True
         self._collector = threading.Thread(target=self._collect, name="sessionpool-cluster-collector", daemon=True)
         self._collector.start()
-        # A daemon: it may be blocked reading an input that never ends (a pipe), and must not hold up the exit.
-        threading.Thread(target=self._feed, name="sessionpool-cluster-input", daemon=True).start()
+        self._intake.start(self._hand_out, at_end=self._end_input, name="sessionpool-cluster-input")
 
     def cancel_queued(self) -> None:
         """URLs waiting in the client for their batch are never sent; batches not started send nothing."""
@@ -271,40 +268,11 @@ class ClusterRun:
 
     # -- the input thread ---------------------------------------------------
 
-    def _feed(self) -> None:
-        try:
-            while not self.stopping:
-                try:
-                    index, url = next(self._items)
-                except StopIteration:
-                    return
-                if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int):
-                    raise TypeError(f"the input must give (index, url) pairs of int and str, got {(index, url)!r}")
-                with self._changed:
-                    if self.stopping:
-                        return  # read after the stop: not taken
-                    seq = self._taken
-                    self._taken += 1
-                if not self._wait_for_room():
-                    self.results.put(Taken(seq, None))
-                    return
-                self._hand_out(seq, index, url)
-        except BaseException as error:  # the caller raises it, after the results of the URLs taken
-            self.results.put(InputFailed(error))
-        finally:
-            with self._changed:
-                self._input_ended = True
-            self._submit_due()
-            self.results.put(InputEnd())
-
-    def _wait_for_room(self) -> bool:
-        while not self._room.acquire(timeout=_POLL):
-            if self.stopping:
-                return False
-        if self.stopping:
-            self._room.release()
-            return False
-        return True
+    def _end_input(self) -> None:
+        """The input thread takes no more URLs: send what is batched."""
+        with self._changed:
+            self._input_ended = True
+        self._submit_due()
 
     def _hand_out(self, seq: int, index: int, url: str) -> None:
         """Put the ``seq``-th URL, which holds a place, in its slot's batch (or resolve it here)."""

@@ -45,7 +45,8 @@ from multiprocessing.process import BaseProcess
 
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
-from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
+from sessionpool._fetch.backend import Entry, InputEnd, Taken
+from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
 from sessionpool._fetch.shard import shard_of
@@ -137,13 +138,11 @@ class ProcessRun:
         worker_grace = options.grace if options.grace is not None else grace_seconds(config.timeout)
         #: How long the caller waits for results after a cancel: the workers' grace and the way back.
         self.grace = worker_grace + SHUTDOWN_MARGIN
-        self._items = items
         self._processes = options.processes
         self._batch_size = min(_MAX_BATCH, options.threads)
         self._window = 4 * options.threads  # URLs handed to one worker and not back yet
-        #: Places for URLs taken and not yet received by the caller, so that a caller that stops reading stops
-        #: the fetching too: as many as the workers' windows together.
-        self._room = threading.Semaphore(self._processes * self._window)
+        #: URLs taken and not yet received by the caller, at most: as many as the workers' windows together.
+        self._intake = Intake(items, self._processes * self._window, self.results, lambda: self.stopping)
         worker_options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
         self._task = WorkerTask(config, worker_options, self._batch_size)
         self._context = _start_method_context()
@@ -153,7 +152,6 @@ class ProcessRun:
         self._gone: list[_Worker] = []  # workers that died, for their last counters
         self._deaths = [0] * self._processes
         self._held: dict[int, _Held] = {}  # by index
-        self._taken = 0
         self._input_ended = False
         self._started = self._finished = False
         self._collector: threading.Thread | None = None
@@ -167,8 +165,7 @@ class ProcessRun:
         return [pid for worker in workers if worker.process.is_alive() and (pid := worker.pid) is not None]
 
     def taken_so_far(self) -> int:
-        with self._changed:
-            return self._taken
+        return self._intake.taken_so_far()
 
     def in_flight(self) -> int:
         with self._changed:
@@ -176,8 +173,7 @@ class ProcessRun:
 
     def received(self, entry: Taken) -> None:
         """The caller took ``entry``: give its place back to the input thread."""
-        if entry.roomed:
-            self._room.release()
+        self._intake.received(entry)
 
     def stats(self) -> PoolStats:
         with self._changed:
@@ -194,8 +190,7 @@ class ProcessRun:
         self._collector = threading.Thread(target=self._collect, name="sessionpool-fetch-collector", daemon=True)
         self._collector.start()
         threading.Thread(target=self._flush_now_and_then, name="sessionpool-fetch-flusher", daemon=True).start()
-        # A daemon: it may be blocked reading an input that never ends (a pipe), and must not hold up the exit.
-        threading.Thread(target=self._feed, name="sessionpool-fetch-input", daemon=True).start()
+        self._intake.start(self._hand_out, at_end=self._end_input, name="sessionpool-fetch-input")
 
     def cancel_queued(self) -> None:
         """URLs still waiting in the parent for their batch are never sent; the workers drop their own queued."""
@@ -245,39 +240,6 @@ class ProcessRun:
                 signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     # -- the input thread ---------------------------------------------------
-
-    def _feed(self) -> None:
-        try:
-            while not self.stopping:
-                try:
-                    index, url = next(self._items)
-                except StopIteration:
-                    return
-                if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int):
-                    raise TypeError(f"the input must give (index, url) pairs of int and str, got {(index, url)!r}")
-                with self._changed:
-                    if self.stopping:
-                        return  # read after the stop: not taken
-                    seq = self._taken
-                    self._taken += 1
-                if not self._wait_for_room():
-                    self.results.put(Taken(seq, None))
-                    return
-                self._hand_out(seq, index, url)
-        except BaseException as error:  # the caller raises it, after the results of the URLs taken
-            self.results.put(InputFailed(error))
-        finally:
-            self._end_input()
-            self.results.put(InputEnd())
-
-    def _wait_for_room(self) -> bool:
-        while not self._room.acquire(timeout=_POLL):
-            if self.stopping:
-                return False
-        if self.stopping:
-            self._room.release()
-            return False
-        return True
 
     def _hand_out(self, seq: int, index: int, url: str) -> None:
         """Hand the ``seq``-th URL, which holds a place, to its host's worker (a malformed one too: it says why)."""

@@ -14,17 +14,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 from sessionpool._base import Pool
-from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
+from sessionpool._fetch.backend import Entry, InputEnd, Taken
 from sessionpool._fetch.hostlimit import HostLimiter
+from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.one import fetch_one, invalid_url_result
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import FetchResult
 from sessionpool._stats import PoolStats
 
 __all__ = ["Reorder", "Run"]
-
-#: How long the input thread waits for room at a time before looking at the stop flag again.
-_POLL = 0.1
 
 
 class Reorder:
@@ -62,16 +60,14 @@ class Run:
     def __init__(self, items: Iterator[tuple[int, str]], pool: Pool, options: FetchOptions, *, close_pool: bool):
         self.pool = pool
         self.results: queue.SimpleQueue[Entry] = queue.SimpleQueue()
-        #: Places for URLs taken and not yet received by the caller: twice the threads.
-        self.room = threading.Semaphore(2 * options.threads)
         self.stopping = False  # take no more URLs, send no more requests
         self.abandoning = False  # do not wait for the requests in flight
-        self._items = items
+        #: At most twice as many URLs as threads taken and not yet received by the caller.
+        self._intake = Intake(items, 2 * options.threads, self.results, self.stopped)
         self._options = options
         self._close_pool = close_pool
         self._limiter = HostLimiter(options.per_host) if options.per_host is not None else None
         self._lock = threading.RLock()  # reentrant: the finalizer may run finish() from any thread
-        self._taken = 0
         self._pending: set[Future[FetchResult | None]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._finished = False
@@ -82,8 +78,7 @@ class Run:
 
     def taken_so_far(self) -> int:
         """URLs taken from the input; final once ``stopping`` is set or the input ended."""
-        with self._lock:
-            return self._taken
+        return self._intake.taken_so_far()
 
     def in_flight(self) -> int:
         """URLs handed to a worker thread whose outcome is not known yet."""
@@ -96,8 +91,7 @@ class Run:
 
     def received(self, entry: Taken) -> None:
         """The caller took ``entry``: give its place back to the input thread."""
-        if entry.roomed:
-            self.room.release()
+        self._intake.received(entry)
 
     def start(self) -> None:
         """Start the worker threads and the input thread, unless the run was stopped already."""
@@ -106,8 +100,7 @@ class Run:
                 self.results.put(InputEnd())
                 return
             self._executor = ThreadPoolExecutor(self._options.threads, thread_name_prefix="sessionpool-fetch")
-        # A daemon: it may be blocked reading an input that never ends (a pipe), and must not hold up the exit.
-        threading.Thread(target=self._feed, name="sessionpool-fetch-input", daemon=True).start()
+        self._intake.start(self._hand_out, at_end=lambda: None, name="sessionpool-fetch-input")
 
     def cancel_queued(self) -> None:
         """Cancel the URLs handed to the workers and not started yet (each comes back as never sent)."""
@@ -131,30 +124,8 @@ class Run:
 
     # -- the input thread ---------------------------------------------------
 
-    def _feed(self) -> None:
-        try:
-            while not self.stopping:
-                try:
-                    index, url = next(self._items)
-                except StopIteration:
-                    return
-                if not isinstance(url, str) or isinstance(index, bool) or not isinstance(index, int):
-                    raise TypeError(f"the input must give (index, url) pairs of int and str, got {(index, url)!r}")
-                with self._lock:
-                    if self.stopping:
-                        return  # read after the stop: not taken
-                    seq = self._taken
-                    self._taken += 1
-                self._hand_out(seq, index, url)
-        except BaseException as error:  # the caller raises it, after the results of the URLs taken
-            self.results.put(InputFailed(error))
-        finally:
-            self.results.put(InputEnd())
-
     def _hand_out(self, seq: int, index: int, url: str) -> None:
-        if not self._wait_for_room():
-            self.results.put(Taken(seq, None, roomed=False))
-            return
+        """Hand the ``seq``-th URL, which holds a place, to a worker thread (or resolve it here)."""
         invalid = invalid_url_result(index, url)
         if invalid is not None:
             self.results.put(Taken(seq, invalid, roomed=True))
@@ -169,15 +140,6 @@ class Run:
             self.results.put(Taken(seq, None, roomed=True))
             return
         future.add_done_callback(partial(self._done, seq, index, url))
-
-    def _wait_for_room(self) -> bool:
-        while not self.room.acquire(timeout=_POLL):
-            if self.stopping:
-                return False
-        if self.stopping:
-            self.room.release()
-            return False
-        return True
 
     # -- the worker threads -------------------------------------------------
 

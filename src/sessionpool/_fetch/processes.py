@@ -158,12 +158,6 @@ class ProcessRun:
 
     # -- what the Fetch asks ------------------------------------------------
 
-    def worker_pids(self) -> list[int]:
-        """The process IDs of the workers alive now."""
-        with self._changed:
-            workers = [worker for worker in self._workers if worker is not None]
-        return [pid for worker in workers if worker.process.is_alive() and (pid := worker.pid) is not None]
-
     def taken_so_far(self) -> int:
         return self._intake.taken_so_far()
 
@@ -186,7 +180,8 @@ class ProcessRun:
                 self.results.put(InputEnd())
                 return
             self._started = True
-        self._workers = [self._start_worker(shard) for shard in range(self._processes)]
+        for shard in range(self._processes):  # one at a time: a forked worker closes the pipes of those before it
+            self._workers.append(self._start_worker(shard))
         self._collector = threading.Thread(target=self._collect, name="sessionpool-fetch-collector", daemon=True)
         self._collector.start()
         threading.Thread(target=self._flush_now_and_then, name="sessionpool-fetch-flusher", daemon=True).start()
@@ -380,7 +375,10 @@ class ProcessRun:
             successor = self._start_worker(worker.shard)
             with self._changed:
                 self._workers[worker.shard] = successor
+                too_late = self._input_ended  # the end of the input went out while it was starting
                 self._changed.notify_all()
+            if too_late:
+                successor.send(None)
 
     def _resolve(self, index: int, result: FetchResult | None, *, abandoned: bool = False) -> None:
         """The outcome of the URL of ``index`` is known: forget it, and hand it to the caller (under the lock)."""

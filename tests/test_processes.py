@@ -170,6 +170,36 @@ def test_a_worker_killed_mid_run_loses_no_url(hosts: list[LocalServer]) -> None:
     assert not multiprocessing.active_children()
 
 
+def test_a_forked_worker_killed_mid_run_loses_no_url_in_the_output(hosts: list[LocalServer], tmp_path: Path) -> None:
+    # The command runs no other thread, so its workers are forked (the API tests above spawn theirs).
+    urls = [f"{hosts[n % 3].url}/sleep/0.02?n={n}" for n in range(300)]
+    source, out = tmp_path / "urls.txt", tmp_path / "out.jsonl"
+    source.write_text("".join(f"{url}\n" for url in urls))
+    with subprocess.Popen(
+        [*FETCH, "--processes", "2", "--threads", "4", "-o", str(out), str(source)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert wait_until(lambda: out.exists() and out.read_text().count("\n") >= 30, seconds=30)
+            workers = [pid for pid in children_of(process.pid) if running(pid)]
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)
+            _, stderr = process.communicate(timeout=SECONDS)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    lines = records(out.read_text())
+    assert Counter(line["url"] for line in lines) == Counter(urls)  # each exactly once
+    died = [line for line in lines if line["error"] is not None]
+    assert all(line["error"]["type"] == "WorkerDied" for line in died)
+    assert process.returncode == (1 if died else 0), stderr
+    assert len(died) < len(urls) // 2  # a new worker took over the rest of the killed one's hosts
+    assert not any(running(pid) for pid in workers[1:])
+
+
 def test_ctrl_c_stops_every_process_writes_every_result_and_exits_130(
     hosts: list[LocalServer], tmp_path: Path
 ) -> None:

@@ -202,11 +202,14 @@ def test_help_explains_resume() -> None:
     assert "--resume" in done.stdout
 
 
-def test_an_interrupted_crawl_resumes_fetching_each_url_once(server: LocalServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", [[], ["--processes", "2"]], ids=["threads", "processes"])
+def test_an_interrupted_crawl_resumes_fetching_each_url_once(
+    server: LocalServer, tmp_path: Path, where: list[str]
+) -> None:
     source, out = tmp_path / "urls.txt", tmp_path / "out.jsonl"
     paths = [f"/sleep/0.05?n={n}" for n in range(200)]
     source.write_text("".join(f"{server.url}{path}\n" for path in paths))
-    command = [*FETCH, "--threads", "4", "--resume", "-o", str(out), str(source)]  # --resume: starts afresh too
+    command = [*FETCH, "--threads", "4", *where, "--resume", "-o", str(out), str(source)]  # starts afresh too
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:
         try:
             assert wait_until(lambda: out.exists() and out.read_text().count("\n") >= 20, seconds=30)

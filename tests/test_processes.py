@@ -60,8 +60,17 @@ def running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def outcome(result: FetchResult) -> tuple[str, int | None, int | None]:
-    return result.url, result.status, result.size
+class CountingInput:
+    """An input of a million URLs over the hosts, read lazily, counting how many were read."""
+
+    def __init__(self, hosts: list[LocalServer], path: str) -> None:
+        self.read = 0
+        self._urls = (f"{hosts[n % len(hosts)].url}{path}?n={n}" for n in range(1_000_000))
+
+    def __iter__(self) -> Iterator[str]:
+        for url in self._urls:
+            self.read += 1
+            yield url
 
 
 def test_processes_give_the_same_records_as_threads_each_url_once(hosts: list[LocalServer], tmp_path: Path) -> None:
@@ -118,37 +127,23 @@ def test_the_per_host_limit_holds_across_processes(hosts: list[LocalServer]) -> 
 
 
 def test_input_is_read_only_a_bounded_window_ahead(hosts: list[LocalServer]) -> None:
-    read = 0
-
-    def endless() -> Iterator[str]:
-        nonlocal read
-        for n in range(1_000_000):
-            read += 1
-            yield f"{hosts[n % 3].url}/sleep/0.01?n={n}"
-
-    with fetch_all(endless(), options=FetchOptions(processes=2, threads=4)) as fetch:
+    endless = CountingInput(hosts, "/sleep/0.01")
+    with fetch_all(endless, options=FetchOptions(processes=2, threads=4)) as fetch:
         for count, _ in enumerate(fetch, 1):
             if count == 300:
                 break
     # Each process has at most 4 * threads URLs handed to it, and one batch waiting.
-    assert read <= 300 + 2 * (4 * 4 + 4) + 1
+    assert endless.read <= 300 + 2 * (4 * 4 + 4) + 1
 
 
 def test_a_caller_that_stops_reading_stops_the_fetching(hosts: list[LocalServer]) -> None:
-    read = 0
-
-    def endless() -> Iterator[str]:
-        nonlocal read
-        for n in range(1_000_000):
-            read += 1
-            yield f"{hosts[n % 3].url}/echo?n={n}"
-
-    with fetch_all(endless(), options=FetchOptions(processes=2, threads=4)) as fetch:
+    endless = CountingInput(hosts, "/echo")
+    with fetch_all(endless, options=FetchOptions(processes=2, threads=4)) as fetch:
         for count, _ in enumerate(fetch, 1):
             if count == 10:
                 time.sleep(1.0)  # hundreds of fast requests' time
                 break
-    assert read <= 10 + 2 * 4 * 4 + 1  # the places of both workers' windows, and the one being read
+    assert endless.read <= 10 + 2 * 4 * 4 + 1  # the places of both workers' windows, and the one being read
 
 
 def test_a_worker_killed_mid_run_loses_no_url(hosts: list[LocalServer]) -> None:

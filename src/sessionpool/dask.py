@@ -57,7 +57,7 @@ from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
 from sessionpool._errors import NoWorkerPool
 from sessionpool._fetch.cluster import BATCH_PER_THREAD, ClusterRun
-from sessionpool._fetch.engine import Fetch, check_options
+from sessionpool._fetch.engine import Fetch, check_options, check_urls
 from sessionpool._fetch.options import POOL_KINDS, FetchOptions, PoolKind
 from sessionpool._queuepool import QueuePool
 from sessionpool._threadlocal import ThreadLocalPool
@@ -249,8 +249,7 @@ def fetch_all(
     """
     if not isinstance(client, distributed.Client):
         raise TypeError(f"client must be a distributed.Client, got {describe(client)}")
-    if isinstance(urls, (str, bytes)):
-        raise TypeError(f"urls must be an iterable of URLs, not a single {type(urls).__name__}")
+    check_urls(urls)
     options = check_options(options)
     if options.processes != 1:
         raise ValueError(

@@ -75,7 +75,6 @@ from sessionpool._errors import WorkerDied
 from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
 from sessionpool._fetch.batch import BatchDone, Orders, fetch_batch
 from sessionpool._fetch.intake import Intake
-from sessionpool._fetch.one import invalid_url_result
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
 from sessionpool._fetch.shard import shard_of
@@ -275,11 +274,7 @@ class ClusterRun:
         self._submit_due()
 
     def _hand_out(self, seq: int, index: int, url: str) -> None:
-        """Put the ``seq``-th URL, which holds a place, in its slot's batch (or resolve it here)."""
-        invalid = invalid_url_result(index, url)
-        if invalid is not None:
-            self.results.put(Taken(seq, invalid, roomed=True))
-            return
+        """Put the ``seq``-th URL, which holds a place, in its slot's batch (a malformed one too: a worker says why)."""
         with self._changed:
             if self.stopping:
                 self.results.put(Taken(seq, None, roomed=True))

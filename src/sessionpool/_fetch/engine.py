@@ -46,7 +46,7 @@ from sessionpool._validate import describe
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["Fetch", "check_options", "make_pool"]
+__all__ = ["Fetch", "check_options", "check_urls", "make_pool"]
 
 #: How long the caller's thread waits for a result at a time before looking
 #: at the cancel flags and the grace deadline again.
@@ -261,6 +261,12 @@ class Fetch:
         self._ended = True
         self._finalizer.detach()
         run.finish(wait=given_up == 0)
+
+
+def check_urls(urls: object) -> None:
+    """Refuse a single URL given where an iterable of URLs is expected (a str would be read a character at a time)."""
+    if isinstance(urls, (str, bytes)):
+        raise TypeError(f"urls must be an iterable of URLs, not a single {type(urls).__name__}")
 
 
 def check_options(options: FetchOptions | None) -> FetchOptions:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sessionpool._config import PoolConfig
-from sessionpool._fetch.engine import Fetch, check_options, make_pool
+from sessionpool._fetch.engine import Fetch, check_options, check_urls, make_pool
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.processes import ProcessRun
 from sessionpool._fetch.savedir import SaveDir
@@ -45,8 +45,7 @@ def fetch_all(urls: Iterable[str], *, config: PoolConfig | None = None, options:
     :raises TypeError: for a ``urls`` that is a single string, or a wrong config or options type.
     :raises OSError: when ``options.save_dir`` cannot be made a directory.
     """
-    if isinstance(urls, (str, bytes)):
-        raise TypeError(f"urls must be an iterable of URLs, not a single {type(urls).__name__}")
+    check_urls(urls)
     options = check_options(options)
     config = PoolConfig.build(config, {})
     if options.processes > 1:

@@ -153,6 +153,22 @@ def test_scripted_statuses_then_routes_and_bodies() -> None:
         assert requests.get(server.url + "/status/418", timeout=5).status_code == 418
 
 
+def test_respond_answers_the_response_its_query_describes_also_as_a_proxy() -> None:
+    with LocalServer() as server, requests.Session() as session:
+        query = "status=307&header=Location: /x&header=Set-Cookie: a=1&header=Set-Cookie: b=2&body=d\u00e9j\u00e0"
+        moved = session.get(server.url + "/respond?" + query, allow_redirects=False, timeout=5)
+        assert (moved.status_code, moved.headers["Location"], moved.content) == (307, "/x", "déjà".encode())
+        assert moved.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+        assert moved.headers["Content-Type"] == "text/plain"
+        typed = session.get(server.url + "/respond?header=Content-Type: text/html; charset=utf-8", timeout=5)
+        assert (typed.status_code, typed.content) == (200, b"ok")
+        assert typed.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert session.get(server.url + "/respond?status=204", timeout=5).content == b""
+        proxied = session.get("http://b\u00fccher.example/respond?status=201", proxies={"http": server.url}, timeout=5)
+        assert proxied.status_code == 201
+        assert server.requests[-1].path == "http://xn--bcher-kva.example/respond?status=201"
+
+
 def test_a_server_binds_at_once_and_refuses_connections_until_started() -> None:
     server = LocalServer(host="127.0.0.3")
     try:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from requests.structures import CaseInsensitiveDict
 
@@ -26,6 +27,12 @@ from sessionpool.testing._faults import Faults
 __all__ = ["RecordedRequest", "Server"]
 
 _MAX_SLEEP = 10.0
+
+#: The statuses whose response has no body, whatever its Content-Length says.
+_NO_BODY = frozenset({204, 304})
+
+#: Headers as the server sends them: a mapping, or pairs when a name repeats (``Set-Cookie``).
+_Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -163,17 +170,20 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.in_flight(-1)  # before answering: the client's next request may come at once
         self.send_response(status)
-        for name, value in headers.items():
+        for name, value in headers.items() if isinstance(headers, Mapping) else headers:
             self.send_header(name, value)
         if self.close_connection:  # the client asked for it: say so, as HTTP/1.1 requires
             self.send_header("Connection", "close")
+        if status in _NO_BODY:
+            body = b""
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _route(self, body_size: int) -> tuple[int, bytes, dict[str, str]]:
-        path = self.path.split("?", 1)[0]
+    def _route(self, body_size: int) -> tuple[int, bytes, _Headers]:
+        # A request sent to the server as a proxy is routed by the path of its absolute URL.
+        path = self.path.split("?", 1)[0] if self.path.startswith("/") else urlsplit(self.path).path
         text, as_json = {"Content-Type": "text/plain"}, {"Content-Type": "application/json"}
         scripted = self.server.next_status(path)
         if scripted is not None:
@@ -187,6 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/echo":
             echo = {"method": self.command, "path": self.path, "headers": dict(self.headers.items())}
             return 200, json.dumps({**echo, "body_size": body_size}).encode(), as_json
+        if path == "/respond":
+            return self._respond_as_asked()
         if path.startswith("/sleep/"):
             self.server.stopping.wait(min(float(path[len("/sleep/") :]), _MAX_SLEEP))
         elif path.startswith("/status/"):
@@ -195,6 +207,22 @@ class _Handler(BaseHTTPRequestHandler):
             hops = int(path[len("/redirect/") :])
             return 302, b"", {**text, "Location": f"/redirect/{hops - 1}" if hops > 1 else "/"}
         return 200, b"ok", text
+
+    def _respond_as_asked(self) -> tuple[int, bytes, _Headers]:
+        """The response the query of ``/respond`` describes: ``status``, ``header`` (``Name: value``), ``body``."""
+        status, body, headers = 200, b"ok", [("Content-Type", "text/plain")]
+        for key, value in parse_qsl(urlsplit(self.path).query, keep_blank_values=True):
+            if key == "status":
+                status = int(value)
+            elif key == "header":
+                # Sent as UTF-8, as servers send a non-ASCII Location (http.server writes latin-1).
+                name, _, content = value.partition(":")
+                headers.append((name.strip(), content.strip().encode().decode("latin-1")))
+            elif key == "body":
+                body = value.encode()
+        if any(name.lower() == "content-type" for name, _ in headers[1:]):
+            del headers[0]
+        return status, body, headers
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _answer
 

@@ -14,6 +14,12 @@ Paths it answers (any method):
 - ``/sleep/<seconds>``: answers after that many seconds (at most 10);
 - ``/status/<code>``: an empty response with that status;
 - ``/redirect/<n>``: a 302 to ``/redirect/<n - 1>``, and to ``/`` from 1;
+- ``/respond?status=<code>&header=<Name: value>&body=<text>``: the response
+  its query describes, each part optional and ``header`` repeatable (a
+  redirect with any status and ``Location``, several ``Set-Cookie``, a
+  ``Content-Type`` in place of ``text/plain``, a digest challenge), header
+  values and body sent as UTF-8; the body is ``ok`` unless given, and empty
+  for a 204 or 304;
 - ``/_counters``: a JSON object with the connections accepted, the requests
   received (this one and its connection included) and the connections
   broken so far, for a client in another process;
@@ -22,8 +28,8 @@ Paths it answers (any method):
 
 A path given in ``statuses`` first answers the statuses listed for it, one
 per request, with the body ``ok`` (a 429 or 503 with ``Retry-After``).
-Requests sent to it as a proxy (``GET http://host/path``) are answered and
-recorded with the absolute URL as their path. A ``silent`` server reads
+Requests sent to it as a proxy (``GET http://host/path``) are answered as
+the path of that URL, and recorded with the absolute URL as their path. A ``silent`` server reads
 each request and never answers, until the client gives up.
 """
 

@@ -30,10 +30,13 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
+from requests.utils import get_encoding_from_headers
 
-from sessionpool._compat import pool_sizes, set_pool_sizes
+from sessionpool._compat import is_requests_own, may_set_cookies, pool_sizes, response_headers, set_pool_sizes
 from sessionpool._config import PoolConfig
+from sessionpool._environment import origin
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
 from sessionpool._record import SessionRecord
@@ -63,6 +66,9 @@ class PoolAdapter(HTTPAdapter):
         self._default_timeout = config.timeout
         self._policy = config.retry
         self._transient_statuses = config.retry.transient_statuses if config.retry.retry_transient else frozenset()
+        # Pool keys and TLS settings worked out by requests, kept by what they depend on.
+        self._routes: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
+        self._tls_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
         #: The pool's record of the session this adapter serves, set by the
         #: pool once the session is made; None for an adapter used alone.
         self.record: SessionRecord | None = None
@@ -102,6 +108,60 @@ class PoolAdapter(HTTPAdapter):
         self.proxy_manager[proxy] = manager
         return manager
 
+    # -- the fast path: requests' answers, computed once per origin and settings --
+
+    def get_connection_with_tls_context(
+        self, request: PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
+    ) -> Any:
+        """The connection pool for ``request``, its pool key worked out once per origin, ``verify`` and ``cert``.
+
+        requests parses the URL and looks at the CA path on disk for every
+        request; the answer depends on nothing else, so it is kept. A request
+        through a proxy goes requests' own way.
+        """
+        url = request.url
+        if proxies or type(url) is not str or not _requests_own_adapter():
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        key = (origin(url), verify, cert)
+        try:
+            route = self._routes.get(key)
+        except TypeError:  # an unhashable verify or cert: requests says what is wrong with it
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        if route is None:
+            try:
+                route = self.build_connection_pool_key_attributes(request, verify, cert)
+            except ValueError as error:
+                raise requests.exceptions.InvalidURL(error, request=request) from error
+            if len(self._routes) >= _MAX_KEPT:
+                self._routes = {}
+            self._routes[key] = route
+        host_params, pool_kwargs = route
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+    def request_url(self, request: PreparedRequest, proxies: Any) -> str:
+        """The path to send (requests' rule); without proxies, that is the URL's path and query."""
+        if proxies or not _requests_own_adapter():
+            return super().request_url(request, proxies)
+        path = request.path_url
+        return "/" + path.lstrip("/") if path.startswith("//") else path
+
+    def build_response(self, req: PreparedRequest, resp: Any) -> Response:
+        """The response requests builds for ``resp``, headers copied at once, cookies read only if it sets some."""
+        if not _requests_own_adapter():
+            return super().build_response(req, resp)
+        response = Response()
+        response.status_code = getattr(resp, "status", None)  # type: ignore[assignment]
+        response.headers = response_headers(resp)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else req.url  # type: ignore[assignment]
+        if may_set_cookies(resp):
+            extract_cookies_to_jar(response.cookies, req, resp)
+        response.request = req
+        response.connection = self
+        return response
+
     def build_connection_pool_key_attributes(
         self, request: PreparedRequest, verify: Any, cert: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -116,9 +176,32 @@ class PoolAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        """Leave trust to the pool's ``ssl_context``, unless the call brought TLS settings of its own."""
+        """Leave trust to the pool's ``ssl_context``, unless the call brought TLS settings of its own.
+
+        requests' own rule looks the CA and certificate paths up on disk for
+        every request; what it sets on the connection pool depends only on
+        the scheme, ``verify`` and ``cert``, so it is worked out once and
+        set again from there.
+        """
         if self._ssl_context is None or not self._uses_ssl_context(verify, cert):
-            super().cert_verify(conn, url, verify, cert)
+            if not _requests_own_adapter():
+                super().cert_verify(conn, url, verify, cert)
+                return
+            key = (url[:5].lower() == "https", verify, cert)
+            try:
+                settings = self._tls_settings.get(key)
+            except TypeError:  # an unhashable verify or cert
+                super().cert_verify(conn, url, verify, cert)
+                return
+            if settings is None:
+                recorder = _Settings()
+                super().cert_verify(recorder, url, verify, cert)
+                settings = vars(recorder)
+                if len(self._tls_settings) >= _MAX_KEPT:
+                    self._tls_settings = {}
+                self._tls_settings[key] = settings
+            for name, value in settings.items():
+                setattr(conn, name, value)
             return
         # No CA file: urllib3 would load it into the shared context. The
         # verify mode is the context's own, which urllib3 sets back on it.
@@ -185,6 +268,40 @@ class PoolAdapter(HTTPAdapter):
         if response.status_code in self._transient_statuses:
             return retry(self._policy, request, send_once, response, self._stats, self._events)
         return response
+
+
+_MAX_KEPT = 256  # origins and settings kept per adapter; past this, start again
+
+_OWN_GET_CONNECTION = HTTPAdapter.get_connection_with_tls_context
+_OWN_REQUEST_URL = HTTPAdapter.request_url
+_OWN_BUILD_RESPONSE = HTTPAdapter.build_response
+_OWN_CERT_VERIFY = HTTPAdapter.cert_verify
+#: Whether requests' adapter methods were its own when sessionpool was imported.
+_ADAPTER_UNPATCHED = (
+    is_requests_own(_OWN_GET_CONNECTION, "requests.adapters", "HTTPAdapter.get_connection_with_tls_context")
+    and is_requests_own(_OWN_REQUEST_URL, "requests.adapters", "HTTPAdapter.request_url")
+    and is_requests_own(_OWN_BUILD_RESPONSE, "requests.adapters", "HTTPAdapter.build_response")
+    and is_requests_own(_OWN_CERT_VERIFY, "requests.adapters", "HTTPAdapter.cert_verify")
+)
+
+
+def _requests_own_adapter() -> bool:
+    """Whether requests' ``HTTPAdapter`` methods the pool's adapter short-cuts are still requests' own.
+
+    A tool that replaced one (a test double, an instrumentation) expects
+    every adapter to call it: then the pool's adapter does.
+    """
+    return (
+        _ADAPTER_UNPATCHED
+        and HTTPAdapter.get_connection_with_tls_context is _OWN_GET_CONNECTION
+        and HTTPAdapter.request_url is _OWN_REQUEST_URL
+        and HTTPAdapter.build_response is _OWN_BUILD_RESPONSE
+        and HTTPAdapter.cert_verify is _OWN_CERT_VERIFY
+    )
+
+
+class _Settings:
+    """Records the attributes requests' ``cert_verify`` sets on a connection pool."""
 
 
 def _transport_options(config: PoolConfig) -> dict[str, Any]:

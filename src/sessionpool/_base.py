@@ -47,6 +47,7 @@ from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import PoolClosed
 from sessionpool._events import EventDispatcher, PoolListener
 from sessionpool._factory import make_session
+from sessionpool._fastpath import PreparedCache
 from sessionpool._fork import empty_in_forked_child
 from sessionpool._lease import Lease
 from sessionpool._record import SessionRecord
@@ -73,6 +74,7 @@ class Pool(RequestMethods, Strategy):
         self._config = PoolConfig.build(config, fields)
         self._cookies = SharedCookieJar() if self._config.share_cookies else None
         self._environment = EnvironmentCache()
+        self._prepared = PreparedCache()
         self._events = EventDispatcher()  # listeners stay across a fork
         self._start_empty()
         empty_in_forked_child(self)
@@ -137,6 +139,7 @@ class Pool(RequestMethods, Strategy):
         every session holds went bad, such as credentials that were rotated.
         """
         self._environment.clear()
+        self._prepared.clear()
         with self._lock:
             self._generation += 1
             idle = [record for record in self._records if record.leases == 0]
@@ -283,7 +286,9 @@ class Pool(RequestMethods, Strategy):
 
     def _make_session(self, adapter: PoolAdapter | None = None) -> tuple[requests.Session, PoolAdapter]:
         """A session from the config, on the pool's shared state, mounting ``adapter`` or a new one."""
-        return make_session(self._config, self._stats, self._events, self._cookies, self._environment, adapter)
+        return make_session(
+            self._config, self._stats, self._events, self._cookies, self._environment, adapter, self._prepared
+        )
 
     def _replace_session(self, record: SessionRecord) -> None:
         """Give ``record`` a new session from the factory, keeping the pool's adapter and its connections.

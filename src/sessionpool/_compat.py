@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
+from types import FunctionType
+from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -31,7 +33,7 @@ from requests.cookies import RequestsCookieJar
 from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_environ_proxies, get_netrc_auth
-from urllib3 import HTTPConnectionPool, PoolManager
+from urllib3 import HTTPConnectionPool, HTTPHeaderDict, PoolManager
 from urllib3.connection import HTTPConnection
 from urllib3.response import BaseHTTPResponse
 
@@ -44,19 +46,26 @@ __all__ = [
     "body_can_rewind",
     "cookie_jar_lock",
     "copy_headers",
+    "copy_prepared",
     "drop_idle_connections",
     "get_environ_proxies",
     "get_netrc_auth",
     "headers_identical",
+    "headers_state",
+    "is_requests_own",
     "jar_is_empty",
+    "may_set_cookies",
     "merge_setting",
     "netrc_consulted",
     "pool_manager_keywords",
     "pool_sizes",
+    "response_headers",
     "set_pool_sizes",
     "use_pool_classes",
 ]
 
+
+_Value = TypeVar("_Value")
 
 # --- requests: sessions -------------------------------------------------------
 
@@ -124,7 +133,7 @@ def headers_identical(first: CaseInsensitiveDict[str], second: CaseInsensitiveDi
     return first._store == second._store
 
 
-def copy_headers(headers: CaseInsensitiveDict[str]) -> CaseInsensitiveDict[str]:
+def copy_headers(headers: CaseInsensitiveDict[_Value]) -> CaseInsensitiveDict[_Value]:
     """A copy of ``headers``: its storage copied at once, not header by header.
 
     ``CaseInsensitiveDict()`` alone costs a micro-second (it runs the
@@ -132,9 +141,84 @@ def copy_headers(headers: CaseInsensitiveDict[str]) -> CaseInsensitiveDict[str]:
     on ``CaseInsensitiveDict._store`` as :func:`headers_identical` does, and
     on ``__init__`` setting nothing else (requests 2.9.2 to 2.34).
     """
-    copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    copy: CaseInsensitiveDict[_Value] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
     copy._store = headers._store.copy()
     return copy
+
+
+def headers_state(headers: CaseInsensitiveDict[str]) -> tuple[tuple[str, Any], ...]:
+    """Everything ``headers`` holds, hashable: each name as given with its value, in order.
+
+    Relies on ``CaseInsensitiveDict._store`` as :func:`headers_identical`
+    does. If it changed, this raises AttributeError on a pool's first request.
+    """
+    return tuple(headers._store.values())
+
+
+def copy_prepared(template: requests.PreparedRequest, cookies: RequestsCookieJar | None) -> requests.PreparedRequest:
+    """A prepared request equal to ``template``, sharing nothing a caller or a redirect may change.
+
+    Its headers are a copy, its hooks new lists, its cookie jar ``cookies``
+    (requests gives each prepared request a jar of its own: the redirect
+    machinery adds to it). Every other attribute (method, URL, body, which
+    are immutable, and ``_body_position``) is taken as it is. Relies on
+    ``PreparedRequest._cookies`` holding that jar (requests 2.x) and on
+    ``__init__`` setting nothing but instance attributes; a release that
+    added state to ``__init__`` would show in ``tests/test_compat.py``.
+    """
+    copy = requests.PreparedRequest.__new__(requests.PreparedRequest)
+    copy.__dict__.update(template.__dict__)
+    copy.headers = copy_headers(template.headers)
+    copy.hooks = {event: list(hooks) for event, hooks in template.hooks.items()}
+    copy._cookies = cookies
+    return copy
+
+
+def may_set_cookies(raw: Any) -> bool:
+    """Whether extracting cookies from the urllib3 response ``raw`` could find any.
+
+    requests' ``extract_cookies_to_jar`` reads the ``Set-Cookie`` and
+    ``Set-Cookie2`` headers of ``raw._original_response.msg``, the
+    ``http.client`` message urllib3 copies into ``raw.headers`` (urllib3 1.x
+    and 2.x); when neither is there it stores nothing. Only a urllib3
+    response is answered False; anything else may hold cookies.
+    """
+    if not isinstance(raw, BaseHTTPResponse):
+        return True
+    headers = raw.headers
+    return "set-cookie" in headers or "set-cookie2" in headers
+
+
+def response_headers(raw: Any) -> CaseInsensitiveDict[str]:
+    """``CaseInsensitiveDict(raw.headers)``, as requests' ``build_response`` makes it, built at once.
+
+    requests copies urllib3's ``HTTPHeaderDict`` name by name through the
+    generic ``MutableMapping.update``: each name as first received, with its
+    values joined by ``", "`` (``HTTPHeaderDict.__getitem__``). Its public
+    ``itermerged()`` yields exactly those pairs (urllib3 1.x and 2.x). Relies
+    on ``CaseInsensitiveDict._store`` as :func:`copy_headers` does.
+    """
+    headers = getattr(raw, "headers", {})
+    if type(headers) is not HTTPHeaderDict:
+        return CaseInsensitiveDict(headers)
+    copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    copy._store = OrderedDict((name.lower(), (name, value)) for name, value in headers.itermerged())
+    return copy
+
+
+def is_requests_own(function: Any, module: str, qualname: str) -> bool:
+    """Whether ``function`` is requests' own ``module.qualname``, not a replacement or a wrapper of it.
+
+    A replacement has another module or name; a wrapper made with
+    ``functools.wraps`` copies those but has ``__wrapped__``; other wrappers
+    (wrapt's proxies) are not plain functions.
+    """
+    return (
+        type(function) is FunctionType
+        and function.__module__ == module
+        and function.__qualname__ == qualname
+        and not hasattr(function, "__wrapped__")
+    )
 
 
 def jar_is_empty(jar: RequestsCookieJar) -> bool:

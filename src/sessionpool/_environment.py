@@ -30,12 +30,12 @@ import requests
 
 from sessionpool._compat import get_environ_proxies, get_netrc_auth, merge_setting, netrc_consulted
 
-__all__ = ["EnvironmentCache"]
+__all__ = ["EnvironmentCache", "origin"]
 
 _MAX_ORIGINS = 4096  # a crawler may reach many hosts: past this, start again
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     """``scheme://host:port`` of ``url``, cheaply: the environment's answers depend on nothing else."""
     scheme, _, rest = url.partition("://")
     return scheme + "://" + rest.split("/", 1)[0].split("?", 1)[0]
@@ -75,7 +75,7 @@ class EnvironmentCache:
 
     def proxies(self, url: str, no_proxy: str | None) -> dict[str, str]:
         """The proxies the environment gives ``url`` (none if ``NO_PROXY`` covers it)."""
-        key = (_origin(url), no_proxy)
+        key = (origin(url), no_proxy)
         found = self._proxies.get(key)
         if found is None:
             if len(self._proxies) >= _MAX_ORIGINS:
@@ -89,15 +89,15 @@ class EnvironmentCache:
             self._ca_bundle = [os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")]
         return self._ca_bundle[0]
 
-    def netrc_auth(self, url: str, origin: str | None = None) -> tuple[str, str] | None:
-        """The ``.netrc`` credentials for ``url``'s host, if any (``origin``: ``url``'s, if already known)."""
-        if origin is None:
-            origin = _origin(url)
-        if origin not in self._netrc:
+    def netrc_auth(self, url: str, url_origin: str | None = None) -> tuple[str, str] | None:
+        """The ``.netrc`` credentials for ``url``'s host, if any (``url_origin``: its origin, if already known)."""
+        if url_origin is None:
+            url_origin = origin(url)
+        if url_origin not in self._netrc:
             if len(self._netrc) >= _MAX_ORIGINS:
                 self._netrc = {}
-            self._netrc[origin] = get_netrc_auth(url)
-        return self._netrc[origin]
+            self._netrc[url_origin] = get_netrc_auth(url)
+        return self._netrc[url_origin]
 
     def bind(self, session: requests.Session, *, context_decides_trust: bool = False) -> None:
         """Make ``session`` ask this cache instead of the environment.
@@ -150,11 +150,11 @@ class EnvironmentCache:
             url = request.url
             if not (session.trust_env and not request.auth and not session.auth) or not isinstance(url, str):
                 return prepare(session, request)
-            origin = _origin(url)
-            if "@" in origin:
+            url_origin = origin(url)
+            if "@" in url_origin:
                 return prepare(session, request)
             original = request.auth
-            request.auth = self.netrc_auth(url, origin) or netrc_consulted
+            request.auth = self.netrc_auth(url, url_origin) or netrc_consulted
             try:
                 return prepare(session, request)
             finally:

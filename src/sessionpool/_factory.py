@@ -12,6 +12,7 @@ from sessionpool._config import PoolConfig
 from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import SessionFactoryError
 from sessionpool._events import EventDispatcher
+from sessionpool._fastpath import PreparedCache, bind_fast_path
 from sessionpool._stats import StatsRecorder
 from sessionpool._validate import describe
 
@@ -41,6 +42,7 @@ def make_session(
     cookies: RequestsCookieJar | None = None,
     environment: EnvironmentCache | None = None,
     adapter: PoolAdapter | None = None,
+    prepared: PreparedCache | None = None,
 ) -> tuple[requests.Session, PoolAdapter]:
     """A new session from ``config.session_factory``, given the config's baseline.
 
@@ -50,7 +52,9 @@ def make_session(
     are set. ``cookies``, when given, replaces the session's own jar (the
     pool's shared one). ``environment``, when given, answers the session's
     questions to the environment (proxies, CA bundle, .netrc) from the pool's
-    cache instead of reading it on every request. The pool's adapter (a new
+    cache instead of reading it on every request. ``prepared``, when given,
+    gives the session the fast request path (:mod:`sessionpool._fastpath`),
+    keeping its prepared requests there. The pool's adapter (a new
     one, or ``adapter`` with its open connections) is mounted for ``http://``
     and ``https://`` and returned with the session.
 
@@ -73,6 +77,8 @@ def make_session(
         session.cookies = cookies
     if environment is not None:
         environment.bind(session, context_decides_trust=config.ssl_context is not None)
+    if prepared is not None:
+        bind_fast_path(session, prepared)
     if adapter is None:
         adapter = PoolAdapter(config, stats, events)
     session.mount("https://", adapter)

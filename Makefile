@@ -22,7 +22,13 @@ OLDEST_CONSTRAINTS := .ci/oldest.txt
 SCRAPY_VENV ?= .venv-scrapy
 SCRAPY_STAMP := $(SCRAPY_VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest bench-scaleout scrapy-venv
+# niquests, for the comparative benchmark's niquests row, in a venv of its own:
+# it installs urllib3-future over the urllib3 package, which would change every
+# other client in the same venv.
+NIQUESTS_VENV ?= .venv-niquests
+NIQUESTS_STAMP := $(NIQUESTS_VENV)/.installed
+
+.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest bench-scaleout scrapy-venv niquests-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,21 +50,34 @@ pytest: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sessionpool demo
 
-# sessionpool against requests, httpx, urllib3, pycurl & co. on a local nginx:
-# writes benchmarks/results/latest.md and throughput.png.
+# sessionpool against requests, httpx, urllib3, niquests, pycurl & co. on a
+# local nginx: writes benchmarks/results/latest.md and throughput.png. Runs
+# without niquests (its row says why) if the niquests venv cannot be made.
 bench: $(STAMP)
+	-$(MAKE) --no-print-directory niquests-venv
 	$(BIN)/python benchmarks/run.py
 
 bench-quick: $(STAMP)
+	-$(MAKE) --no-print-directory niquests-venv
 	$(BIN)/python benchmarks/run.py --quick
 
-# pip's output is kept in install.log: when Scrapy cannot be installed, the
-# benchmark's Scrapy row says why instead of being left out.
+# A client kept in a virtual environment of its own: $(call client-venv,DIR,PACKAGE).
+# pip's output is kept in install.log: when the package cannot be installed,
+# the benchmark's row for it says why instead of being left out.
+define client-venv
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --upgrade pip $(2) > $(1)/install.log 2>&1 \
+		|| { tail -n 5 $(1)/install.log; exit 1; }
+	touch $@
+endef
+
+$(NIQUESTS_STAMP):
+	$(call client-venv,$(NIQUESTS_VENV),niquests)
+
+niquests-venv: $(NIQUESTS_STAMP)
+
 $(SCRAPY_STAMP):
-	$(PYTHON) -m venv $(SCRAPY_VENV)
-	$(SCRAPY_VENV)/bin/python -m pip install --upgrade pip scrapy > $(SCRAPY_VENV)/install.log 2>&1 \
-		|| { tail -n 5 $(SCRAPY_VENV)/install.log; exit 1; }
-	touch $(SCRAPY_STAMP)
+	$(call client-venv,$(SCRAPY_VENV),scrapy)
 
 scrapy-venv: $(SCRAPY_STAMP)
 
@@ -97,4 +116,4 @@ test-oldest: $(OLDEST_STAMP)
 	$(OLDEST_VENV)/bin/pytest
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) $(SCRAPY_VENV) compat/.cache build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) $(SCRAPY_VENV) $(NIQUESTS_VENV) compat/.cache build dist .mypy_cache .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""throughput.png: req/s by threads for every client, HTTP and TLS side by side, log-scaled."""
+"""throughput.png: req/s by threads for every client, HTTP and TLS side by side, log-scaled (the bare environment)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from results import Cell
 PROTOCOLS = ("HTTP", "TLS")
 
 
-def plot_throughput(cells: list[Cell], threads: tuple[int, ...], path: Path, server: str) -> None:
-    """Two panels (HTTP, TLS) of median req/s against threads, one line per client, for /tiny."""
+def plot_throughput(cells: list[Cell], threads: tuple[int, ...], path: Path, server: str, env: str = "bare") -> None:
+    """Two panels (HTTP, TLS) of median req/s against threads, one line per client, for /tiny in ``env``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,7 +20,11 @@ def plot_throughput(cells: list[Cell], threads: tuple[int, ...], path: Path, ser
     for cell in cells:
         clients.setdefault(cell["client"], (cell["label"], bool(cell.get("sessionpool"))))
     palette = plt.get_cmap("tab20")
-    by_key = {(c["protocol"], c["threads"], c["client"]): c["rps"] for c in cells if c["path"] == "/tiny"}
+    by_key = {
+        (c["protocol"], c["threads"], c["client"]): c["rps"]
+        for c in cells
+        if c["path"] == "/tiny" and c.get("env", "bare") == env
+    }
     figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
     try:
         for axis, protocol in zip(axes, PROTOCOLS, strict=True):
@@ -49,7 +53,7 @@ def plot_throughput(cells: list[Cell], threads: tuple[int, ...], path: Path, ser
         axes[0].set_ylabel("requests/s (median of rounds, log scale)")
         handles, labels = axes[0].get_legend_handles_labels()
         figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
-        figure.suptitle(f"Throughput by client on loopback ({server}); thick lines: sessionpool")
+        figure.suptitle(f"Throughput by client on loopback ({server}, {env} environment); thick lines: sessionpool")
         figure.tight_layout(rect=(0, 0.14, 1, 0.95))
         figure.savefig(path, dpi=120)
     finally:

@@ -89,6 +89,11 @@ def report(name: str, work: Workload, outcome: Outcome, crashes: list[str], disc
     }
 
 
+def _timeout(text: str) -> tuple[float, float]:
+    connect, read = (float(part) for part in text.split(","))
+    return connect, read
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--client", required=True, choices=sorted(BY_NAME))
@@ -97,6 +102,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--ca", required=True, help="the CA bundle that signed the server's certificate")
     parser.add_argument("--expect-bytes", type=int, default=2, help="the length every body must have (2 for /tiny)")
+    parser.add_argument("--timeout", required=True, help="connect,read seconds (a pool's default)")
     parser.add_argument("--budget", type=float, default=100.0, help="seconds after which no request is started")
     args = parser.parse_args()
     if args.threads < 1 or args.requests < args.threads:
@@ -117,6 +123,7 @@ def main() -> None:
         ca_bundle=args.ca,
         expect_bytes=args.expect_bytes,
         deadline=time.monotonic() + args.budget,
+        timeout=_timeout(args.timeout),
     )
     try:
         outcome = BY_NAME[args.client].make().run(work)

@@ -2,8 +2,9 @@
 
 Each client imports its library only when it runs, so a client subprocess
 loads (and its peak RSS counts) what that client needs, and besides only what
-every one loads alike: the harness' barrier and default timeout, from
-``sessionpool.testing`` (and so sessionpool itself, about 3 MB). The CA bundle
+every one loads alike: the harness, whose barrier is sessionpool.testing's
+``_threads.py`` loaded from its file (stdlib only; no sessionpool import), and
+the timeout, passed on the command line. The CA bundle
 is given to every client explicitly; the requests-based ones keep
 ``trust_env`` on, so the runner also points REQUESTS_CA_BUNDLE and
 CURL_CA_BUNDLE at it (requests lets those override a session's ``verify``).
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness import CONNECT_TIMEOUT, READ_TIMEOUT, TIMEOUT, Fetch, Outcome, Tally, Workload, run_workload
+from harness import Fetch, Outcome, Tally, Workload, run_workload
 
 BASELINE = "threadlocal-session"
 
@@ -70,9 +71,10 @@ class RequestsGet(ThreadedClient):
 
         self._get = requests.get
         self._verify = work.ca_bundle
+        self._timeout = work.timeout
 
     def fetch(self, url: str) -> tuple[int, int]:
-        response = self._get(url, timeout=TIMEOUT, verify=self._verify)
+        response = self._get(url, timeout=self._timeout, verify=self._verify)
         return response.status_code, len(response.content)
 
 
@@ -84,9 +86,10 @@ class SharedSession(ThreadedClient):
 
         self._session = requests.Session()
         self._session.verify = work.ca_bundle
+        self._timeout = work.timeout
 
     def fetch(self, url: str) -> tuple[int, int]:
-        response = self._session.get(url, timeout=TIMEOUT)
+        response = self._session.get(url, timeout=self._timeout)
         return response.status_code, len(response.content)
 
     def close(self) -> None:
@@ -99,7 +102,7 @@ class ThreadLocalSession(ThreadedClient):
     def setup(self, work: Workload) -> None:
         from sessionpool.testing import HandRolledSessions
 
-        self._sessions = HandRolledSessions(timeout=TIMEOUT, verify=work.ca_bundle)
+        self._sessions = HandRolledSessions(timeout=work.timeout, verify=work.ca_bundle)
 
     def fetch(self, url: str) -> tuple[int, int]:
         response = self._sessions.get(url)
@@ -118,7 +121,7 @@ class HttpxClient(ThreadedClient):
         import httpx
 
         limits = httpx.Limits(max_connections=work.threads, max_keepalive_connections=work.threads)
-        timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+        timeout = httpx.Timeout(work.timeout[1], connect=work.timeout[0])
         context = ssl.create_default_context(cafile=work.ca_bundle)  # httpx 0.28 deprecates verify=<path>
         self._client = httpx.Client(limits=limits, timeout=timeout, verify=context)
 
@@ -141,7 +144,7 @@ class Urllib3Pool(ThreadedClient):
             block=True,
             cert_reqs="CERT_REQUIRED",
             ca_certs=work.ca_bundle,
-            timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
+            timeout=urllib3.Timeout(connect=work.timeout[0], read=work.timeout[1]),
         )
 
     def fetch(self, url: str) -> tuple[int, int]:
@@ -166,8 +169,8 @@ class Pycurl(ThreadedClient):
         pycurl = self._pycurl
         handle = pycurl.Curl()
         handle.setopt(pycurl.NOSIGNAL, 1)
-        handle.setopt(pycurl.CONNECTTIMEOUT, int(CONNECT_TIMEOUT))
-        handle.setopt(pycurl.TIMEOUT, int(READ_TIMEOUT))
+        handle.setopt(pycurl.CONNECTTIMEOUT, int(work.timeout[0]))
+        handle.setopt(pycurl.TIMEOUT, int(work.timeout[1]))
         handle.setopt(pycurl.CAINFO, work.ca_bundle)
         handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
 
@@ -179,6 +182,35 @@ class Pycurl(ThreadedClient):
             return int(handle.getinfo(pycurl.RESPONSE_CODE)), body.tell()
 
         return fetch, handle.close
+
+
+class NiquestsSession(ThreadedClient):
+    """One shared ``niquests.Session`` with T connections, HTTP/1.1 only; run by the niquests venv's python.
+
+    niquests replaces the ``urllib3`` package with urllib3-future, so it lives in
+    a venv of its own (``make niquests-venv``). ``disable_http2`` and
+    ``disable_http3`` keep it on HTTP/1.1 like every other client (it would
+    otherwise offer h2 in ALPN on TLS); ``pool_maxsize=T`` lets T connections
+    stay open to the one host.
+    """
+
+    def setup(self, work: Workload) -> None:
+        try:
+            import niquests  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as error:
+            raise ClientUnavailable(f"niquests is not installed ({error})") from error
+        self._session = niquests.Session(
+            pool_connections=1, pool_maxsize=work.threads, disable_http2=True, disable_http3=True
+        )
+        self._session.verify = work.ca_bundle
+        self._timeout = work.timeout
+
+    def fetch(self, url: str) -> tuple[int, int]:
+        response = self._session.get(url, timeout=self._timeout)
+        return int(response.status_code or 0), len(response.content or b"")
+
+    def close(self) -> None:
+        self._session.close()
 
 
 class SessionPool(ThreadedClient):
@@ -239,7 +271,7 @@ class Futures(Client):
                     outcome.broken.append("the deadline passed before every request was sent")
                     break
                 began = time.perf_counter()
-                future = session.get(work.url, timeout=TIMEOUT)
+                future = session.get(work.url, timeout=work.timeout)
                 future.add_done_callback(lambda f, began=began: done(began, f))
             # Every done callback releases the window last: holding all of it means all were counted.
             drained = 0
@@ -278,7 +310,7 @@ class ToolbeltPool(Client):
 
         jobs: queue.Queue[dict[str, Any]] = queue.Queue()
         for _ in range(work.requests):
-            jobs.put({"method": "GET", "url": work.url, "timeout": TIMEOUT, "verify": work.ca_bundle})
+            jobs.put({"method": "GET", "url": work.url, "timeout": work.timeout, "verify": work.ca_bundle})
         tally = Tally()
         outcome = Outcome(requests=work.requests, seconds=0.0, tally=tally)
         started = time.perf_counter()
@@ -312,6 +344,7 @@ class ClientSpec:
     label: str  # its row in the tables
     make: Callable[[], Client]
     sessionpool: bool = False
+    venv: str | None = None  # run by this venv's python (see run.py's VENVS), not the dev venv's
 
 
 CLIENTS: list[ClientSpec] = [
@@ -322,6 +355,7 @@ CLIENTS: list[ClientSpec] = [
     ClientSpec("requests-toolbelt", "requests-toolbelt Pool", ToolbeltPool),
     ClientSpec("httpx", "httpx.Client", HttpxClient),
     ClientSpec("urllib3", "urllib3.PoolManager", Urllib3Pool),
+    ClientSpec("niquests", "niquests.Session", NiquestsSession, venv="niquests"),
     ClientSpec("pycurl", "pycurl (handle per thread)", Pycurl),
     ClientSpec("threadlocalpool", "ThreadLocalPool", SessionPool, sessionpool=True),
     ClientSpec("queuepool", "QueuePool(size=T)", lambda: SessionPool(lambda t: t), sessionpool=True),

@@ -8,21 +8,30 @@ that died, or was still busy at the deadline) is lost.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sessionpool.testing import DEFAULT_TIMEOUT, run_threads
+#: The barrier helper, sessionpool.testing's own (stdlib only), loaded from its file: a client subprocess
+#: run by another venv's python (niquests') must not import sessionpool, requests or urllib3.
+_THREADS_FILE = Path(__file__).resolve().parent.parent / "src" / "sessionpool" / "testing" / "_threads.py"
+_spec = importlib.util.spec_from_file_location("bench_threads", _THREADS_FILE)
+assert _spec is not None
+assert _spec.loader is not None
+_threads = importlib.util.module_from_spec(_spec)
+sys.modules["bench_threads"] = _threads  # dataclasses look their module up
+_spec.loader.exec_module(_threads)
+run_threads = _threads.run_threads
 
 #: One GET through a client: the status and the length of the body it read.
 Fetch = Callable[[str], tuple[int, int]]
 #: Made in each worker thread before the start: its fetch, and what to do when the thread is done.
 FetchFactory = Callable[[], tuple[Fetch, Callable[[], None] | None]]
 
-#: The request timeout every client is given, a pool's default: (connect, read) seconds.
-TIMEOUT = DEFAULT_TIMEOUT
-CONNECT_TIMEOUT, READ_TIMEOUT = DEFAULT_TIMEOUT
 SAMPLES = 3  # error messages kept per run
 
 
@@ -36,6 +45,9 @@ class Workload:
     ca_bundle: str
     expect_bytes: int
     deadline: float  # time.monotonic() after which no request is started
+    #: (connect, read) seconds, given to every client: the runner passes a pool's default
+    #: (sessionpool.testing.DEFAULT_TIMEOUT), so this module needs no sessionpool import.
+    timeout: tuple[float, float]
 
     def shares(self) -> list[int]:
         """How many requests each thread sends: ``requests`` split as evenly as it goes."""

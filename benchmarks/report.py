@@ -7,12 +7,19 @@ from typing import Any
 from results import Cell
 
 PROTOCOLS = ("HTTP", "TLS")
+ENVIRONMENT_TITLES = {"bare": "bare environment (no proxy variable)", "no_proxy": "NO_PROXY=localhost,127.0.0.1,::1"}
 
 HOW_TO_READ = """\
 - Every run is a fresh subprocess sending the same GETs from T threads released together (a barrier);
   every body is read in full and checked (status 200, expected length). req/s counts those good responses.
 - ratio (x) = a client's req/s ÷ the `threading.local Session (baseline)` req/s **of the same round**;
-  the table shows the median of the per-round ratios (and the median req/s). Rounds interleave the
+  the table shows the median of the per-round ratios (and the median req/s); "vs urllib3" is the
+  median of per-round ratios to `urllib3.PoolManager` of the same round.
+- Environments: every client runs twice per round, with every proxy variable removed (http_proxy,
+  https_proxy, all_proxy, no_proxy, any case) and with `NO_PROXY=localhost,127.0.0.1,::1` (requests
+  short-circuits its proxy lookup when NO_PROXY matches); ratios are taken within an environment.
+- niquests runs with the python of `.venv-niquests` (its urllib3-future replaces urllib3, so it
+  never shares the dev venv); one shared Session, `pool_maxsize=T`, HTTP/2 and HTTP/3 disabled. Rounds interleave the
   clients in a rotated order, so drift on the machine hits every client alike.
 - Latency is per request: timed around each call in the calling thread; for requests-futures from
   submit to done with at most T futures in flight (so no time is spent queued); for requests-toolbelt
@@ -20,8 +27,8 @@ HOW_TO_READ = """\
 - connections = connections the server accepted during the run (nginx: stub_status `accepts` read
   before and after, less the status reads' own connections; fallback: a shared counter).
 - peak RSS = the client process' VmHWM (`ru_maxrss` survives exec, so a child would report its
-  parent's peak). Every client process also loads the harness' helpers from `sessionpool.testing`
-  (and so sessionpool itself, about 3 MB), alike for all.
+  parent's peak). The harness loads only the standard library (its barrier is
+  `sessionpool/testing/_threads.py` loaded from its file, without importing sessionpool).
 - CA bundle: every client is given the test CA explicitly, and requests-based clients keep
   `trust_env` on (the environment is part of what users pay for). This machine sets
   REQUESTS_CA_BUNDLE to the system bundle, and requests lets it override a session's `verify`
@@ -77,12 +84,14 @@ def table(headers: list[str], rows: list[list[str]], *, numbers: bool = True) ->
 class Grid:
     """The cells, looked up by (protocol, path, threads, client)."""
 
-    def __init__(self, meta: dict[str, Any], cells: list[Cell]) -> None:
+    def __init__(self, meta: dict[str, Any], cells: list[Cell], env: str = "bare") -> None:
         self.clients: list[dict[str, Any]] = meta["clients"]
         self.threads: list[int] = meta["plan"]["threads"]
         self.wide: list[int] = meta["plan"]["wide_threads"]
         self.detail = 16 if 16 in self.threads else max(self.threads)
-        self._cells = {(c["protocol"], c["path"], c["threads"], c["client"]): c for c in cells}
+        self._cells = {
+            (c["protocol"], c["path"], c["threads"], c["client"]): c for c in cells if c.get("env", "bare") == env
+        }
 
     def get(self, protocol: str, path: str, threads: int, client: str) -> Cell | None:
         return self._cells.get((protocol, path, threads, client))
@@ -90,6 +99,7 @@ class Grid:
     def tiny_table(self, protocol: str) -> list[str]:
         d = self.detail
         headers = ["client"] + [f"{t} thread{'s' if t > 1 else ''} req/s (x)" for t in self.threads]
+        headers += [f"vs urllib3 @{t}" for t in self.threads]
         headers += [f"p50 / p99 ms @{d}", f"connections @{d}", f"peak RSS MiB @{d}", "errors", "lost"]
         rows = []
         for client in self.clients:
@@ -98,7 +108,12 @@ class Grid:
             errors = sum(c["errors"] for c in cells if c)
             lost = sum(c["lost"] for c in cells if c)
             throughput = [_throughput(c) for c in cells]
-            rows.append([client["label"], *throughput, _ms(at), _connections(at), _rss(at), f"{errors:,}", f"{lost:,}"])
+            versus = [
+                "-" if c is None or c.get("ratio_urllib3") is None else f"{c['ratio_urllib3']:.2f}x" for c in cells
+            ]
+            rows.append(
+                [client["label"], *throughput, *versus, _ms(at), _connections(at), _rss(at), f"{errors:,}", f"{lost:,}"]
+            )
         return table(headers, rows)
 
     def wide_table(self, threads: int) -> list[str]:
@@ -119,7 +134,9 @@ def notes(cells: list[Cell]) -> list[str]:
     """One line per cell that misbehaved: broken, errors, lost or discarded connections."""
     lines = []
     for cell in cells:
-        where = f"{cell['label']}, {cell['protocol']} {cell['path']}, {cell['threads']} threads"
+        where = (
+            f"{cell['label']}, {cell.get('env', 'bare')}, {cell['protocol']} {cell['path']}, {cell['threads']} threads"
+        )
         for note in cell["broken"]:
             lines.append(f"- † {where}: {note}")
         if cell["errors"]:
@@ -157,26 +174,60 @@ def _server_line(meta: dict[str, Any]) -> str:
 
 
 def tables(meta: dict[str, Any], cells: list[Cell]) -> list[str]:
-    """The throughput tables, under their headings."""
-    grid = Grid(meta, cells)
+    """The throughput tables, under their headings, one set per environment."""
     out = []
-    for protocol in PROTOCOLS:
-        out += ["", f"### {protocol}, /tiny (2-byte body)", "", *grid.tiny_table(protocol)]
-    for threads in grid.wide:
-        out += ["", f"### /16k (16 KiB static file), {threads} threads", "", *grid.wide_table(threads)]
+    for env in sorted({c.get("env", "bare") for c in cells}):
+        grid = Grid(meta, cells, env)
+        title = ENVIRONMENT_TITLES.get(env, env)
+        for protocol in PROTOCOLS:
+            out += ["", f"### {protocol}, /tiny (2-byte body), {title}", "", *grid.tiny_table(protocol)]
+        for threads in grid.wide:
+            out += ["", f"### /16k (16 KiB static file), {threads} threads, {title}", "", *grid.wide_table(threads)]
     return out
 
 
-def stdout_tables(meta: dict[str, Any], cells: list[Cell]) -> str:
-    """What the runner prints: the server, the tables and the notes."""
+def target_table(verdicts: list[dict[str, Any]]) -> list[str]:
+    """The Targets table: one line per (pool, reference, environment, protocol, threads)."""
+    rows = []
+    for line in verdicts:
+        ratio = "-" if line["ratio"] is None else f"{line['ratio']:.2f}x"
+        verdict = line["verdict"] or f"n/a ({line['why']})"
+        rows.append(
+            [
+                line["pool"],
+                line["against"],
+                line["bound"],
+                line["env"],
+                line["protocol"],
+                str(line["threads"]),
+                ratio,
+                verdict,
+            ]
+        )
+    passed = sum(1 for line in verdicts if line["verdict"] == "PASS")
+    missed = sum(1 for line in verdicts if line["verdict"] == "MISS")
+    headers = ["pool", "against", "target", "env", "protocol", "threads", "ratio", "verdict"]
+    return [
+        *table(headers, rows, numbers=False),
+        "",
+        f"{passed} PASS, {missed} MISS, {len(verdicts) - passed - missed} n/a.",
+    ]
+
+
+def stdout_tables(meta: dict[str, Any], cells: list[Cell], verdicts: list[dict[str, Any]] | None = None) -> str:
+    """What the runner prints: the server, the tables, the targets and the notes."""
     lines = [_server_line(meta), _plan_line(meta), *tables(meta, cells)]
+    if verdicts is not None:
+        lines += ["", "### Targets (medians of per-round ratios, /tiny)", "", *target_table(verdicts)]
     found = notes(cells)
     if found:
         lines += ["", "Notes:", *found]
     return "\n".join(lines)
 
 
-def render(meta: dict[str, Any], cells: list[Cell], micro: dict[str, str], chart: str) -> str:
+def render(
+    meta: dict[str, Any], cells: list[Cell], micro: dict[str, str], chart: str, verdicts: list[dict[str, Any]]
+) -> str:
     """The whole of latest.md."""
     machine = meta["machine"]
     out = [
@@ -196,10 +247,14 @@ def render(meta: dict[str, Any], cells: list[Cell], micro: dict[str, str], chart
         "",
         *table(["package", "version"], [[k, v] for k, v in meta["versions"].items()], numbers=False),
         "",
+        "## Targets (medians of per-round ratios, /tiny)",
+        "",
+        *target_table(verdicts),
+        "",
         "## Throughput (req/s, and x the baseline of the same round)",
         *tables(meta, cells),
         "",
-        f"![throughput by threads, HTTP and TLS]({chart})",
+        f"![throughput by threads, HTTP and TLS, bare environment]({chart})",
         "",
         "## Notes",
         "",

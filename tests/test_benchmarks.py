@@ -23,7 +23,8 @@ SESSIONPOOL_CLIENTS = {"threadlocalpool", "queuepool", "queuepool-quarter"}
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     output = tmp_path_factory.mktemp("bench")
     completed = subprocess.run(
-        [sys.executable, str(RUNNER), "--smoke", "--output", str(output)],
+        # No niquests venv here (whether or not `make niquests-venv` was run): its row must say why.
+        [sys.executable, str(RUNNER), "--smoke", "--output", str(output), "--niquests-venv", str(output / "absent")],
         capture_output=True,
         text=True,
         timeout=180,
@@ -65,17 +66,97 @@ def test_uses_nginx_or_says_it_fell_back(smoke: tuple[Path, dict[str, Any]]) -> 
 def test_every_client_ran_in_every_cell(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     names = {client["name"] for client in results["meta"]["clients"]}
-    cells = {(c["protocol"], c["threads"], c["client"]) for c in results["cells"]}
-    for protocol in ("HTTP", "TLS"):
-        for threads in results["meta"]["plan"]["threads"]:
-            assert {name for p, t, name in cells if (p, t) == (protocol, threads)} == names
+    cells = {(c["env"], c["protocol"], c["threads"], c["client"]) for c in results["cells"]}
+    for env in ("bare", "no_proxy"):
+        for protocol in ("HTTP", "TLS"):
+            for threads in results["meta"]["plan"]["threads"]:
+                assert {name for e, p, t, name in cells if (e, p, t) == (env, protocol, threads)} == names
+
+
+@pytest.mark.timeout(200)
+def test_each_round_runs_both_environments(smoke: tuple[Path, dict[str, Any]]) -> None:
+    output, results = smoke
+    rounds: dict[tuple[str, int, int], set[str]] = {}
+    for run in results["runs"]:
+        rounds.setdefault((run["protocol"], run["threads"], run["round"]), set()).add(run["env"])
+    assert rounds
+    assert all(envs == {"bare", "no_proxy"} for envs in rounds.values()), rounds
+    text = (output / "latest.md").read_text()
+    assert "bare environment (no proxy variable)" in text
+    assert "NO_PROXY=localhost,127.0.0.1,::1" in text
+
+
+def test_client_env_removes_every_proxy_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from run import client_env
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    for name in ("http_proxy", "HTTPS_PROXY", "All_Proxy", "no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, "http://proxy.invalid:1")
+    bare = client_env(Path("/ca.pem"), "bare")
+    assert not [k for k in bare if k.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}]
+    assert bare["REQUESTS_CA_BUNDLE"] == bare["CURL_CA_BUNDLE"] == "/ca.pem"
+    scoped = client_env(Path("/ca.pem"), "no_proxy")
+    assert [(k, v) for k, v in scoped.items() if k.lower().endswith("proxy")] == [
+        ("NO_PROXY", "localhost,127.0.0.1,::1")
+    ]
+
+
+@pytest.mark.timeout(200)
+def test_niquests_row_is_there_and_says_why_it_did_not_run(smoke: tuple[Path, dict[str, Any]]) -> None:
+    output, results = smoke
+    cells = [c for c in results["cells"] if c["client"] == "niquests"]
+    assert cells
+    assert all(c["skipped"] and "not installed" in c["skipped"] for c in cells), cells
+    text = (output / "latest.md").read_text()
+    assert "| niquests.Session " in text
+    assert cells[0]["skipped"] in text
+    assert "niquests venv" in results["meta"]["versions"]
+
+
+@pytest.mark.timeout(200)
+def test_targets_table_has_a_verdict_or_a_reason_per_line(smoke: tuple[Path, dict[str, Any]]) -> None:
+    output, results = smoke
+    lines = results["targets"]
+    threads = set(results["meta"]["plan"]["threads"])
+    against = {line["against"] for line in lines}
+    assert against == {"urllib3.PoolManager", "httpx.Client", "niquests.Session", "threading.local Session"}
+    assert {line["pool"] for line in lines} == {"ThreadLocalPool", "QueuePool(size=T)"}
+    assert {line["env"] for line in lines} == {"bare", "no_proxy"}
+    assert {line["threads"] for line in lines} <= threads
+    for line in lines:
+        if line["against"] == "niquests.Session":  # its venv is absent here
+            assert line["verdict"] is None
+            assert "not installed" in line["why"]
+        else:
+            assert line["verdict"] in {"PASS", "MISS"}, line
+            assert line["ratio"] > 0
+    text = (output / "latest.md").read_text()
+    assert "## Targets" in text
+    for cell in results["cells"]:
+        if cell["client"] == "urllib3" and cell["rps"]:
+            assert cell["ratio_urllib3"] == pytest.approx(1.0)
+
+
+@pytest.mark.timeout(200)
+def test_micro_benchmarks_include_layers_in_both_environments_and_session_memory(
+    smoke: tuple[Path, dict[str, Any]],
+) -> None:
+    output, _ = smoke
+    text = (output / "latest.md").read_text()
+    assert "(no proxy variables) python benchmarks/layers.py --quick" in text
+    assert "NO_PROXY=localhost,127.0.0.1,::1 python benchmarks/layers.py --quick" in text
+    assert "python benchmarks/session_memory.py" in text
+    for name in ("requests.Session (plain)", "QueuePool(size=N)", "ThreadLocalPool"):
+        assert name in text.split("session_memory.py", 1)[1]
 
 
 @pytest.mark.timeout(200)
 def test_sessionpool_clients_make_no_errors_and_few_connections(smoke: tuple[Path, dict[str, Any]]) -> None:
     _, results = smoke
     runs = [run for run in results["runs"] if run["client"] in SESSIONPOOL_CLIENTS]
-    assert len(runs) == len(SESSIONPOOL_CLIENTS) * len(results["meta"]["plan"]["threads"]) * 2
+    assert len(runs) == len(SESSIONPOOL_CLIENTS) * len(results["meta"]["plan"]["threads"]) * 2 * 2  # protocols, envs
     for run in runs:
         where = f"{run['client']} {run['protocol']} {run['threads']} threads"
         assert run.get("broken") is None, where

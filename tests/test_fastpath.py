@@ -166,6 +166,30 @@ def test_tls_settings_follow_each_calls_verify(tls_server: LocalServer, tls_file
         assert pool.get(tls_server.url).status_code == 200
 
 
+def test_a_pools_sessions_share_what_requests_works_out_per_origin(
+    tls_server: LocalServer, tls_files: TLSFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests' connection-pool key of an origin (and its look at the CA path
+    # on disk) is worked out once for the pool, not once per session.
+    looked_up: list[str] = []
+    original = requests.adapters._urllib3_request_context
+
+    def counting(request: requests.PreparedRequest, *args: Any) -> Any:
+        looked_up.append(str(request.url))
+        return original(request, *args)
+
+    monkeypatch.setattr(requests.adapters, "_urllib3_request_context", counting)
+    with QueuePool(size=3, verify=tls_files.ca_bundle) as pool:
+        with pool.session() as one, pool.session() as two, pool.session() as three:
+            for session in (one, two, three):
+                assert session.get(tls_server.url + "/a").status_code == 200
+                assert session.get(tls_server.url + "/b").status_code == 200
+        assert looked_up == [tls_server.url + "/a"]
+        pool.invalidate()
+        assert pool.get(tls_server.url + "/c").status_code == 200
+    assert looked_up == [tls_server.url + "/a", tls_server.url + "/c"]
+
+
 def test_invalidate_forgets_kept_preparations(
     server: LocalServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

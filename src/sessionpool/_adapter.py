@@ -44,7 +44,28 @@ from sessionpool._retry import retry
 from sessionpool._stats import StatsRecorder
 from sessionpool._transport import TransportSettings, managed_pool_manager, managed_proxy_manager
 
-__all__ = ["PoolAdapter"]
+__all__ = ["PoolAdapter", "RouteCache"]
+
+
+class RouteCache:
+    """What requests works out for an origin, kept once for every adapter of a pool.
+
+    The connection-pool key of an origin (with ``verify`` and ``cert``) and
+    the TLS settings of a connection depend on nothing an adapter holds
+    (requests' rules, and the pool's ``ssl_context``, which all its adapters
+    share), so a pool keeps one copy of each answer rather than one per
+    session. Each is a plain dict: a lookup or a store is atomic; two threads
+    that miss at once both work the answer out, and one is kept.
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
+        self.tls_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def clear(self) -> None:
+        """Forget every answer (the pool's ``invalidate``: a CA file may have changed)."""
+        self.routes = {}
+        self.tls_settings = {}
 
 
 class PoolAdapter(HTTPAdapter):
@@ -54,9 +75,16 @@ class PoolAdapter(HTTPAdapter):
         timeout, keep-alive expiry, retry policy).
     :param stats: the pool's counters, shared by all its sessions' adapters.
     :param events: the pool's listeners; none for an adapter used alone.
+    :param routes: the pool's :class:`RouteCache`; an adapter used alone keeps its own.
     """
 
-    def __init__(self, config: PoolConfig, stats: StatsRecorder, events: EventDispatcher | None = None) -> None:
+    def __init__(
+        self,
+        config: PoolConfig,
+        stats: StatsRecorder,
+        events: EventDispatcher | None = None,
+        routes: RouteCache | None = None,
+    ) -> None:
         # Set before HTTPAdapter.__init__, which builds the pool manager.
         self._events = events if events is not None else EventDispatcher()
         self._settings = TransportSettings(stats=stats, keepalive_expiry=config.keepalive_expiry, events=self._events)
@@ -67,8 +95,7 @@ class PoolAdapter(HTTPAdapter):
         self._policy = config.retry
         self._transient_statuses = config.retry.transient_statuses if config.retry.retry_transient else frozenset()
         # Pool keys and TLS settings worked out by requests, kept by what they depend on.
-        self._routes: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
-        self._tls_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._routes = routes if routes is not None else RouteCache()
         #: The pool's record of the session this adapter serves, set by the
         #: pool once the session is made; None for an adapter used alone.
         self.record: SessionRecord | None = None
@@ -124,7 +151,7 @@ class PoolAdapter(HTTPAdapter):
             return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
         key = (origin(url), verify, cert)
         try:
-            route = self._routes.get(key)
+            route = self._routes.routes.get(key)
         except TypeError:  # an unhashable verify or cert: requests says what is wrong with it
             return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
         if route is None:
@@ -132,9 +159,9 @@ class PoolAdapter(HTTPAdapter):
                 route = self.build_connection_pool_key_attributes(request, verify, cert)
             except ValueError as error:
                 raise requests.exceptions.InvalidURL(error, request=request) from error
-            if len(self._routes) >= _MAX_KEPT:
-                self._routes = {}
-            self._routes[key] = route
+            if len(self._routes.routes) >= _MAX_KEPT:
+                self._routes.routes = {}
+            self._routes.routes[key] = route
         host_params, pool_kwargs = route
         return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
 
@@ -189,7 +216,7 @@ class PoolAdapter(HTTPAdapter):
                 return
             key = (url[:5].lower() == "https", verify, cert)
             try:
-                settings = self._tls_settings.get(key)
+                settings = self._routes.tls_settings.get(key)
             except TypeError:  # an unhashable verify or cert
                 super().cert_verify(conn, url, verify, cert)
                 return
@@ -197,9 +224,9 @@ class PoolAdapter(HTTPAdapter):
                 recorder = _Settings()
                 super().cert_verify(recorder, url, verify, cert)
                 settings = vars(recorder)
-                if len(self._tls_settings) >= _MAX_KEPT:
-                    self._tls_settings = {}
-                self._tls_settings[key] = settings
+                if len(self._routes.tls_settings) >= _MAX_KEPT:
+                    self._routes.tls_settings = {}
+                self._routes.tls_settings[key] = settings
             for name, value in settings.items():
                 setattr(conn, name, value)
             return
@@ -270,7 +297,7 @@ class PoolAdapter(HTTPAdapter):
         return response
 
 
-_MAX_KEPT = 256  # origins and settings kept per adapter; past this, start again
+_MAX_KEPT = 1024  # origins and TLS settings kept per pool; past this, start again
 
 _OWN_GET_CONNECTION = HTTPAdapter.get_connection_with_tls_context
 _OWN_REQUEST_URL = HTTPAdapter.request_url

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from sessionpool._adapter import PoolAdapter
+from sessionpool._adapter import PoolAdapter, RouteCache
 from sessionpool._baseline import SessionBaseline
 from sessionpool._config import PoolConfig
 from sessionpool._cookies import SharedCookieJar
@@ -75,6 +75,7 @@ class Pool(RequestMethods, Strategy):
         self._cookies = SharedCookieJar() if self._config.share_cookies else None
         self._environment = EnvironmentCache()
         self._prepared = PreparedCache()
+        self._routes = RouteCache()
         self._events = EventDispatcher()  # listeners stay across a fork
         self._start_empty()
         empty_in_forked_child(self)
@@ -140,6 +141,7 @@ class Pool(RequestMethods, Strategy):
         """
         self._environment.clear()
         self._prepared.clear()
+        self._routes.clear()
         with self._lock:
             self._generation += 1
             idle = [record for record in self._records if record.leases == 0]
@@ -287,7 +289,14 @@ class Pool(RequestMethods, Strategy):
     def _make_session(self, adapter: PoolAdapter | None = None) -> tuple[requests.Session, PoolAdapter]:
         """A session from the config, on the pool's shared state, mounting ``adapter`` or a new one."""
         return make_session(
-            self._config, self._stats, self._events, self._cookies, self._environment, adapter, self._prepared
+            self._config,
+            self._stats,
+            self._events,
+            self._cookies,
+            self._environment,
+            adapter,
+            self._prepared,
+            self._routes,
         )
 
     def _replace_session(self, record: SessionRecord) -> None:

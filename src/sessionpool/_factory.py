@@ -6,7 +6,7 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
-from sessionpool._adapter import PoolAdapter
+from sessionpool._adapter import PoolAdapter, RouteCache
 from sessionpool._compat import pool_manager_keywords, pool_sizes
 from sessionpool._config import PoolConfig
 from sessionpool._environment import EnvironmentCache
@@ -43,6 +43,7 @@ def make_session(
     environment: EnvironmentCache | None = None,
     adapter: PoolAdapter | None = None,
     prepared: PreparedCache | None = None,
+    routes: RouteCache | None = None,
 ) -> tuple[requests.Session, PoolAdapter]:
     """A new session from ``config.session_factory``, given the config's baseline.
 
@@ -55,8 +56,9 @@ def make_session(
     cache instead of reading it on every request. ``prepared``, when given,
     gives the session the fast request path (:mod:`sessionpool._fastpath`),
     keeping its prepared requests there. The pool's adapter (a new
-    one, or ``adapter`` with its open connections) is mounted for ``http://``
-    and ``https://`` and returned with the session.
+    one, keeping its routes in ``routes`` when given, or ``adapter`` with its
+    open connections) is mounted for ``http://`` and ``https://`` and
+    returned with the session.
 
     Raises :class:`SessionFactoryError` if the factory mounted an adapter of
     its own where the pool's would replace or bypass it: whatever that
@@ -80,7 +82,7 @@ def make_session(
     if prepared is not None:
         bind_fast_path(session, prepared)
     if adapter is None:
-        adapter = PoolAdapter(config, stats, events)
+        adapter = PoolAdapter(config, stats, events, routes)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter

@@ -124,6 +124,20 @@ BAD_VALUES: list[tuple[str, object, type[Exception]]] = [
     ("source_address", "127.0.0.2", TypeError),
     ("source_address", ("127.0.0.2", 70000), ValueError),
     ("source_address", ("not-an-address", 0), ValueError),
+    ("per_host_limit", 0, ValueError),
+    ("per_host_limit", 1.5, TypeError),
+    ("per_host_rate", 0, ValueError),
+    ("per_host_rate", float("inf"), ValueError),
+    ("per_host_rate", "10/s", TypeError),
+    ("per_host_burst", 0, ValueError),
+    ("per_host_burst", 2.5, TypeError),
+    ("per_host_delay", -1, ValueError),
+    ("per_host_delay", "1s", TypeError),
+    ("autothrottle", True, TypeError),
+    ("per_host_pause_max", -1, ValueError),
+    ("per_host_pause_max", None, TypeError),
+    ("per_host_wait_max", 0, ValueError),
+    ("per_host_wait_max", "5", TypeError),
 ]
 
 
@@ -135,6 +149,12 @@ def test_rejects_bad_values(field: str, value: object, error: type[Exception], t
         PoolConfig(**{field: value})  # type: ignore[arg-type]
     other = TypeError if error is ValueError else ValueError
     assert not isinstance(info.value, other)
+
+
+def test_a_burst_without_a_rate_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"PoolConfig\.per_host_burst is the burst of per_host_rate, which is not set"):
+        PoolConfig(per_host_burst=5)
+    assert PoolConfig(per_host_rate=2, per_host_burst=5).per_host_rate == 2.0
 
 
 def test_bad_value_table_covers_every_field() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import signal
 import socket
@@ -100,6 +101,43 @@ def test_per_host_limits_requests_in_flight(per_host: list[str], expect_limited:
     assert peak >= 2
 
 
+def test_robots_skips_disallowed_urls_and_says_so() -> None:
+    robots = b"User-agent: *\nDisallow: /private\n"
+    with LocalServer(bodies={"/robots.txt": robots}) as server:
+        urls = [f"{server.url}/public/{n}" for n in range(3)] + [f"{server.url}/private/{n}" for n in range(2)]
+        done = fetch("--threads", "4", "--robots", stdin="\n".join(urls))
+        sent = [r.path for r in server.requests]
+    assert done.returncode == 1, done.stderr  # the skipped URLs count as errors
+    by_url = {line["url"]: line for line in results(done.stdout)}
+    assert len(by_url) == 5
+    for url in urls[3:]:
+        assert by_url[url]["status"] is None
+        assert by_url[url]["attempts"] == 0
+        assert by_url[url]["error"]["type"] == "DisallowedByRobots"
+        assert f"{server.url}/robots.txt disallows {url}" in by_url[url]["error"]["message"]
+    assert all(by_url[url]["status"] == 200 for url in urls[:3])
+    assert sent.count("/robots.txt") == 1
+    assert not [path for path in sent if path.startswith("/private")]
+
+
+@pytest.mark.parametrize(
+    "politeness",
+    [["--per-host-rate", "5"], ["--delay", "0.2"], ["--delay", "0.2", "--autothrottle"]],
+    ids=["rate", "delay", "autothrottle"],
+)
+def test_rate_and_delay_space_out_one_hosts_requests(politeness: list[str]) -> None:
+    # 6 URLs of one host on 6 threads: at 5 a second (a burst of 1), or 0.2 s
+    # apart, they start 0.2 s apart or more (AutoThrottle starts at 1 s).
+    with LocalServer() as server:
+        stdin = "".join(f"{server.url}/r?page={n}\n" for n in range(6))
+        done = fetch("--threads", "6", *politeness, stdin=stdin)
+        received = sorted(r.received for r in server.requests)
+    assert done.returncode == 0, done.stderr
+    assert len(received) == 6
+    assert received[-1] - received[0] >= 0.9
+    assert all(later - earlier >= 0.15 for earlier, later in itertools.pairwise(received))
+
+
 def tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -144,6 +182,8 @@ def test_save_dir_never_writes_outside(server: LocalServer, tmp_path: Path) -> N
         (["--size", "2"], "--size"),  # a QueuePool's size, without --pool queue
         (["--dask", "local:2", "--pool", "thread-local"], "--pool"),
         (["--timeout", "0"], "--timeout"),
+        (["--per-host-rate", "0"], "--per-host-rate"),
+        (["--delay", "-1"], "--delay"),
         (["no-such-file.txt"], "FILE"),
     ],
 )
@@ -212,7 +252,8 @@ def test_help_lists_every_option() -> None:
     done = fetch("--help")
     assert done.returncode == 0
     for option in ("FILE", "--threads", "--pool", "--size", "--timeout", "-H", "--header", "--method",
-                   "--retry-transient", "--per-host", "--ordered", "--output", "--save-dir"):  # fmt: skip
+                   "--retry-transient", "--per-host", "--per-host-rate", "--delay", "--autothrottle", "--robots",
+                   "--ordered", "--output", "--save-dir"):  # fmt: skip
         assert option in done.stdout
 
 

@@ -12,11 +12,15 @@ import pytest
 import sessionpool
 
 PUBLIC_NAMES = [
+    "AutoThrottle",
+    "DisallowedByRobots",
     "ErrorInfo",
     "Fetch",
     "FetchError",
     "FetchOptions",
     "FetchResult",
+    "HostStats",
+    "HostWaitTimeout",
     "LeaseError",
     "NoWorkerPool",
     "OpenConnections",

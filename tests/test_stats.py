@@ -7,14 +7,14 @@ import threading
 
 import pytest
 
-from sessionpool import PoolStats
+from sessionpool import HostStats, PoolStats
 from sessionpool._policy import READ, STALE, TRANSIENT
 from sessionpool._stats import StatsRecorder
 from sessionpool.testing import run_threads
 
 
 def _stats(**changes: int | float) -> PoolStats:
-    values: dict[str, int | float] = {field.name: 0 for field in dataclasses.fields(PoolStats)}
+    values: dict[str, int | float] = {f.name: 0 for f in dataclasses.fields(PoolStats) if f.name != "hosts"}
     values["checkout_wait_seconds_max"] = 0.0
     values.update(changes)
     return PoolStats(**values)  # type: ignore[arg-type]
@@ -47,6 +47,22 @@ def test_stats_are_frozen() -> None:
     stats = _stats()
     with pytest.raises(dataclasses.FrozenInstanceError):
         stats.requests = 1  # type: ignore[misc]
+
+
+def test_combine_merges_the_figures_of_each_host() -> None:
+    def host(requests: int, delay: float) -> HostStats:
+        return HostStats(
+            requests=requests, in_flight=1, waits=1, wait_seconds=0.5, throttled=1, paused_seconds=delay, delay=delay
+        )
+
+    one = dataclasses.replace(_stats(requests=3), hosts={"http://a": host(3, 1.0)})
+    two = dataclasses.replace(_stats(requests=5), hosts={"http://a": host(4, 2.0), "http://b": host(1, 0.0)})
+    combined = PoolStats.combine([one, two])
+    assert combined.requests == 8
+    assert combined.hosts["http://a"] == HostStats(
+        requests=7, in_flight=2, waits=2, wait_seconds=1.0, throttled=2, paused_seconds=2.0, delay=2.0
+    )
+    assert combined.hosts["http://b"] == host(1, 0.0)
 
 
 def test_new_recorder_snapshot_is_all_zero() -> None:

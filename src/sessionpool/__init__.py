@@ -11,10 +11,13 @@ Both count what they do in :class:`PoolStats` (``pool.stats()``), including
 the TCP connections they opened, which shows whether connections are reused.
 """
 
+from sessionpool._autothrottle import AutoThrottle
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
 from sessionpool._errors import (
+    DisallowedByRobots,
     FetchError,
+    HostWaitTimeout,
     LeaseError,
     NoWorkerPool,
     PoolClosed,
@@ -28,18 +31,22 @@ from sessionpool._fetch import ErrorInfo, Fetch, FetchOptions, FetchResult, fetc
 from sessionpool._policy import RetryPolicy
 from sessionpool._queuepool import QueuePool
 from sessionpool._retry import attempts
-from sessionpool._stats import PoolStats
+from sessionpool._stats import HostStats, PoolStats
 from sessionpool._threadlocal import ThreadLocalPool
 from sessionpool._transport import OpenConnections
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AutoThrottle",
+    "DisallowedByRobots",
     "ErrorInfo",
     "Fetch",
     "FetchError",
     "FetchOptions",
     "FetchResult",
+    "HostStats",
+    "HostWaitTimeout",
     "LeaseError",
     "NoWorkerPool",
     "OpenConnections",

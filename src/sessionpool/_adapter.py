@@ -39,6 +39,7 @@ from sessionpool._config import PoolConfig
 from sessionpool._environment import origin
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
+from sessionpool._hosts import HostGate
 from sessionpool._record import SessionRecord
 from sessionpool._retry import retry
 from sessionpool._stats import StatsRecorder
@@ -76,6 +77,8 @@ class PoolAdapter(HTTPAdapter):
     :param stats: the pool's counters, shared by all its sessions' adapters.
     :param events: the pool's listeners; none for an adapter used alone.
     :param routes: the pool's :class:`RouteCache`; an adapter used alone keeps its own.
+    :param hosts: the pool's :class:`HostGate`, which every attempt waits on
+        for its host's turn; none for an adapter used alone.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class PoolAdapter(HTTPAdapter):
         stats: StatsRecorder,
         events: EventDispatcher | None = None,
         routes: RouteCache | None = None,
+        hosts: HostGate | None = None,
     ) -> None:
         # Set before HTTPAdapter.__init__, which builds the pool manager.
         self._events = events if events is not None else EventDispatcher()
@@ -96,6 +100,7 @@ class PoolAdapter(HTTPAdapter):
         self._transient_statuses = config.retry.transient_statuses if config.retry.retry_transient else frozenset()
         # Pool keys and TLS settings worked out by requests, kept by what they depend on.
         self._routes = routes if routes is not None else RouteCache()
+        self._hosts = hosts
         #: The pool's record of the session this adapter serves, set by the
         #: pool once the session is made; None for an adapter used alone.
         self.record: SessionRecord | None = None
@@ -275,15 +280,29 @@ class PoolAdapter(HTTPAdapter):
         self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
     ) -> Response:
         record = self.record
+        hosts = self._hosts
         if timeout is None:
             timeout = self._default_timeout
 
         def send_once() -> Response:
             if record is not None:
                 record.requests_sent += 1
-            return super(PoolAdapter, self).send(
-                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
-            )
+            if hosts is None:
+                return super(PoolAdapter, self).send(
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                )
+            turn = hosts.enter(request.url)  # type: ignore[arg-type]
+            try:
+                response = super(PoolAdapter, self).send(
+                    request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                )
+                if hosts.holds_body and not stream:
+                    response.content  # noqa: B018 - the body is part of the host's turn
+            except BaseException:
+                hosts.leave(turn, None)
+                raise
+            hosts.leave(turn, response)
+            return response
 
         try:
             response = send_once()

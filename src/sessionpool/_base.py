@@ -29,6 +29,7 @@ or connection it inherited.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import weakref
@@ -49,12 +50,15 @@ from sessionpool._events import EventDispatcher, PoolListener
 from sessionpool._factory import make_session
 from sessionpool._fastpath import PreparedCache
 from sessionpool._fork import empty_in_forked_child
+from sessionpool._frozendict import FrozenDict
+from sessionpool._hosts import HostGate
 from sessionpool._lease import Lease
 from sessionpool._record import SessionRecord
 from sessionpool._request_methods import RequestMethods
 from sessionpool._stats import PoolStats, StatsRecorder
 from sessionpool._strategy import Strategy
 from sessionpool._transport import OpenConnections, open_connections
+from sessionpool._validate import check_seconds
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -83,6 +87,7 @@ class Pool(RequestMethods, Strategy):
     def _start_empty(self) -> None:
         """Set up the state of a pool that has no session yet (at birth, and in a forked child)."""
         self._stats = StatsRecorder()
+        self._hosts = HostGate(self._config)
         self._lock = threading.Lock()
         self._closed = False
         self._generation = 0
@@ -171,8 +176,17 @@ class Pool(RequestMethods, Strategy):
             self._checkin(record)
 
     def stats(self) -> PoolStats:
-        """A snapshot of this pool's counters."""
-        return self._stats.snapshot()
+        """A snapshot of this pool's counters, with its figures per host."""
+        return dataclasses.replace(self._stats.snapshot(), hosts=FrozenDict(self._hosts.snapshot()))
+
+    def set_host_delay(self, url: str, seconds: float) -> None:
+        """Keep at least ``seconds`` between the starts of two requests to ``url``'s host, from now on.
+
+        For a site's ``Crawl-delay``: it raises the host's delay and its
+        floor (which AutoThrottle never goes below), and never lowers them.
+        The host is ``url``'s ``scheme://host:port``.
+        """
+        self._hosts.raise_delay(url, check_seconds("seconds", seconds, allow_zero=True))
 
     def open_connections(self) -> list[OpenConnections]:
         """The connections this pool's sessions hold open now, per origin: idle, or active (a request in flight)."""
@@ -191,6 +205,7 @@ class Pool(RequestMethods, Strategy):
             self._closed = True
             self._on_close()
             idle = [record for record in self._records if record.leases == 0]
+        self._hosts.close()  # threads waiting for a host's turn give up with PoolClosed
         self._retire(idle)
 
     def __enter__(self) -> Self:
@@ -297,6 +312,7 @@ class Pool(RequestMethods, Strategy):
             adapter,
             self._prepared,
             self._routes,
+            self._hosts,
         )
 
     def _replace_session(self, record: SessionRecord) -> None:

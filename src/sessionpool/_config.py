@@ -14,6 +14,7 @@ from typing import Any, TypedDict, Union
 import requests
 from requests.auth import AuthBase
 
+from sessionpool._autothrottle import AutoThrottle
 from sessionpool._config_checks import (
     SocketOption,
     check_auth,
@@ -31,6 +32,7 @@ from sessionpool._validate import (
     check_bool,
     check_callable,
     check_int,
+    check_number,
     check_seconds,
     check_str_mapping,
     describe,
@@ -38,6 +40,8 @@ from sessionpool._validate import (
 
 __all__ = [
     "DEFAULT_KEEPALIVE_EXPIRY",
+    "DEFAULT_PER_HOST_PAUSE_MAX",
+    "DEFAULT_PER_HOST_WAIT_MAX",
     "DEFAULT_POOL_BLOCK",
     "DEFAULT_POOL_CONNECTIONS",
     "DEFAULT_POOL_MAXSIZE",
@@ -81,6 +85,13 @@ DEFAULT_KEEPALIVE_EXPIRY: float | None = 4.0
 #: default timeout, which leaves a worker thread hanging forever on a server
 #: that stopped answering; these bounds are long enough for slow APIs.
 DEFAULT_TIMEOUT: Timeout = (10.0, 30.0)
+#: The longest a ``Retry-After`` pauses a host for the whole pool: long
+#: enough for a site's usual "come back in a minute", short enough that a
+#: server asking for an hour does not stall every thread that long.
+DEFAULT_PER_HOST_PAUSE_MAX = 60.0
+#: The longest a request waits for its host's turn: a request stuck longer
+#: behind a host's limits is reported, not left waiting forever.
+DEFAULT_PER_HOST_WAIT_MAX: float | None = 300.0
 
 
 def _frozen_empty() -> Mapping[str, str]:
@@ -143,6 +154,25 @@ class PoolConfig:
         carry the login. Off by default: each session keeps its own cookies.
     :param clock: where session ages are read from (``time.monotonic``);
         tests inject their own.
+    :param per_host_limit: at most this many requests in flight to one host
+        (``scheme://host:port``) at once, across every session and thread of
+        the pool; ``None`` for no limit.
+    :param per_host_rate: at most this many requests a second to one host,
+        across the pool; ``None`` for no limit.
+    :param per_host_burst: how many requests to one host may start at once
+        before ``per_host_rate`` spaces them out (default 1); only with
+        ``per_host_rate``.
+    :param per_host_delay: seconds between the starts of two requests to one
+        host (Scrapy's download delay); 0 for none. The floor AutoThrottle
+        never goes below.
+    :param autothrottle: an :class:`~sessionpool.AutoThrottle` to adjust each
+        host's delay from its latencies; ``None`` (default) keeps it fixed.
+    :param per_host_pause_max: the longest a ``429`` or ``503`` with
+        ``Retry-After`` pauses every thread's requests to that host (default
+        60 s); 0 turns these pool-wide pauses off.
+    :param per_host_wait_max: the longest a request waits for its host's turn
+        before :class:`~sessionpool.HostWaitTimeout` (default 300 s); ``None``
+        waits as long as it takes.
 
     A config never changes; derive another with :func:`dataclasses.replace`.
     """
@@ -167,6 +197,13 @@ class PoolConfig:
     max_session_requests: int | None = None
     share_cookies: bool = False
     clock: Callable[[], float] = time.monotonic
+    per_host_limit: int | None = None
+    per_host_rate: float | None = None
+    per_host_burst: int | None = None
+    per_host_delay: float = 0.0
+    autothrottle: AutoThrottle | None = None
+    per_host_pause_max: float = DEFAULT_PER_HOST_PAUSE_MAX
+    per_host_wait_max: float | None = DEFAULT_PER_HOST_WAIT_MAX
 
     def __post_init__(self) -> None:
         check_int("PoolConfig.pool_connections", self.pool_connections, minimum=1)
@@ -195,6 +232,32 @@ class PoolConfig:
             check_int("PoolConfig.max_session_requests", self.max_session_requests, minimum=1)
         check_bool("PoolConfig.share_cookies", self.share_cookies)
         check_callable("PoolConfig.clock", self.clock)
+        self._check_per_host()
+
+    def _check_per_host(self) -> None:
+        if self.per_host_limit is not None:
+            check_int("PoolConfig.per_host_limit", self.per_host_limit, minimum=1)
+        if self.per_host_rate is not None:
+            what = "a number of requests a second"
+            rate = check_number("PoolConfig.per_host_rate", self.per_host_rate, allow_zero=False, what=what)
+            object.__setattr__(self, "per_host_rate", rate)
+        if self.per_host_burst is not None:
+            check_int("PoolConfig.per_host_burst", self.per_host_burst, minimum=1)
+            if self.per_host_rate is None:
+                raise ValueError(
+                    "PoolConfig.per_host_burst is the burst of per_host_rate, which is not set:"
+                    " give per_host_rate too, or leave per_host_burst out"
+                )
+        object.__setattr__(
+            self, "per_host_delay", check_seconds("PoolConfig.per_host_delay", self.per_host_delay, allow_zero=True)
+        )
+        if self.autothrottle is not None and not isinstance(self.autothrottle, AutoThrottle):
+            got = describe(self.autothrottle)
+            raise TypeError(f"PoolConfig.autothrottle must be an AutoThrottle or None, got {got}")
+        pause_max = check_seconds("PoolConfig.per_host_pause_max", self.per_host_pause_max, allow_zero=True)
+        object.__setattr__(self, "per_host_pause_max", pause_max)
+        if self.per_host_wait_max is not None:
+            check_seconds("PoolConfig.per_host_wait_max", self.per_host_wait_max, allow_zero=False)
 
     def __hash__(self) -> int:
         return hash(tuple(_hash_part(getattr(self, f.name)) for f in dataclasses.fields(self)))
@@ -270,6 +333,13 @@ class PoolConfigFields(TypedDict, total=False):
     max_session_requests: int | None
     share_cookies: bool
     clock: Callable[[], float]
+    per_host_limit: int | None
+    per_host_rate: float | None
+    per_host_burst: int | None
+    per_host_delay: float
+    autothrottle: AutoThrottle | None
+    per_host_pause_max: float
+    per_host_wait_max: float | None
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PoolConfig))

@@ -10,6 +10,8 @@ when a pool is put in front of them::
           ├── PoolTimeout   no session became free within the checkout timeout
           │                 (also a requests.exceptions.Timeout, so that
           │                 ``except requests.Timeout`` catches it)
+          ├── HostWaitTimeout  a request waited longer than per_host_wait_max
+          │                 for its host's turn (also a requests Timeout)
           ├── PoolClosed    the pool was used after close()
           ├── LeaseError    a session was used outside its lease, or a
           │                 checkout could never be satisfied
@@ -21,6 +23,8 @@ when a pool is put in front of them::
           └── FetchError    the fetch engine was asked what its executors
                │            cannot give (the pool of a fetch whose pools
                │            live in worker processes or on a cluster)
+               ├── DisallowedByRobots  a URL robots.txt forbids (the type
+               │            name in that URL's result: recorded, not raised)
                └── WorkerDied  a worker process or cluster worker died
                             holding a URL (the type name in that URL's
                             result: the error is recorded, not raised)
@@ -37,7 +41,9 @@ from __future__ import annotations
 from requests.exceptions import RequestException, Timeout
 
 __all__ = [
+    "DisallowedByRobots",
     "FetchError",
+    "HostWaitTimeout",
     "LeaseError",
     "NoWorkerPool",
     "PoolClosed",
@@ -87,6 +93,14 @@ class PoolTimeout(PoolError, Timeout):
         self.checkout_timeout = checkout_timeout
 
 
+class HostWaitTimeout(PoolError, Timeout):
+    """A request waited longer than ``PoolConfig.per_host_wait_max`` for its host's turn.
+
+    Its host had ``per_host_limit`` requests in flight, or its rate, delay or
+    a ``Retry-After`` pause would have let it go only later. Nothing was sent.
+    """
+
+
 class PoolClosed(PoolError):
     """The pool was used after :meth:`close` was called."""
 
@@ -129,6 +143,15 @@ class FetchError(PoolError):
 
     Raised, for one, by :attr:`sessionpool.Fetch.pool` when the fetch runs in
     worker processes or on a cluster, where each worker has a pool of its own.
+    """
+
+
+class DisallowedByRobots(FetchError):
+    """A URL its host's robots.txt forbids, with ``FetchOptions(robots=True)``.
+
+    It is never raised to the caller: the URL is not fetched, and its
+    :class:`~sessionpool.FetchResult` has this error type and says which
+    robots.txt and user agent forbade it.
     """
 
 

@@ -13,6 +13,7 @@ from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import SessionFactoryError
 from sessionpool._events import EventDispatcher
 from sessionpool._fastpath import PreparedCache, bind_fast_path
+from sessionpool._hosts import HostGate
 from sessionpool._stats import StatsRecorder
 from sessionpool._validate import describe
 
@@ -44,6 +45,7 @@ def make_session(
     adapter: PoolAdapter | None = None,
     prepared: PreparedCache | None = None,
     routes: RouteCache | None = None,
+    hosts: HostGate | None = None,
 ) -> tuple[requests.Session, PoolAdapter]:
     """A new session from ``config.session_factory``, given the config's baseline.
 
@@ -56,8 +58,8 @@ def make_session(
     cache instead of reading it on every request. ``prepared``, when given,
     gives the session the fast request path (:mod:`sessionpool._fastpath`),
     keeping its prepared requests there. The pool's adapter (a new
-    one, keeping its routes in ``routes`` when given, or ``adapter`` with its
-    open connections) is mounted for ``http://`` and ``https://`` and
+    one, keeping its routes in ``routes`` and waiting on ``hosts`` for each
+    host's turn when given, or ``adapter`` with its open connections) is mounted for ``http://`` and ``https://`` and
     returned with the session.
 
     Raises :class:`SessionFactoryError` if the factory mounted an adapter of
@@ -82,7 +84,7 @@ def make_session(
     if prepared is not None:
         bind_fast_path(session, prepared)
     if adapter is None:
-        adapter = PoolAdapter(config, stats, events, routes)
+        adapter = PoolAdapter(config, stats, events, routes, hosts)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter

@@ -47,7 +47,7 @@ from sessionpool._events import EventDispatcher
 from sessionpool._policy import STALE, TRANSIENT, RetryPolicy, RetryReason
 from sessionpool._stats import StatsRecorder
 
-__all__ = ["attempts", "retry"]
+__all__ = ["attempts", "retry", "retry_after_seconds"]
 
 log = logging.getLogger("sessionpool")
 
@@ -176,7 +176,7 @@ class _Retries:
             return 0.0 if made == 0 else _backoff(self.policy, made - 1)
         outcome = state.outcome
         if outcome is not None and not outcome.failed:
-            retry_after = _retry_after_seconds(outcome.result())
+            retry_after = retry_after_seconds(outcome.result())
             if retry_after is not None:
                 return min(retry_after, self.policy.retry_after_max)
         return _backoff(self.policy, made)
@@ -286,7 +286,7 @@ def _release(response: requests.Response) -> None:
     response.close()
 
 
-def _retry_after_seconds(response: requests.Response) -> float | None:
+def retry_after_seconds(response: requests.Response) -> float | None:
     """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), if any."""
     value = response.headers.get("Retry-After")
     if value is None:

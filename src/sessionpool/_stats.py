@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 
+from sessionpool._frozendict import FrozenDict
 from sessionpool._policy import READ, STALE, TRANSIENT, RetryReason
 
-__all__ = ["PoolStats", "StatsRecorder"]
+__all__ = ["HostStats", "PoolStats", "StatsRecorder"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostStats:
+    """What a pool did with one host (an origin, ``scheme://host:port``), in ``PoolStats.hosts``.
+
+    :param requests: attempts sent to the host (retries and redirect hops count).
+    :param in_flight: attempts sent and not yet answered at the snapshot.
+    :param waits: attempts that waited for their turn (limit, rate, delay or pause).
+    :param wait_seconds: the time those attempts waited, in all.
+    :param throttled: ``429 Too Many Requests`` answers the host gave.
+    :param paused_seconds: how much longer a ``Retry-After`` pause holds the host (0: none).
+    :param delay: seconds kept between the starts of two attempts to the
+        host now: ``per_host_delay``, a ``Crawl-delay``, or AutoThrottle's.
+    """
+
+    requests: int
+    in_flight: int
+    waits: int
+    wait_seconds: float
+    throttled: int
+    paused_seconds: float
+    delay: float
+
+    @classmethod
+    def combine(cls, stats: list[HostStats]) -> HostStats:
+        """One host's figures from several pools: sums, and the longest pause and delay."""
+        return cls(
+            requests=sum(s.requests for s in stats),
+            in_flight=sum(s.in_flight for s in stats),
+            waits=sum(s.waits for s in stats),
+            wait_seconds=sum(s.wait_seconds for s in stats),
+            throttled=sum(s.throttled for s in stats),
+            paused_seconds=max(s.paused_seconds for s in stats),
+            delay=max(s.delay for s in stats),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +85,9 @@ class PoolStats:
         were not, because the request was not safe to send twice.
     :param idle_connections_discarded: idle connections closed instead of
         reused: idle past ``keepalive_expiry``, or as old as one found dead.
+    :param hosts: :class:`~sessionpool.HostStats` by host (``scheme://host:port``)
+        for the hosts the pool sent to most recently (at most 1,024): requests,
+        in flight, waits for a host's turn, ``429`` answers, pause and delay.
     """
 
     sessions_created: int
@@ -65,6 +105,7 @@ class PoolStats:
     read_retries: int
     unsafe_not_retried: int
     idle_connections_discarded: int
+    hosts: Mapping[str, HostStats] = field(default_factory=FrozenDict)
 
     @classmethod
     def combine(cls, snapshots: Iterable[PoolStats]) -> PoolStats:
@@ -75,11 +116,15 @@ class PoolStats:
         """
         total = {name: 0 for name in _COUNTERS}
         wait_max = 0.0
+        hosts: dict[str, list[HostStats]] = {}
         for snapshot in snapshots:
             for name in _COUNTERS:
                 total[name] += getattr(snapshot, name)
             wait_max = max(wait_max, snapshot.checkout_wait_seconds_max)
-        return cls(checkout_wait_seconds_max=wait_max, **total)
+            for host, stats in snapshot.hosts.items():
+                hosts.setdefault(host, []).append(stats)
+        combined = FrozenDict({host: HostStats.combine(stats) for host, stats in hosts.items()})
+        return cls(checkout_wait_seconds_max=wait_max, hosts=combined, **total)
 
     @property
     def sessions_open(self) -> int:
@@ -100,7 +145,7 @@ class PoolStats:
 
 
 #: Every field of :class:`PoolStats` that counts something, so adds up across pools.
-_COUNTERS = tuple(field.name for field in fields(PoolStats) if field.name != "checkout_wait_seconds_max")
+_COUNTERS = tuple(f.name for f in fields(PoolStats) if f.name not in ("checkout_wait_seconds_max", "hosts"))
 
 
 class StatsRecorder:

@@ -43,13 +43,21 @@ def check_seconds(where: str, value: object, *, allow_zero: bool) -> float:
     ``allow_zero`` says whether 0 is allowed (it means "do not wait" for a
     checkout, but "fail at once" for a request timeout, which nobody wants).
     """
+    return check_number(where, value, allow_zero=allow_zero, what="a number of seconds")
+
+
+def check_number(where: str, value: object, *, allow_zero: bool, what: str = "a number") -> float:
+    """Return ``value`` as a float if it is a finite number, > 0 (or >= 0 with ``allow_zero``).
+
+    ``what`` names the quantity in the error (``"a number of seconds"``, ``"a rate per second"``).
+    """
     bound = ">= 0" if allow_zero else "> 0"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{where} must be a number of seconds {bound}, got {describe(value)}")
-    seconds = float(value)
-    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ValueError(f"{where} must be a finite number of seconds {bound}, got {value!r}")
-    return seconds
+        raise TypeError(f"{where} must be {what} {bound}, got {describe(value)}")
+    number = float(value)
+    if math.isnan(number) or math.isinf(number) or number < 0 or (number == 0 and not allow_zero):
+        raise ValueError(f"{where} must be {what.replace('a ', 'a finite ', 1)} {bound}, got {value!r}")
+    return number
 
 
 def check_callable(where: str, value: object) -> Callable[..., Any]:

@@ -20,6 +20,7 @@ from sessionpool._base import Pool
 from sessionpool._errors import PoolError
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import ErrorInfo, FetchResult
+from sessionpool._fetch.robots import robots_refusal
 from sessionpool._fetch.savedir import SaveDir, UnsafeSavePath
 from sessionpool._retry import attempts
 
@@ -66,7 +67,7 @@ def fetch_one(pool: Pool, url: str, options: FetchOptions | None = None, *, inde
     :param pool: the pool to send the request through (any
         :class:`~sessionpool.Pool`, with its timeout, headers and retry policy).
     :param url: an ``http://`` or ``https://`` URL.
-    :param options: the method and ``save_dir`` are used; ``per_host`` is
+    :param options: the method, ``save_dir`` and ``robots`` are used; ``per_host`` is
         not (it limits the threads of a :class:`~sessionpool.Fetch`, which
         calls this). None: the defaults, a GET.
     :param index: the URL's position in the input, carried into the result.
@@ -76,6 +77,10 @@ def fetch_one(pool: Pool, url: str, options: FetchOptions | None = None, *, inde
     invalid = invalid_url_result(index, url)
     if invalid is not None:
         return invalid
+    if options.robots:
+        refusal = robots_refusal(pool, url)
+        if refusal is not None:
+            return FetchResult.failed(index, url, refusal)
     started = time.perf_counter()
     response: requests.Response | None = None
     try:

@@ -69,6 +69,10 @@ class FetchOptions:
     :param save_dir: the path of a directory to save each 2xx body in, under
         a name made from its URL, never outside it (created if needed);
         None: bodies are read, counted and dropped.
+    :param robots: read each host's robots.txt once (through the pool) and
+        skip the URLs it disallows for the pool's ``User-Agent``, each with a
+        result whose error type is ``DisallowedByRobots``; a ``Crawl-delay``
+        becomes the host's delay (see :mod:`sessionpool._fetch.robots`).
     :param grace: seconds requests in flight are waited for after
         :meth:`Fetch.cancel`; None: the longest part of the pool's timeout
         plus :data:`GRACE_MARGIN` (see :func:`grace_seconds`).
@@ -82,6 +86,7 @@ class FetchOptions:
     per_host: int | None = None
     ordered: bool = False
     save_dir: str | None = None
+    robots: bool = False
     grace: float | None = None
 
     def __post_init__(self) -> None:
@@ -100,6 +105,7 @@ class FetchOptions:
         if self.per_host is not None:
             check_int("FetchOptions.per_host", self.per_host, minimum=1)
         check_bool("FetchOptions.ordered", self.ordered)
+        check_bool("FetchOptions.robots", self.robots)
         if self.save_dir is not None and (not isinstance(self.save_dir, str) or not self.save_dir):
             raise TypeError(
                 f"FetchOptions.save_dir must be a directory path (str) or None; got {describe(self.save_dir)}"

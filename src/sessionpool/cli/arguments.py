@@ -13,7 +13,7 @@ import math
 from requests.exceptions import InvalidHeader
 from requests.utils import check_header_validity
 
-__all__ = ["header", "http_method", "positive_int", "positive_seconds"]
+__all__ = ["header", "http_method", "positive_int", "positive_rate", "positive_seconds"]
 
 
 def positive_int(text: str) -> int:
@@ -29,12 +29,21 @@ def positive_int(text: str) -> int:
 
 def positive_seconds(text: str) -> float:
     """A finite number of seconds above 0."""
+    return _positive_number(text, "seconds")
+
+
+def positive_rate(text: str) -> float:
+    """A finite number of requests a second above 0."""
+    return _positive_number(text, "requests a second")
+
+
+def _positive_number(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds (a number > 0), got {text!r}") from None
+        value = math.nan
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds (a number > 0), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what} (a number > 0), got {text!r}")
     return value
 
 

@@ -31,8 +31,8 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Literal, TextIO
 
-from sessionpool import Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
-from sessionpool.cli.arguments import header, http_method, positive_int, positive_seconds
+from sessionpool import AutoThrottle, Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
+from sessionpool.cli.arguments import header, http_method, positive_int, positive_rate, positive_seconds
 from sessionpool.cli.cluster import cluster_spec, open_client
 from sessionpool.cli.interrupts import Interrupts
 from sessionpool.cli.output import ResultSink, format_summary, make_progress
@@ -118,6 +118,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--per-host", type=positive_int, default=None, metavar="N", help="at most N requests in flight to one host"
     )
+    parser.add_argument(
+        "--per-host-rate",
+        type=positive_rate,
+        default=None,
+        metavar="R",
+        help="at most R requests a second to one host, across every thread (scheme://host:port)",
+    )
+    parser.add_argument(
+        "--delay",
+        type=positive_seconds,
+        default=None,
+        metavar="S",
+        help="at least S seconds between the starts of two requests to one host",
+    )
+    parser.add_argument(
+        "--autothrottle",
+        action="store_true",
+        help="adjust each host's delay from its latencies, aiming at one request in flight per host, starting"
+        " at 1 s (never below --delay, at most 60 s; slower after errors, 429 and 5xx)",
+    )
+    parser.add_argument(
+        "--robots",
+        action="store_true",
+        help="read each host's robots.txt once and skip the URLs it disallows (error type DisallowedByRobots);"
+        " its Crawl-delay becomes the host's delay",
+    )
     parser.add_argument("--ordered", action="store_true", help="write results in input order (default: as they come)")
     parser.add_argument("--output", "-o", metavar="FILE", default=None, help="write the lines to FILE ('-': stdout)")
     parser.add_argument(
@@ -134,7 +160,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def pool_config(args: argparse.Namespace) -> PoolConfig:
     """The settings of the pool the URLs are fetched through, from the parsed options."""
-    config = PoolConfig(headers=dict(args.header), retry=RetryPolicy(retry_transient=args.retry_transient))
+    config = PoolConfig(
+        headers=dict(args.header),
+        retry=RetryPolicy(retry_transient=args.retry_transient),
+        per_host_rate=args.per_host_rate,
+        per_host_delay=args.delay or 0.0,
+        autothrottle=AutoThrottle() if args.autothrottle else None,
+    )
     if args.timeout is not None:
         config = dataclasses.replace(config, timeout=args.timeout)
     return config
@@ -154,6 +186,7 @@ def fetch_options(args: argparse.Namespace) -> FetchOptions:
         per_host=args.per_host,
         ordered=args.ordered,
         save_dir=None if args.save_dir is None else str(args.save_dir),
+        robots=args.robots,
     )
 
 

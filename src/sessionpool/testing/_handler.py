@@ -14,6 +14,7 @@ import ssl
 import struct
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +47,7 @@ class RecordedRequest:
     connection: int  # the number of the connection it came on, from 1
     client: str  # the address the connection came from
     answered: bool  # False: a fault broke the connection instead, or the server is silent
+    received: float  # time.monotonic() when the whole request had arrived
 
     @property
     def body_size(self) -> int:
@@ -140,13 +142,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         body = self._read_body()
+        received = time.monotonic()
         faults, silent = self.server.faults, self.server.silent
         broken = faults is not None and faults.on == "request" and self.responses_sent >= faults.after
         headers = CaseInsensitiveDict(self.headers.items())
         answered = not (broken or silent)
         client = str(self.client_address[0])
         self.server.record(
-            RecordedRequest(self.command, self.path, headers, body, self.connection_number, client, answered)
+            RecordedRequest(self.command, self.path, headers, body, self.connection_number, client, answered, received)
         )
         if silent:
             self._hold()

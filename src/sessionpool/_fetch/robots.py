@@ -1,0 +1,111 @@
+"""robots.txt for the fetch engine: read once per host through the pool, obeyed for every URL.
+
+With ``FetchOptions(robots=True)``, the first URL of a host fetches that
+host's ``/robots.txt`` through the same pool (so its limits, timeout, headers
+and retry policy apply), while the host's other URLs wait for it; the rules
+are read with :mod:`urllib.robotparser`, for the pool's ``User-Agent``. The
+answer decides as robotparser decides: a ``401`` or ``403`` disallows the
+whole host, another ``4xx`` (no robots.txt) allows it, and a ``5xx``
+disallows it (the site is in trouble). A robots.txt that could not be
+fetched at all (refused, timed out) allows the host: its URLs then fail, or
+not, on their own. A ``Crawl-delay`` for the user agent becomes the host's
+delay in the pool (:meth:`~sessionpool.Pool.set_host_delay`).
+
+Rules are kept per pool, for the most recently used hosts (a crawl over
+more hosts than that reads a forgotten host's robots.txt again). Each worker
+process or cluster worker has its own pool, so its own rules; URLs are
+shared out by host, so a host's robots.txt is still read about once.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from urllib.robotparser import RobotFileParser
+
+import requests
+from requests.utils import default_user_agent
+
+from sessionpool._base import Pool
+from sessionpool._environment import origin
+from sessionpool._errors import DisallowedByRobots
+
+__all__ = ["robots_refusal"]
+
+_MAX_HOSTS = 10_000
+_ALLOW_ALL: list[str] = []
+_DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
+
+_RULES: weakref.WeakKeyDictionary[Pool, _Rules] = weakref.WeakKeyDictionary()
+_RULES_LOCK = threading.Lock()
+
+
+def robots_refusal(pool: Pool, url: str) -> DisallowedByRobots | None:
+    """Why the robots.txt of ``url``'s host forbids fetching it through ``pool``; None if it allows it."""
+    with _RULES_LOCK:
+        rules = _RULES.get(pool)
+        if rules is None:
+            rules = _RULES[pool] = _Rules(pool)
+    return rules.refusal(url)
+
+
+class _Host:
+    """One host's robots.txt: read by the first thread that needs it, while the others wait."""
+
+    def __init__(self) -> None:
+        self.read = threading.Lock()
+        self.parser: RobotFileParser | None = None
+
+
+class _Rules:
+    """The robots.txt rules of the hosts one pool has fetched from."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = weakref.ref(pool)
+        agent = pool.config.headers.get("User-Agent")
+        self._agent = agent if agent else default_user_agent()
+        self._lock = threading.Lock()
+        self._hosts: OrderedDict[str, _Host] = OrderedDict()
+
+    def refusal(self, url: str) -> DisallowedByRobots | None:
+        key = origin(url).lower()
+        with self._lock:
+            host = self._hosts.get(key)
+            if host is None:
+                host = self._hosts[key] = _Host()
+                while len(self._hosts) > _MAX_HOSTS:
+                    self._hosts.popitem(last=False)
+            else:
+                self._hosts.move_to_end(key)
+        with host.read:
+            if host.parser is None:
+                host.parser = self._fetch(key)
+            parser = host.parser
+        if parser.can_fetch(self._agent, url):
+            return None
+        return DisallowedByRobots(f"{key}/robots.txt disallows {url} for the user agent {self._agent!r}")
+
+    def _fetch(self, key: str) -> RobotFileParser:
+        parser = RobotFileParser(key + "/robots.txt")
+        pool = self._pool()
+        if pool is None:  # pragma: no cover - the pool is alive while a URL is fetched through it
+            parser.parse(_ALLOW_ALL)
+            return parser
+        try:
+            response = pool.get(key + "/robots.txt")
+        except requests.RequestException:
+            parser.parse(_ALLOW_ALL)  # unreachable: the host's URLs will say so themselves
+            return parser
+        with response:
+            status = response.status_code
+            if status in (401, 403) or status >= 500:
+                parser.parse(_DISALLOW_ALL)
+            elif status >= 400:
+                parser.parse(_ALLOW_ALL)
+            else:
+                parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
+        delay = parser.crawl_delay(self._agent)
+        if delay is not None:
+            pool.set_host_delay(key, float(delay))
+        return parser

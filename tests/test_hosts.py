@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -18,6 +18,8 @@ from sessionpool import AutoThrottle, HostWaitTimeout, PoolClosed, ThreadLocalPo
 from sessionpool._config import PoolConfig
 from sessionpool._hosts import HostGate
 from sessionpool.testing import LocalServer, run_threads
+
+RecordProperty = Callable[[str, object], None]
 
 
 @pytest.fixture
@@ -31,11 +33,12 @@ def _received(server: LocalServer, path_prefix: str = "/") -> list[float]:
 
 
 def test_per_host_limit_holds_across_every_thread(
-    server: LocalServer, make_pool: PoolMaker, tiny_switch_interval: None
+    server: LocalServer, make_pool: PoolMaker, tiny_switch_interval: None, record_property: RecordProperty
 ) -> None:
     with make_pool(per_host_limit=2) as pool:
         run_threads(32, lambda _: [pool.get(server.url + "/sleep/0.02") for _ in range(2)])
         host = pool.stats().hosts[server.url]
+    record_property("peak_in_flight", server.peak_in_flight)
     assert server.peak_in_flight == 2
     assert len(server.requests) == 64
     assert (host.requests, host.in_flight) == (64, 0)
@@ -43,7 +46,9 @@ def test_per_host_limit_holds_across_every_thread(
     assert host.wait_seconds > 0
 
 
-def test_a_host_at_its_limit_does_not_hold_up_another_host(server: LocalServer, second_host: LocalServer) -> None:
+def test_a_host_at_its_limit_does_not_hold_up_another_host(
+    server: LocalServer, second_host: LocalServer, record_property: RecordProperty
+) -> None:
     # 64 requests of 0.05 s, 2 at a time, keep the first host busy for 1.6 s;
     # the second host's 20 quick requests are done long before that.
     seen_by_first_when_second_done: list[int] = []
@@ -61,13 +66,17 @@ def test_a_host_at_its_limit_does_not_hold_up_another_host(server: LocalServer, 
     with ThreadLocalPool(per_host_limit=2) as pool:
         run_threads(33, work)
         stats = pool.stats().hosts
+    record_property("peak_in_flight", server.peak_in_flight)
+    record_property("first_hosts_requests_when_second_done", seen_by_first_when_second_done[0])
     assert server.peak_in_flight == 2
     assert seen_by_first_when_second_done[0] < 40
     assert stats[second_host.url].waits == 0
     assert stats[server.url].waits > 0
 
 
-def test_per_host_rate_holds_in_every_one_second_window(server: LocalServer, tiny_switch_interval: None) -> None:
+def test_per_host_rate_holds_in_every_one_second_window(
+    server: LocalServer, tiny_switch_interval: None, record_property: RecordProperty
+) -> None:
     rate, burst, seconds = 20, 5, 3.0
 
     def work(_: int) -> None:
@@ -81,12 +90,14 @@ def test_per_host_rate_holds_in_every_one_second_window(server: LocalServer, tin
         run_threads(16, work)
     times = _received(server)
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    record_property("busiest_one_second_window", busiest)
+    record_property("requests", len(times))
     assert busiest <= rate + burst
     assert len(times) >= 2 * rate  # the rate is reached, not starved: about 3 s at 20/s
 
 
 def test_a_retry_after_pauses_the_host_for_every_thread_and_not_other_hosts(
-    server: LocalServer, second_host: LocalServer
+    server: LocalServer, second_host: LocalServer, record_property: RecordProperty
 ) -> None:
     observed: list[float] = []
     stop = threading.Event()
@@ -113,6 +124,13 @@ def test_a_retry_after_pauses_the_host_for_every_thread_and_not_other_hosts(
     paused = observed[0]
     first = [t for t in _received(server, "/loop") if paused + 0.05 < t < paused + 0.95]
     second = [t for t in _received(second_host, "/loop") if paused + 0.05 < t < paused + 0.95]
+    record_property("paused_host_requests_in_pause", len(first))
+    record_property("other_host_requests_in_pause", len(second))
+    # Requests already on their way when the 429 came back arrive within a few ms; then nothing for 1 s.
+    in_flight_then = [t for t in _received(server, "/loop") if paused < t <= paused + 0.05]
+    resumed = min((t for t in _received(server, "/loop") if t > paused + 0.05), default=paused) - paused
+    record_property("paused_host_requests_already_sent", len(in_flight_then))
+    record_property("paused_host_resumed_after_s", round(resumed, 3))
     assert first == []
     assert len(second) >= 10
     assert [t for t in _received(server, "/loop") if t > paused + 1.0]  # the host's requests went on afterwards
@@ -130,7 +148,9 @@ def test_a_pause_is_bounded_by_per_host_pause_max_and_off_at_zero(server: LocalS
         assert pool.get(server.url + "/next").status_code == 200
 
 
-def test_autothrottle_slows_down_as_the_hosts_latency_rises(server: LocalServer) -> None:
+def test_autothrottle_slows_down_as_the_hosts_latency_rises(
+    server: LocalServer, record_property: RecordProperty
+) -> None:
     # 4 threads; 1 s of 10 ms answers, then 2.5 s of 200 ms answers. Without
     # AutoThrottle the second phase would see 4 / 0.2 = 20 requests a second;
     # aiming at one request in flight, it sees about 5.
@@ -151,6 +171,9 @@ def test_autothrottle_slows_down_as_the_hosts_latency_rises(server: LocalServer)
     start = times[0]
     fast_rate = sum(1 for t in times if t < start + fast) / fast
     slow_rate = sum(1 for t in times if start + fast + 1.0 <= t < start + fast + slow) / (slow - 1.0)
+    record_property("fast_phase_rate", round(fast_rate, 1))
+    record_property("slow_phase_rate", round(slow_rate, 1))
+    record_property("delay", round(delay, 3))
     assert slow_rate < fast_rate
     assert slow_rate <= threads / 0.2 / 2
     assert delay >= 0.1

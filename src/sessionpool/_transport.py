@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
-from urllib3.connection import HTTPSConnection
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from sessionpool._classify import is_connection_loss, mark_reused_connection_failure
 from sessionpool._compat import (
@@ -66,9 +66,20 @@ class TransportSettings:
     events: EventDispatcher
 
 
+def _urllib3_class(obj: object) -> type:
+    """The urllib3 class ``obj`` extends: the one users know from requests' messages."""
+    return next(cls for cls in type(obj).__mro__ if cls.__module__.startswith("urllib3."))
+
+
 def _urllib3_name(obj: object) -> str:
-    """The name of the urllib3 class ``obj`` extends, for messages: the one users know from requests."""
-    return next(cls.__name__ for cls in type(obj).__mro__ if cls.__module__.startswith("urllib3."))
+    """The name of the urllib3 class ``obj`` extends, for messages."""
+    return _urllib3_class(obj).__name__
+
+
+#: Whether urllib3 names a connection ``HTTPConnection(host=..., port=...)`` in
+#: its messages (a NewConnectionError's text starts with it). Older 2.x releases
+#: (2.0.2 among them) have no ``__str__`` there and print the object's repr.
+_URLLIB3_NAMES_CONNECTIONS = "__str__" in vars(HTTPConnection)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +131,11 @@ class _ManagedHTTPConnection(HookedConnection):
             _LIVE_CONNECTIONS.add(self)
 
     def __str__(self) -> str:
-        return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
+        """As urllib3 of the installed version names its own connection: error messages read as requests' do."""
+        if _URLLIB3_NAMES_CONNECTIONS:
+            return f"{_urllib3_name(self)}(host={self.host!r}, port={self.port!r})"
+        cls = _urllib3_class(self)
+        return f"<{cls.__module__}.{cls.__qualname__} object at {id(self):#x}>"
 
     def socket_opened(self) -> None:
         """Count the socket just opened, and tell the listeners."""

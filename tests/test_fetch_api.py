@@ -202,17 +202,22 @@ def test_input_is_taken_at_most_twice_the_threads_ahead(server: LocalServer) -> 
     assert fetch.pool.closed
 
 
-def test_an_input_that_raises_is_raised_after_the_results_taken_before(server: LocalServer) -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_input_that_raises_is_raised_after_the_results_taken_before(server: LocalServer, threads: int) -> None:
+    # The first URL holds a worker while the input raises: the URLs taken
+    # after it are still waiting for a worker then, and must be fetched all the same.
     def failing() -> Iterator[str]:
+        yield f"{server.url}/sleep/0.3"
         yield f"{server.url}/echo"
         yield f"{server.url}/status/204"
         raise OSError("the input broke")
 
-    fetch = fetch_all(failing(), options=FetchOptions(threads=2))
+    fetch = fetch_all(failing(), options=FetchOptions(threads=threads))
     results: list[FetchResult] = []
     with pytest.raises(OSError, match="the input broke"):
         results.extend(fetch)
-    assert sorted(r.status or 0 for r in results) == [200, 204]
+    assert sorted(r.status or 0 for r in results) == [200, 200, 204]
+    assert fetch.not_sent == 0
     assert list(fetch) == []
     assert fetch.pool.closed
 

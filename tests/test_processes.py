@@ -136,6 +136,20 @@ def test_input_is_read_only_a_bounded_window_ahead(hosts: list[LocalServer]) -> 
     assert endless.read <= 300 + 2 * (4 * 4 + 4) + 1
 
 
+def test_an_input_that_raises_is_raised_after_every_url_taken_was_fetched(hosts: list[LocalServer]) -> None:
+    def failing() -> Iterator[str]:
+        for number in range(12):
+            yield f"{hosts[number % 2].url}/sleep/0.2" if number < 2 else f"{hosts[number % 2].url}/echo"
+        raise OSError("the input broke")
+
+    fetch = fetch_all(failing(), options=FetchOptions(processes=2, threads=1))
+    results: list[FetchResult] = []
+    with pytest.raises(OSError, match="the input broke"):
+        results.extend(fetch)
+    assert [r.status for r in results] == [200] * 12
+    assert (fetch.not_sent, fetch.abandoned) == (0, 0)
+
+
 def test_a_caller_that_stops_reading_stops_the_fetching(hosts: list[LocalServer]) -> None:
     endless = CountingInput(hosts, "/echo")
     with fetch_all(endless, options=FetchOptions(processes=2, threads=4)) as fetch:

@@ -228,8 +228,9 @@ class Fetch:
             self._input_ended = True
             return
         if isinstance(entry, InputFailed):
+            # Raised once every URL taken before has come back; InputEnd follows.
+            # Not a stop: a stop would cancel the URLs still waiting for a worker.
             self._failure = entry.error
-            self._run.stopping = True  # finish what was taken, then raise
             return
         self._received += 1
         self._run.received(entry)

@@ -233,6 +233,16 @@ def test_set_host_delay_spaces_out_requests_to_that_host_only(server: LocalServe
     assert hosts[second_host.url].delay == 0.0
 
 
+def test_a_host_is_named_without_the_credentials_or_fragment_of_its_urls(server: LocalServer) -> None:
+    address = server.url.partition("://")[2]
+    with ThreadLocalPool() as pool:
+        pool.get(f"http://user:secret@{address}/echo")
+        pool.get(f"HTTP://{address}/echo#part")
+        hosts = pool.stats().hosts
+    assert list(hosts) == [server.url]
+    assert hosts[server.url].requests == 2
+
+
 def test_the_hosts_kept_are_bounded_and_never_one_in_use() -> None:
     gate = HostGate(PoolConfig())
     held = gate.enter("http://held.example/")

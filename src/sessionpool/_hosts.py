@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 import requests
 
 from sessionpool._autothrottle import next_delay
-from sessionpool._environment import origin
 from sessionpool._errors import HostWaitTimeout, PoolClosed
 from sessionpool._retry import retry_after_seconds
 from sessionpool._stats import HostStats
@@ -43,11 +42,22 @@ from sessionpool._stats import HostStats
 if TYPE_CHECKING:
     from sessionpool._config import PoolConfig
 
-__all__ = ["HostGate", "HostTurn"]
+__all__ = ["HostGate", "HostTurn", "host_of"]
 
 _MAX_HOSTS = 1024
 _RATE_MARGIN = 1.02
 _PAUSING_STATUSES = frozenset({429, 503})
+
+
+def host_of(url: str) -> str:
+    """The host ``url`` is sent to, as the gate and its figures name it: ``scheme://host:port``.
+
+    Lower case, and without the credentials or fragment the URL may carry
+    (they never reach a figure or a message).
+    """
+    scheme, _, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    return f"{scheme}://{netloc}".lower()
 
 
 class _Host:
@@ -126,7 +136,7 @@ class HostGate:
         ``per_host_wait_max`` from now, and :class:`PoolClosed` if the pool
         is closed meanwhile.
         """
-        key = origin(url)
+        key = host_of(url)
         began = time.monotonic()
         deadline = None if self._wait_max is None else began + self._wait_max
         waited = False
@@ -158,7 +168,7 @@ class HostGate:
                     raise self._timeout(key)
                 waited = True
                 if self._closed.wait(start - now):
-                    raise PoolClosed("the pool was closed while a request waited for its host's turn")
+                    raise _closed()
         except BaseException:
             self._give_back(host)
             raise
@@ -192,7 +202,7 @@ class HostGate:
     def raise_delay(self, url: str, delay: float) -> None:
         """Keep at least ``delay`` seconds between starts to ``url``'s host (a site's ``Crawl-delay``)."""
         with self._lock:
-            host = self._host(origin(url), time.monotonic())
+            host = self._host(host_of(url), time.monotonic())
             host.floor = max(host.floor, delay)
             if delay > host.delay:
                 host.next_start += delay - host.delay  # counted from the last start, as if it had always held
@@ -260,7 +270,7 @@ class HostGate:
 
     def _wait(self, free: threading.Condition, key: str, deadline: float | None) -> None:
         if self._closed.is_set():
-            raise PoolClosed("the pool was closed while a request waited for its host's turn")
+            raise _closed()
         if deadline is None:
             free.wait()
             return
@@ -283,6 +293,10 @@ class HostGate:
             " (requests in flight, rate, delay or a Retry-After pause); raise per_host_wait_max, or send fewer"
             " requests to one host at a time"
         )
+
+
+def _closed() -> PoolClosed:
+    return PoolClosed("the pool was closed while a request waited for its host's turn")
 
 
 def _outcome(status: int | None) -> str:

@@ -28,8 +28,8 @@ import requests
 from requests.utils import default_user_agent
 
 from sessionpool._base import Pool
-from sessionpool._environment import origin
 from sessionpool._errors import DisallowedByRobots
+from sessionpool._hosts import host_of
 
 __all__ = ["robots_refusal"]
 
@@ -69,7 +69,7 @@ class _Rules:
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
 
     def refusal(self, url: str) -> DisallowedByRobots | None:
-        key = origin(url).lower()
+        key = host_of(url)
         with self._lock:
             host = self._hosts.get(key)
             if host is None:

@@ -238,7 +238,7 @@ class PoolConfig:
         if self.per_host_limit is not None:
             check_int("PoolConfig.per_host_limit", self.per_host_limit, minimum=1)
         if self.per_host_rate is not None:
-            what = "a number of requests a second"
+            what = "number of requests a second"
             rate = check_number("PoolConfig.per_host_rate", self.per_host_rate, allow_zero=False, what=what)
             object.__setattr__(self, "per_host_rate", rate)
         if self.per_host_burst is not None:
@@ -257,7 +257,8 @@ class PoolConfig:
         pause_max = check_seconds("PoolConfig.per_host_pause_max", self.per_host_pause_max, allow_zero=True)
         object.__setattr__(self, "per_host_pause_max", pause_max)
         if self.per_host_wait_max is not None:
-            check_seconds("PoolConfig.per_host_wait_max", self.per_host_wait_max, allow_zero=False)
+            wait_max = check_seconds("PoolConfig.per_host_wait_max", self.per_host_wait_max, allow_zero=False)
+            object.__setattr__(self, "per_host_wait_max", wait_max)
 
     def __hash__(self) -> int:
         return hash(tuple(_hash_part(getattr(self, f.name)) for f in dataclasses.fields(self)))

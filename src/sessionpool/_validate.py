@@ -43,20 +43,20 @@ def check_seconds(where: str, value: object, *, allow_zero: bool) -> float:
     ``allow_zero`` says whether 0 is allowed (it means "do not wait" for a
     checkout, but "fail at once" for a request timeout, which nobody wants).
     """
-    return check_number(where, value, allow_zero=allow_zero, what="a number of seconds")
+    return check_number(where, value, allow_zero=allow_zero, what="number of seconds")
 
 
-def check_number(where: str, value: object, *, allow_zero: bool, what: str = "a number") -> float:
+def check_number(where: str, value: object, *, allow_zero: bool, what: str = "number") -> float:
     """Return ``value`` as a float if it is a finite number, > 0 (or >= 0 with ``allow_zero``).
 
-    ``what`` names the quantity in the error (``"a number of seconds"``, ``"a rate per second"``).
+    ``what`` names the quantity in the error (``"number of seconds"``, ``"number of requests a second"``).
     """
     bound = ">= 0" if allow_zero else "> 0"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{where} must be {what} {bound}, got {describe(value)}")
+        raise TypeError(f"{where} must be a {what} {bound}, got {describe(value)}")
     number = float(value)
     if math.isnan(number) or math.isinf(number) or number < 0 or (number == 0 and not allow_zero):
-        raise ValueError(f"{where} must be {what.replace('a ', 'a finite ', 1)} {bound}, got {value!r}")
+        raise ValueError(f"{where} must be a finite {what} {bound}, got {value!r}")
     return number
 
 

@@ -15,8 +15,11 @@ from sessionpool._autothrottle import AutoThrottle
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
 from sessionpool._errors import (
+    BodyTooLarge,
+    DeadlineExceeded,
     DisallowedByRobots,
     FetchError,
+    GreenThreadsUnsupported,
     HostWaitTimeout,
     LeaseError,
     NoWorkerPool,
@@ -39,12 +42,15 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AutoThrottle",
+    "BodyTooLarge",
+    "DeadlineExceeded",
     "DisallowedByRobots",
     "ErrorInfo",
     "Fetch",
     "FetchError",
     "FetchOptions",
     "FetchResult",
+    "GreenThreadsUnsupported",
     "HostStats",
     "HostWaitTimeout",
     "LeaseError",

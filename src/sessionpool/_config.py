@@ -20,6 +20,7 @@ from sessionpool._config_checks import (
     check_auth,
     check_cert,
     check_headers,
+    check_proxy_rotation,
     check_socket_options,
     check_source_address,
     check_ssl_context,
@@ -45,6 +46,8 @@ __all__ = [
     "DEFAULT_POOL_BLOCK",
     "DEFAULT_POOL_CONNECTIONS",
     "DEFAULT_POOL_MAXSIZE",
+    "DEFAULT_PROXY_COOLDOWN",
+    "DEFAULT_PROXY_FAILURE_LIMIT",
     "DEFAULT_TIMEOUT",
     "Auth",
     "Cert",
@@ -92,6 +95,12 @@ DEFAULT_PER_HOST_PAUSE_MAX = 60.0
 #: The longest a request waits for its host's turn: a request stuck longer
 #: behind a host's limits is reported, not left waiting forever.
 DEFAULT_PER_HOST_WAIT_MAX: float | None = 300.0
+#: Connect failures in a row after which a proxy of ``proxy_rotation`` is
+#: benched: one failure can be a blip, three in a row rarely are.
+DEFAULT_PROXY_FAILURE_LIMIT = 3
+#: How long a benched proxy gets no requests: long enough for a restarted
+#: proxy to come back, short enough not to lose one to a passing fault.
+DEFAULT_PROXY_COOLDOWN = 60.0
 
 
 def _frozen_empty() -> Mapping[str, str]:
@@ -173,6 +182,28 @@ class PoolConfig:
     :param per_host_wait_max: the longest a request waits for its host's turn
         before :class:`~sessionpool.HostWaitTimeout` (default 300 s); ``None``
         waits as long as it takes.
+    :param deadline: the longest one request may take in all, in seconds:
+        its wait for its host's turn, connecting, sending, the response head
+        and the whole body, every redirect hop and replay included. When it
+        passes, the connection is shut down and
+        :class:`~sessionpool.DeadlineExceeded` raised, so a server that
+        trickles a byte at a time cannot hold a thread. ``None`` (default):
+        no deadline, as in requests, where ``timeout`` bounds each wait for
+        a byte, not the request.
+    :param proxy_rotation: proxy URLs (``http://``, ``https://``,
+        ``socks4://``, ``socks4a://``, ``socks5://``, ``socks5h://``, with
+        credentials if needed) for every ``http://`` and ``https://``
+        request. Each new session is bound to the next one, round-robin, so
+        its connections stay pooled per proxy; a proxy whose connections
+        failed ``proxy_failure_limit`` times in a row is benched for
+        ``proxy_cooldown`` seconds, and requests go to the next one (a
+        connect failure is replayed through it, whatever the method: nothing
+        reached the server). Cannot be combined with ``proxies`` for
+        ``http`` or ``https``, and wins over proxies from the environment.
+        Empty (default): no rotation.
+    :param proxy_failure_limit: connect failures in a row that bench a
+        proxy of ``proxy_rotation`` (default 3).
+    :param proxy_cooldown: seconds a benched proxy gets no requests (default 60).
 
     A config never changes; derive another with :func:`dataclasses.replace`.
     """
@@ -204,6 +235,10 @@ class PoolConfig:
     autothrottle: AutoThrottle | None = None
     per_host_pause_max: float = DEFAULT_PER_HOST_PAUSE_MAX
     per_host_wait_max: float | None = DEFAULT_PER_HOST_WAIT_MAX
+    deadline: float | None = None
+    proxy_rotation: tuple[str, ...] = ()
+    proxy_failure_limit: int = DEFAULT_PROXY_FAILURE_LIMIT
+    proxy_cooldown: float = DEFAULT_PROXY_COOLDOWN
 
     def __post_init__(self) -> None:
         check_int("PoolConfig.pool_connections", self.pool_connections, minimum=1)
@@ -233,6 +268,12 @@ class PoolConfig:
         check_bool("PoolConfig.share_cookies", self.share_cookies)
         check_callable("PoolConfig.clock", self.clock)
         self._check_per_host()
+        if self.deadline is not None:
+            object.__setattr__(self, "deadline", check_seconds("PoolConfig.deadline", self.deadline, allow_zero=False))
+        object.__setattr__(self, "proxy_rotation", check_proxy_rotation(self.proxy_rotation, self.proxies))
+        check_int("PoolConfig.proxy_failure_limit", self.proxy_failure_limit, minimum=1)
+        cooldown = check_seconds("PoolConfig.proxy_cooldown", self.proxy_cooldown, allow_zero=True)
+        object.__setattr__(self, "proxy_cooldown", cooldown)
 
     def _check_per_host(self) -> None:
         if self.per_host_limit is not None:
@@ -341,6 +382,10 @@ class PoolConfigFields(TypedDict, total=False):
     autothrottle: AutoThrottle | None
     per_host_pause_max: float
     per_host_wait_max: float | None
+    deadline: float | None
+    proxy_rotation: tuple[str, ...]
+    proxy_failure_limit: int
+    proxy_cooldown: float
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PoolConfig))

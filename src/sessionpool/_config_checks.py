@@ -10,6 +10,7 @@ import socket
 import ssl
 from collections.abc import Mapping
 from typing import Union
+from urllib.parse import urlsplit
 
 from requests.exceptions import InvalidHeader
 from requests.utils import check_header_validity
@@ -22,6 +23,7 @@ __all__ = [
     "check_auth",
     "check_cert",
     "check_headers",
+    "check_proxy_rotation",
     "check_socket_options",
     "check_source_address",
     "check_ssl_context",
@@ -144,3 +146,40 @@ def check_source_address(address: object) -> None:
     except OSError:
         allowed = "an IP address of this machine, such as '127.0.0.2'"
         raise ValueError(f"{where} host must be {allowed}; got {address[0]!r}") from None
+
+
+#: The proxy schemes ``PoolConfig.proxy_rotation`` takes (requests' own, SOCKS through PySocks).
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+#: The ``proxies`` keys that a rotation would contradict: every http and https request's proxy.
+_ROTATED_KEYS = ("all", "http", "https")
+
+
+def check_proxy_rotation(rotation: object, proxies: Mapping[str, str]) -> tuple[str, ...]:
+    """``rotation`` as a tuple of proxy URLs, each with a scheme of :data:`PROXY_SCHEMES` and a host.
+
+    Refused beside ``proxies`` entries for ``http`` or ``https`` (by scheme,
+    ``all``, or ``scheme://host``): the two would both claim the same requests.
+    """
+    where = "PoolConfig.proxy_rotation"
+    if isinstance(rotation, (str, bytes)) or not isinstance(rotation, (tuple, list)):
+        raise TypeError(f"{where} must be a tuple of proxy URLs, got {describe(rotation)}")
+    allowed = ", ".join(f"{scheme}://" for scheme in PROXY_SCHEMES)
+    for index, url in enumerate(rotation):
+        if not isinstance(url, str):
+            raise TypeError(f"{where}[{index}] must be a proxy URL (str), got {describe(url)}")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        except ValueError as error:
+            raise ValueError(f"{where}[{index}] is not a proxy URL: {error}") from None
+        if parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname:
+            # The URL itself may carry credentials: the message names only its place.
+            raise ValueError(f"{where}[{index}] must be a URL starting with one of {allowed}, with a host")
+    if rotation:
+        clashing = sorted(key for key in proxies if key.lower().partition("://")[0] in _ROTATED_KEYS)
+        if clashing:
+            raise ValueError(
+                f"PoolConfig.proxy_rotation and PoolConfig.proxies both set the proxy of http and https"
+                f" requests (proxies has {', '.join(repr(key) for key in clashing)}): give one of them"
+            )
+    return tuple(rotation)

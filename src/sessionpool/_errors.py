@@ -12,6 +12,8 @@ when a pool is put in front of them::
           │                 ``except requests.Timeout`` catches it)
           ├── HostWaitTimeout  a request waited longer than per_host_wait_max
           │                 for its host's turn (also a requests Timeout)
+          ├── DeadlineExceeded  a request outlived PoolConfig.deadline (its
+          │                 connection closed; also a requests Timeout)
           ├── PoolClosed    the pool was used after close()
           ├── LeaseError    a session was used outside its lease, or a
           │                 checkout could never be satisfied
@@ -20,11 +22,15 @@ when a pool is put in front of them::
           │                 http:// or https://)
           ├── NoWorkerPool  sessionpool.dask.worker_pool() outside a Dask
           │                 worker that has the pool plugin
+          ├── GreenThreadsUnsupported  a ThreadLocalPool made where gevent
+          │                 or eventlet patched threads into greenlets
           └── FetchError    the fetch engine was asked what its executors
                │            cannot give (the pool of a fetch whose pools
                │            live in worker processes or on a cluster)
                ├── DisallowedByRobots  a URL robots.txt forbids (the type
                │            name in that URL's result: recorded, not raised)
+               ├── BodyTooLarge  a body longer than FetchOptions.max_bytes
+               │            (recorded, not raised; nothing of it saved)
                └── WorkerDied  a worker process or cluster worker died
                             holding a URL (the type name in that URL's
                             result: the error is recorded, not raised)
@@ -41,8 +47,11 @@ from __future__ import annotations
 from requests.exceptions import RequestException, Timeout
 
 __all__ = [
+    "BodyTooLarge",
+    "DeadlineExceeded",
     "DisallowedByRobots",
     "FetchError",
+    "GreenThreadsUnsupported",
     "HostWaitTimeout",
     "LeaseError",
     "NoWorkerPool",
@@ -101,6 +110,24 @@ class HostWaitTimeout(PoolError, Timeout):
     """
 
 
+class DeadlineExceeded(PoolError, Timeout):
+    """A request was still under way when ``PoolConfig.deadline`` passed.
+
+    The deadline bounds the whole request: waiting for its host's turn,
+    connecting, sending, the response head and the whole body, every
+    redirect hop and every replay. When it passes, the connection the
+    request is on is shut down (a server that trickles a byte at a time
+    cannot hold the thread any longer) and this error is raised, from the
+    call or from the read of a streamed body.
+
+    :param deadline: the deadline that passed, in seconds.
+    """
+
+    def __init__(self, message: str, *, pool: str = "", deadline: float = 0.0) -> None:
+        super().__init__(message, pool=pool)
+        self.deadline = deadline
+
+
 class PoolClosed(PoolError):
     """The pool was used after :meth:`close` was called."""
 
@@ -138,6 +165,18 @@ class NoWorkerPool(PoolError):
     """
 
 
+class GreenThreadsUnsupported(PoolError):
+    """A :class:`~sessionpool.ThreadLocalPool` was made where threads are green threads.
+
+    Under gevent's or eventlet's monkey patching (gunicorn's gevent and
+    eventlet workers, Celery's gevent pool), ``threading.local`` is local to
+    each greenlet: a thread-local pool would make one session, with its own
+    connections, per greenlet, thousands of them, none reused. A
+    :class:`~sessionpool.QueuePool` is safe there: its waits are patched
+    too, and its ``size`` bounds the sessions and connections.
+    """
+
+
 class FetchError(PoolError):
     """The fetch engine was asked for something the way it fetches cannot give.
 
@@ -153,6 +192,23 @@ class DisallowedByRobots(FetchError):
     :class:`~sessionpool.FetchResult` has this error type and says which
     robots.txt and user agent forbade it.
     """
+
+
+class BodyTooLarge(FetchError):
+    """A response body longer than :attr:`FetchOptions.max_bytes <sessionpool.FetchOptions.max_bytes>`.
+
+    It is never raised to the caller: the body is cut off at the limit (its
+    connection closed), nothing of it is saved, and the URL's
+    :class:`~sessionpool.FetchResult` has this error type, with the status
+    of the response. The limit counts decoded bytes, so a small compressed
+    body that inflates past it (a decompression bomb) is cut off too.
+
+    :param limit: the limit, in bytes.
+    """
+
+    def __init__(self, message: str, *, pool: str = "", limit: int = 0) -> None:
+        super().__init__(message, pool=pool)
+        self.limit = limit
 
 
 class WorkerDied(FetchError):

@@ -15,6 +15,7 @@ from sessionpool._validate import check_bool, check_int, check_seconds, describe
 
 __all__ = [
     "DEFAULT_FETCH_THREADS",
+    "DEFAULT_MAX_BYTES",
     "GRACE_MARGIN",
     "POOL_KINDS",
     "FetchOptions",
@@ -29,6 +30,10 @@ POOL_KINDS: tuple[PoolKind, ...] = ("thread-local", "queue")
 #: Worker threads, when not told: enough to keep a few hosts busy, few enough
 #: to stay polite to one.
 DEFAULT_FETCH_THREADS = 8
+#: The longest body the fetch engine reads, in decoded bytes: 64 MiB is far
+#: above any web page, and bounds what a server can make a crawl download
+#: (or inflate from a small compressed body) and save to disk.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: Seconds added to the longest part of the request timeout when waiting for
 #: requests in flight after a cancel: a request that started just before has
 #: the whole timeout to end, and then its body to be read.
@@ -73,6 +78,11 @@ class FetchOptions:
         skip the URLs it disallows for the pool's ``User-Agent``, each with a
         result whose error type is ``DisallowedByRobots``; a ``Crawl-delay``
         becomes the host's delay (see :mod:`sessionpool._fetch.robots`).
+    :param max_bytes: the longest body read, in decoded bytes (after gzip,
+        deflate or brotli): a longer one is cut off there, its connection
+        closed, nothing of it saved, and its result has the error type
+        ``BodyTooLarge`` (default :data:`DEFAULT_MAX_BYTES`, 64 MiB); None:
+        no limit. Bodies are streamed in chunks either way, never held whole.
     :param grace: seconds requests in flight are waited for after
         :meth:`Fetch.cancel`; None: the longest part of the pool's timeout
         plus :data:`GRACE_MARGIN` (see :func:`grace_seconds`).
@@ -87,6 +97,7 @@ class FetchOptions:
     ordered: bool = False
     save_dir: str | None = None
     robots: bool = False
+    max_bytes: int | None = DEFAULT_MAX_BYTES
     grace: float | None = None
 
     def __post_init__(self) -> None:
@@ -110,6 +121,8 @@ class FetchOptions:
             raise TypeError(
                 f"FetchOptions.save_dir must be a directory path (str) or None; got {describe(self.save_dir)}"
             )
+        if self.max_bytes is not None:
+            check_int("FetchOptions.max_bytes", self.max_bytes, minimum=1)
         if self.grace is not None:
             object.__setattr__(self, "grace", check_seconds("FetchOptions.grace", self.grace, allow_zero=True))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import itertools
@@ -17,8 +18,9 @@ from typing import Any
 import pytest
 
 from helpers import wait_until
-from sessionpool import ErrorInfo, FetchResult
+from sessionpool import ErrorInfo, FetchOptions, FetchResult
 from sessionpool._fetch.savedir import save_name
+from sessionpool.cli import fetch as fetch_command
 from sessionpool.cli.output import PlainProgress, ResultSink, Tally, make_progress
 from sessionpool.testing import LocalServer
 
@@ -49,7 +51,7 @@ def test_one_json_line_per_url_from_stdin(server: LocalServer) -> None:
     paths = ("/echo", "/redirect/2", "/status/404")
     assert sorted(line["url"] for line in lines) == sorted(f"{server.url}{path}" for path in paths)
     for line in lines:
-        assert set(line) == {"url", "final_url", "status", "bytes", "elapsed_ms", "attempts", "error"}
+        assert set(line) == {"url", "final_url", "status", "bytes", "elapsed_ms", "attempts", "error", "saved"}
         assert (type(line["status"]), type(line["bytes"]), type(line["elapsed_ms"])) == (int, int, float)
         assert (line["attempts"], line["error"]) == (1, None)
     by_url = {line["url"]: line for line in lines}
@@ -175,7 +177,7 @@ def test_save_dir_never_writes_outside(server: LocalServer, tmp_path: Path) -> N
     ("arguments", "named"),
     [
         (["--threads", "0"], "--threads"),
-        (["--header", "nocolon"], "--header"),
+        (["--header", "nocolon"], "-H/--header"),
         (["--pool", "bogus"], "--pool"),
         (["--per-host", "-1"], "--per-host"),
         (["--size", "x"], "--size"),
@@ -184,14 +186,88 @@ def test_save_dir_never_writes_outside(server: LocalServer, tmp_path: Path) -> N
         (["--timeout", "0"], "--timeout"),
         (["--per-host-rate", "0"], "--per-host-rate"),
         (["--delay", "-1"], "--delay"),
+        (["--deadline", "-1"], "--deadline"),
+        (["--deadline", "soon"], "--deadline"),
+        (["--deadline", "inf"], "--deadline"),
+        (["--max-bytes", "-1"], "--max-bytes"),
+        (["--max-bytes", "1.5"], "--max-bytes"),
+        (["--proxy", "no-scheme.example:8080"], "--proxy"),
+        (["--proxy-file", "no-such-file.txt"], "--proxy-file"),
         (["no-such-file.txt"], "FILE"),
     ],
 )
 def test_bad_arguments_exit_2_naming_them(arguments: list[str], named: str) -> None:
     done = fetch(*arguments)
     assert done.returncode == 2
-    assert named in done.stderr
+    assert f"argument {named}" in done.stderr
     assert done.stdout == ""
+
+
+SECRET = "hunter2"
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        f"ftp://user:{SECRET}@proxy.example:21",  # a scheme no proxy has
+        f"http://user:{SECRET}@proxy.example:99999",  # a port out of range
+        f"http://user:{SECRET}@proxy.example:port",  # a port that is no number
+        f"http://user:{SECRET}\uff03@proxy.example:8080",  # quoted by urllib's own message: not by ours
+        f"http://user:{SECRET}@",  # no host
+    ],
+    ids=["scheme", "port-range", "port-text", "nfkc", "no-host"],
+)
+def test_a_bad_proxy_exits_2_without_showing_its_password(proxy: str, tmp_path: Path, server: LocalServer) -> None:
+    listed = tmp_path / "proxies.txt"
+    listed.write_text(f"# the office proxies\n\nhttp://127.0.0.1:3128\n{proxy}\n", encoding="utf-8")
+    for arguments, named in (
+        (["--proxy", proxy], "argument --proxy: "),
+        (["--proxy-file", str(listed)], f"argument --proxy-file: {listed} line 4: "),
+    ):
+        done = fetch(*arguments, stdin=f"{server.url}/echo\n")
+        assert done.returncode == 2, done.stderr
+        assert named + "expected a proxy URL" in done.stderr
+        assert SECRET not in done.stderr
+        assert done.stdout == ""
+    assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("# none yet\n\n", "holds no proxy URL"), ("http://127.0.0.1:3128\n\xff\n", "line 2: not UTF-8 text")],
+    ids=["empty", "not-utf8"],
+)
+def test_a_proxy_file_without_proxies_or_text_exits_2(content: str, problem: str, tmp_path: Path) -> None:
+    listed = tmp_path / "proxies.txt"
+    listed.write_bytes(content.encode("latin-1"))
+    done = fetch("--proxy-file", str(listed), stdin="http://127.0.0.1:1/\n")
+    assert done.returncode == 2
+    assert f"argument --proxy-file: {listed}" in done.stderr
+    assert problem in done.stderr
+
+
+def parsed(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    fetch_command.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_deadline_max_bytes_and_proxies_reach_the_pool_and_the_options(tmp_path: Path) -> None:
+    defaults = parsed()
+    assert fetch_command.pool_config(defaults).deadline == fetch_command.DEFAULT_DEADLINE == 120.0
+    assert fetch_command.fetch_options(defaults).max_bytes == FetchOptions().max_bytes == 64 * 1024 * 1024
+    assert fetch_command.pool_config(defaults).proxy_rotation == ()
+    off = parsed("--deadline", "0", "--max-bytes", "0")
+    assert (fetch_command.pool_config(off).deadline, fetch_command.fetch_options(off).max_bytes) == (None, None)
+    listed = tmp_path / "proxies.txt"
+    listed.write_text("# first the cheap ones\nsocks5h://u:p@127.0.0.1:1080\n\n  http://127.0.0.1:3129  \n")
+    chosen = parsed("--deadline", "2.5", "--max-bytes", "1000", "--proxy", "http://127.0.0.1:3128", "--proxy-file",
+                    str(listed))  # fmt: skip
+    assert fetch_command.pool_config(chosen).deadline == 2.5
+    assert fetch_command.fetch_options(chosen).max_bytes == 1000
+    assert fetch_command.pool_config(chosen).proxy_rotation == (
+        "http://127.0.0.1:3128", "socks5h://u:p@127.0.0.1:1080", "http://127.0.0.1:3129"
+    )  # fmt: skip
 
 
 def test_ctrl_c_writes_what_was_received_and_exits_130(server: LocalServer, tmp_path: Path) -> None:
@@ -253,7 +329,8 @@ def test_help_lists_every_option() -> None:
     assert done.returncode == 0
     for option in ("FILE", "--threads", "--pool", "--size", "--timeout", "-H", "--header", "--method",
                    "--retry-transient", "--per-host", "--per-host-rate", "--delay", "--autothrottle", "--robots",
-                   "--ordered", "--output", "--save-dir"):  # fmt: skip
+                   "--ordered", "--output", "--save-dir", "--deadline", "--max-bytes", "--proxy",
+                   "--proxy-file"):  # fmt: skip
         assert option in done.stdout
 
 
@@ -275,7 +352,7 @@ def test_sink_writes_one_flushed_line_per_result_in_the_order_given() -> None:
     assert [line["url"] for line in lines] == ["http://h/2", "http://h/0"]
     assert lines[0] == {
         "url": "http://h/2", "final_url": "http://h/2", "status": 200, "bytes": 2, "elapsed_ms": 1.0, "attempts": 1,
-        "error": None,
+        "error": None, "saved": None,
     }  # fmt: skip
     assert lines[1]["error"] == {"type": "UnsafeSavePath", "message": "refusing"}
     assert (sink.tally.results, sink.tally.failed) == (2, 1)

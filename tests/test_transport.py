@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -185,3 +187,31 @@ def test_a_child_forked_while_the_registry_is_locked_can_still_connect(server: L
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert _open(pool) == [_origin(server, idle=1, active=0)]  # the parent's connection, untouched
+
+
+_WITHOUT_PYSOCKS = """
+import sys
+sys.modules["socks"] = None  # PySocks cannot be imported: as if it were not installed
+import requests
+from sessionpool import ThreadLocalPool
+with ThreadLocalPool(trust_env=False) as pool:
+    try:
+        pool.get(sys.argv[1], proxies={"http": "socks5h://someone:hunter2@127.0.0.1:9"})
+    except requests.exceptions.InvalidSchema as error:
+        print(type(error).__name__, error)
+"""
+
+
+def test_a_socks_proxy_without_pysocks_names_the_extra_to_install(server: LocalServer) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_PYSOCKS, f"{server.url}/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert completed.stdout.strip() == (
+        "InvalidSchema SOCKS proxies need PySocks, which is not installed: pip install 'sessionpool[socks]'"
+    )
+    assert "hunter2" not in completed.stdout + completed.stderr
+    assert server.requests == []

@@ -32,7 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
-from requests.utils import get_encoding_from_headers
+from requests.utils import get_auth_from_url, get_encoding_from_headers
 
 from sessionpool._compat import is_requests_own, may_set_cookies, pool_sizes, response_headers, set_pool_sizes
 from sessionpool._config import PoolConfig
@@ -43,7 +43,7 @@ from sessionpool._hosts import HostGate
 from sessionpool._record import SessionRecord
 from sessionpool._retry import retry
 from sessionpool._stats import StatsRecorder
-from sessionpool._transport import TransportSettings, managed_pool_manager, managed_proxy_manager
+from sessionpool._transport import TransportSettings, managed_pool_manager, managed_proxy_manager, managed_socks_manager
 
 __all__ = ["PoolAdapter", "RouteCache"]
 
@@ -123,20 +123,27 @@ class PoolAdapter(HTTPAdapter):
         )
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        """The pool manager for one proxy; SOCKS proxies are left to requests' own (uncounted) manager."""
+        """The pool manager for one proxy (HTTP, HTTPS or SOCKS), made at its first use, counted like direct ones.
+
+        Built as requests builds its own: a SOCKS proxy's credentials come
+        from its URL; an HTTP proxy's go in its ``Proxy-Authorization``
+        header. Without PySocks, a SOCKS proxy raises
+        :class:`requests.exceptions.InvalidSchema` naming the ``socks`` extra.
+        """
+        manager = self.proxy_manager.get(proxy)
+        if manager is not None:
+            return manager
         proxy_kwargs = {**self._transport_options, **proxy_kwargs}
-        if proxy in self.proxy_manager or proxy.lower().startswith("socks"):
-            return super().proxy_manager_for(proxy, **proxy_kwargs)
         connections, maxsize, block = pool_sizes(self)
-        manager = managed_proxy_manager(
-            proxy,
-            self._settings,
-            proxy_headers=self.proxy_headers(proxy),
-            num_pools=connections,
-            maxsize=maxsize,
-            block=block,
-            **proxy_kwargs,
-        )
+        sizes = {"num_pools": connections, "maxsize": maxsize, "block": block}
+        if proxy.lower().startswith("socks"):
+            username, password = get_auth_from_url(proxy)
+            manager = managed_socks_manager(
+                proxy, self._settings, username=username, password=password, **sizes, **proxy_kwargs
+            )
+        else:
+            headers = self.proxy_headers(proxy)
+            manager = managed_proxy_manager(proxy, self._settings, proxy_headers=headers, **sizes, **proxy_kwargs)
         self.proxy_manager[proxy] = manager
         return manager
 

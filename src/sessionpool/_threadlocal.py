@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig, PoolConfigFields
+from sessionpool._errors import GreenThreadsUnsupported
+from sessionpool._green import green_threads
 from sessionpool._record import SessionRecord
 
 if TYPE_CHECKING:
@@ -44,14 +46,26 @@ class ThreadLocalPool(Pool):
     :meth:`stats` counts them all and :meth:`close` closes them all. When a
     thread ends, its session is closed with it.
 
+    Not for green threads: where gevent or eventlet patched ``threading``
+    (gunicorn's gevent and eventlet workers, Celery's gevent pool), a
+    thread-local is local to each greenlet, and the pool would make one
+    session, with its own connections, per greenlet. There it raises
+    :class:`~sessionpool.GreenThreadsUnsupported` at construction; use a
+    :class:`~sessionpool.QueuePool` sized to the requests wanted in flight.
+
     :param config: the configuration of every session; ``None`` for the defaults.
     :param fields: :class:`PoolConfig` fields, applied over ``config``.
+    :raises GreenThreadsUnsupported: under gevent's or eventlet's patching of threads.
 
     >>> with ThreadLocalPool(timeout=5.0) as pool:      # doctest: +SKIP
     ...     response = pool.get("https://example.org/")
     """
 
     def __init__(self, config: PoolConfig | None = None, **fields: Unpack[PoolConfigFields]) -> None:
+        # Before anything is built: a refused pool leaves no finalizer or fork hook behind.
+        green = green_threads()
+        if green is not None:
+            raise GreenThreadsUnsupported(_green_message(green))
         super().__init__(config, fields)
 
     def _reset_strategy(self) -> None:
@@ -69,6 +83,17 @@ class ThreadLocalPool(Pool):
     def _do_return(self, record: SessionRecord) -> bool:
         # The session stays in its thread's slot for the thread's next call.
         return not self._closed
+
+
+def _green_message(library: str) -> str:
+    """Why a thread-local pool is refused under ``library``'s green threads, and what to use instead."""
+    return (
+        f"ThreadLocalPool cannot be used under {library}'s monkey patching: threading.local is local to each"
+        " greenlet there, so the pool would make one session, with its own connections, per greenlet"
+        " (500 greenlets: 500 sessions and 500 connections to one server). Use QueuePool(size=N) instead, N the"
+        f" number of requests you want in flight at once: its checkouts wait on {library}'s patched locks,"
+        " and its size bounds the sessions and connections"
+    )
 
 
 def _thread_ended(pool_ref: weakref.ref[ThreadLocalPool], record: SessionRecord) -> None:

@@ -3,6 +3,9 @@
 A pool's :class:`~sessionpool._adapter.PoolAdapter` builds its pool managers
 from these classes. Beyond urllib3's own behaviour they
 
+- go through every kind of proxy the same way: HTTP and HTTPS proxies
+  (``CONNECT`` for https), and SOCKS4, SOCKS4a, SOCKS5 and SOCKS5h proxies
+  (urllib3's SOCKS support, with PySocks: the ``socks`` extra);
 - count every socket a connection opens (including the silent reconnect of
   a connection the server had dropped), and every request with whether it
   went out on a connection already open, into the pool's statistics, and
@@ -28,14 +31,16 @@ here.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+import requests
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
@@ -51,7 +56,15 @@ from sessionpool._compat import (
 from sessionpool._events import EventDispatcher
 from sessionpool._stats import StatsRecorder
 
-__all__ = ["OpenConnections", "TransportSettings", "managed_pool_manager", "managed_proxy_manager", "open_connections"]
+__all__ = [
+    "SOCKS_SUPPORTED",
+    "OpenConnections",
+    "TransportSettings",
+    "managed_pool_manager",
+    "managed_proxy_manager",
+    "managed_socks_manager",
+    "open_connections",
+]
 
 #: (scheme, host, port): the origin a urllib3 connection pool, and each of its connections, serves.
 Origin = tuple[str, str, int]
@@ -88,8 +101,8 @@ class OpenConnections:
 
     :param scheme: ``"http"`` or ``"https"``.
     :param host: the host the connections serve, as urllib3 keys its pools
-        (an IPv6 address without brackets); for plain http through a proxy,
-        the proxy.
+        (an IPv6 address without brackets); for plain http through an HTTP
+        proxy, the proxy (through ``CONNECT`` or SOCKS, the target).
     :param port: the port they serve.
     :param idle: open connections waiting in their pool for the next request.
     :param active: open connections a request has checked out: on HTTP/1.1,
@@ -115,7 +128,8 @@ class _ManagedHTTPConnection(HookedConnection):
         origin: Origin,
         **kwargs: Any,
     ) -> None:
-        super().__init__(host, port, **kwargs)
+        # By keyword: a SOCKS connection's first positional parameter is its SOCKS options.
+        super().__init__(host=host, port=port, **kwargs)
         self._sessionpool_stats = settings.stats
         self._sessionpool_events = settings.events
         #: The origin its pool serves, which reports name it by: for https
@@ -230,10 +244,13 @@ _POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {
 class _ManagedPoolManager(HookedPoolManager):
     """A pool manager whose connection pools are the managed ones above."""
 
+    #: The connection pool classes it makes, by scheme.
+    sessionpool_pool_classes: ClassVar[dict[str, type[HTTPConnectionPool]]] = _POOL_CLASSES
+
     def __init__(self, *args: Any, settings: TransportSettings, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sessionpool_settings = settings
-        use_pool_classes(self, _POOL_CLASSES)
+        use_pool_classes(self, self.sessionpool_pool_classes)
 
     def pool_created(self, pool: HTTPConnectionPool, port: int) -> None:
         """Give a new connection pool, and every connection it will make, this manager's settings."""
@@ -243,6 +260,64 @@ class _ManagedPoolManager(HookedPoolManager):
 
 class _ManagedProxyManager(_ManagedPoolManager, ProxyManager):
     """A proxy manager whose connections (to the proxy) are the managed ones above."""
+
+
+# SOCKS: urllib3.contrib.socks, which needs PySocks (the ``socks`` extra).
+# Without PySocks urllib3 warns (DependencyWarning) and then fails to import;
+# looking for it first keeps the warning away.
+try:
+    if importlib.util.find_spec("socks") is None:
+        raise ImportError("PySocks is not installed")
+    from urllib3.contrib.socks import (
+        SOCKSConnection,
+        SOCKSHTTPConnectionPool,
+        SOCKSHTTPSConnection,
+        SOCKSHTTPSConnectionPool,
+        SOCKSProxyManager,
+    )
+except ImportError:
+    #: Whether SOCKS proxies can be used: PySocks is installed.
+    SOCKS_SUPPORTED = False
+else:
+    SOCKS_SUPPORTED = True
+
+if SOCKS_SUPPORTED:
+    # urllib3's SOCKS classes have the shape of its own (urllib3 2.0 to 2.8):
+    # a connection takes ``_socks_options`` (what to tell the proxy, put in
+    # every pool's ``conn_kw`` by SOCKSProxyManager) as its first parameter,
+    # then host and port, and opens its socket through the proxy in
+    # ``_new_conn``; each pool class only names its connection class; the
+    # manager is a PoolManager that picks those pool classes. The managed
+    # classes put ours in front, so a socket through the proxy is counted,
+    # and its pools age and mark connections like direct ones; their
+    # connections serve the target, which reports name them by.
+
+    class _ManagedSOCKSConnection(_ManagedHTTPConnection, SOCKSConnection):
+        """A connection through a SOCKS proxy that counts its sockets and remembers when it went idle."""
+
+    class _ManagedSOCKSHTTPSConnection(_ManagedSOCKSConnection, SOCKSHTTPSConnection):
+        """An HTTPS connection through a SOCKS proxy (TLS with the target, over the proxy's tunnel)."""
+
+    # The managed connections take the transport's keywords beside urllib3's
+    # (their pools pass every one by keyword), which mypy's check of the
+    # constructor against urllib3's SOCKS classes cannot see.
+    class _ManagedSOCKSHTTPConnectionPool(_ManagedHTTPConnectionPool, SOCKSHTTPConnectionPool):
+        ConnectionCls = _ManagedSOCKSConnection  # type: ignore[assignment]
+
+    class _ManagedSOCKSHTTPSConnectionPool(_ManagedHTTPSConnectionPool, SOCKSHTTPSConnectionPool):
+        ConnectionCls = _ManagedSOCKSHTTPSConnection  # type: ignore[assignment]
+
+    class _ManagedSOCKSProxyManager(_ManagedPoolManager, SOCKSProxyManager):
+        """A SOCKS proxy manager whose connection pools are the managed SOCKS ones."""
+
+        sessionpool_pool_classes: ClassVar[dict[str, type[HTTPConnectionPool]]] = {
+            "http": _ManagedSOCKSHTTPConnectionPool,
+            "https": _ManagedSOCKSHTTPSConnectionPool,
+        }
+
+
+#: What a SOCKS proxy without PySocks raises: requests' own error type, with the extra to install.
+_NO_SOCKS = "SOCKS proxies need PySocks, which is not installed: pip install 'sessionpool[socks]'"
 
 
 #: Every managed connection alive in this process, for a forked child to let
@@ -311,3 +386,16 @@ def managed_pool_manager(settings: TransportSettings, **kwargs: Any) -> PoolMana
 def managed_proxy_manager(proxy_url: str, settings: TransportSettings, **kwargs: Any) -> ProxyManager:
     """A :class:`urllib3.ProxyManager` for ``proxy_url`` taking ``kwargs``, whose pools use ``settings``."""
     return _ManagedProxyManager(proxy_url=proxy_url, settings=settings, **kwargs)
+
+
+def managed_socks_manager(proxy_url: str, settings: TransportSettings, **kwargs: Any) -> PoolManager:
+    """urllib3's ``SOCKSProxyManager`` for ``proxy_url`` taking ``kwargs``, whose pools use ``settings``.
+
+    ``proxy_url``'s scheme is ``socks4``, ``socks4a``, ``socks5`` or
+    ``socks5h`` (the ``a`` and ``h`` forms let the proxy resolve names).
+    Raises :class:`requests.exceptions.InvalidSchema`, as requests does, if
+    PySocks is not installed.
+    """
+    if not SOCKS_SUPPORTED:
+        raise requests.exceptions.InvalidSchema(_NO_SOCKS)
+    return _ManagedSOCKSProxyManager(proxy_url, settings=settings, **kwargs)

@@ -32,13 +32,41 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from sessionpool import AutoThrottle, Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
-from sessionpool.cli.arguments import header, http_method, positive_int, positive_rate, positive_seconds
+from sessionpool.cli.arguments import (
+    header,
+    http_method,
+    non_negative_int,
+    non_negative_seconds,
+    positive_int,
+    positive_rate,
+    positive_seconds,
+    proxy_file,
+    proxy_url,
+)
 from sessionpool.cli.cluster import cluster_spec, open_client
 from sessionpool.cli.interrupts import Interrupts
 from sessionpool.cli.output import ResultSink, format_summary, make_progress
 from sessionpool.cli.resume import ResumeError, ResumePlan, prepare_output
 
-__all__ = ["add_arguments", "fetch_options", "pool_config", "read_urls", "run_command"]
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_BYTES",
+    "add_arguments",
+    "fetch_options",
+    "pool_config",
+    "read_urls",
+    "run_command",
+]
+
+#: Seconds one request may take in all (connecting, its host's turn, redirects and the whole body) unless
+#: ``--deadline`` says otherwise. 120 s reads a 64 MiB body (the ``--max-bytes`` default) at 4.5 Mbit/s, and a
+#: large page of 5 MiB at 0.35 Mbit/s; yet a server that trickles a byte at a time, which the timeout never catches
+#: (each byte comes within it), holds a worker thread for two minutes, not for as long as it likes.
+DEFAULT_DEADLINE = 120.0
+#: The longest body read, in bytes, unless ``--max-bytes`` says otherwise: the fetch engine's own default (64 MiB).
+DEFAULT_MAX_BYTES: int | None = FetchOptions().max_bytes
+#: The pool's defaults, for the help texts.
+_POOL_DEFAULTS = PoolConfig()
 
 #: The subcommand's name, one-line help and description, for the ``sessionpool`` command.
 COMMAND = "fetch"
@@ -46,7 +74,7 @@ HELP = "fetch URLs concurrently through a pool and write one JSON line per URL"
 DESCRIPTION = (
     "Read URLs one per line from FILE or standard input (blank lines and # comments are skipped), fetch them"
     " concurrently through a pool, and write one JSON object per URL (url, final_url, status, bytes,"
-    " elapsed_ms, attempts, error) to standard output, then a summary to standard error."
+    " elapsed_ms, attempts, error, saved) to standard output, then a summary to standard error."
 )
 EPILOG = (
     "Exit status: 0 when every URL got a response (any HTTP status), 1 when some failed, 2 for bad arguments,"
@@ -99,6 +127,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_seconds,
         default=None,
         help="request timeout in seconds (default: the pool's, 10 to connect and 30 to read)",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=non_negative_seconds,
+        default=DEFAULT_DEADLINE,
+        metavar="S",
+        help="the longest one request may take in all, in seconds: connecting, waiting for its host's turn, every"
+        " redirect and the whole body (error type DeadlineExceeded); 0: no deadline"
+        f" (default: {DEFAULT_DEADLINE:g})",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=non_negative_int,
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help="the longest body read, in bytes (decoded): a longer one is cut off, nothing of it saved, and its"
+        f" result has the error type BodyTooLarge; 0: no limit (default: {_size(DEFAULT_MAX_BYTES)})",
+    )
+    parser.add_argument(
+        "--proxy",
+        type=proxy_url,
+        action="append",
+        default=[],
+        metavar="URL",
+        help="send every request through a proxy (http://, https://, socks5h://..., with USER:PASSWORD@ if"
+        " needed); repeatable: each session takes the next proxy in turn, and a proxy whose connections failed"
+        f" {_POOL_DEFAULTS.proxy_failure_limit} times in a row gets no requests"
+        f" for {_POOL_DEFAULTS.proxy_cooldown:g} s",
+    )
+    parser.add_argument(
+        "--proxy-file",
+        type=proxy_file,
+        default=None,
+        metavar="FILE",
+        help="proxy URLs, one per line (blank lines and # comments are skipped), used as --proxy ones (after them)",
     )
     parser.add_argument(
         "-H",
@@ -166,6 +229,8 @@ def pool_config(args: argparse.Namespace) -> PoolConfig:
         per_host_rate=args.per_host_rate,
         per_host_delay=args.delay or 0.0,
         autothrottle=AutoThrottle() if args.autothrottle else None,
+        deadline=args.deadline or None,  # 0: no deadline
+        proxy_rotation=(*args.proxy, *(() if args.proxy_file is None else args.proxy_file.urls)),
     )
     if args.timeout is not None:
         config = dataclasses.replace(config, timeout=args.timeout)
@@ -187,7 +252,16 @@ def fetch_options(args: argparse.Namespace) -> FetchOptions:
         ordered=args.ordered,
         save_dir=None if args.save_dir is None else str(args.save_dir),
         robots=args.robots,
+        max_bytes=args.max_bytes or None,  # 0: no limit
     )
+
+
+def _size(size: int | None) -> str:
+    """A size in bytes for a help text, with its MiB when it has a whole number of them."""
+    if size is None:
+        return "no limit"
+    mib, rest = divmod(size, 1024 * 1024)
+    return f"{size} = {mib} MiB" if mib and not rest else str(size)
 
 
 # -- input ------------------------------------------------------------------

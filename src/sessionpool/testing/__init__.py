@@ -16,6 +16,15 @@ was sent twice and what never was::
         pool.get(server.url + "/b")  # its reused connection is reset: retried on a new one
     assert server.count("GET", "/b") == 2
 
+To test a client against servers that misbehave on purpose,
+:class:`HostileServer` writes its answers on a raw socket: bodies trickled
+a byte at a time, heads that never end, a ``Content-Length`` that lies, gzip
+bombs, huge and close-delimited bodies, redirects to any ``Location``, and
+any bytes at all through :meth:`~HostileServer.raw_url` (a ``Retry-After``
+of the one byte 0xB2, a status line that is not HTTP). It counts the body
+bytes it managed to write, to prove that a client stopped reading early,
+and its :meth:`~HostileServer.stop` ends every answer at once.
+
 Also here, shared by sessionpool's own tests, demo and benchmarks:
 :class:`ServerProcess` (the same server in a child process,
 ``python -m sessionpool.testing``), :class:`Nginx` (a real nginx with a
@@ -30,6 +39,7 @@ sessionpool's public API.
 from sessionpool.testing._baseline import DEFAULT_TIMEOUT, HandRolledSessions
 from sessionpool.testing._faults import Faults
 from sessionpool.testing._handler import RecordedRequest
+from sessionpool.testing._hostile import HostileServer
 from sessionpool.testing._nginx import LoggedRequest, Nginx, nginx_binary
 from sessionpool.testing._process import ServerCounters, ServerProcess
 from sessionpool.testing._server import LocalServer
@@ -39,6 +49,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "Faults",
     "HandRolledSessions",
+    "HostileServer",
     "LocalServer",
     "LoggedRequest",
     "Nginx",

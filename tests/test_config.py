@@ -138,6 +138,18 @@ BAD_VALUES: list[tuple[str, object, type[Exception]]] = [
     ("per_host_pause_max", None, TypeError),
     ("per_host_wait_max", 0, ValueError),
     ("per_host_wait_max", "5", TypeError),
+    ("deadline", 0, ValueError),
+    ("deadline", float("nan"), ValueError),
+    ("deadline", "3s", TypeError),
+    ("proxy_rotation", "http://127.0.0.1:3128", TypeError),
+    ("proxy_rotation", (5,), TypeError),
+    ("proxy_rotation", ("ftp://127.0.0.1:21",), ValueError),
+    ("proxy_rotation", ("http://",), ValueError),
+    ("proxy_rotation", ("http://127.0.0.1:99999",), ValueError),
+    ("proxy_failure_limit", 0, ValueError),
+    ("proxy_failure_limit", 1.5, TypeError),
+    ("proxy_cooldown", -1, ValueError),
+    ("proxy_cooldown", None, TypeError),
 ]
 
 
@@ -324,3 +336,35 @@ def test_an_ssl_context_is_named_when_pickling() -> None:
     assert copy.deepcopy(config).ssl_context is config.ssl_context
     with pytest.raises(pickle.PicklingError, match=r"PoolConfig.ssl_context cannot be pickled.*CA bundle"):
         pickle.dumps(config)
+
+
+def test_a_rotation_beside_proxies_for_http_or_https_is_refused() -> None:
+    rotation = ("http://127.0.0.1:3128",)
+    for key in ("http", "https", "all", "https://example.org"):
+        with pytest.raises(ValueError, match=r"PoolConfig\.proxy_rotation and PoolConfig\.proxies both set"):
+            PoolConfig(proxy_rotation=rotation, proxies={key: "http://127.0.0.1:8080"})
+    assert PoolConfig(proxy_rotation=rotation, proxies={"ftp": "http://127.0.0.1:8080"}).proxy_rotation == rotation
+
+
+def test_a_bad_proxy_url_is_refused_without_showing_its_credentials() -> None:
+    with pytest.raises(ValueError, match=r"PoolConfig\.proxy_rotation\[1\]") as info:
+        PoolConfig(proxy_rotation=("http://127.0.0.1:3128", "ftp://alice:s3cret@127.0.0.1:21"))
+    assert "s3cret" not in str(info.value)
+
+
+def test_the_repr_shows_no_secret() -> None:
+    config = PoolConfig(
+        auth=("alice", "s3cret-auth"),
+        headers={"Authorization": "Bearer s3cret-bearer", "X-Api-Key": "s3cret-key", "Accept": "text/html"},
+        proxies={"ftp": "http://bob:s3cret-proxy@127.0.0.1:3128"},
+        proxy_rotation=("socks5h://carol:s3cret-socks@127.0.0.1:1080",),
+    )
+    shown = repr(config)
+    assert "s3cret" not in shown
+    assert "'alice'" in shown  # the user name of a pair is shown, its password never
+    assert "'Accept': 'text/html'" in shown
+    assert "http://***@127.0.0.1:3128" in shown
+    assert "socks5h://***@127.0.0.1:1080" in shown
+    digest = repr(PoolConfig(auth=requests.auth.HTTPDigestAuth("alice", "s3cret-digest")))
+    assert "s3cret" not in digest
+    assert "auth=<HTTPDigestAuth: ***>" in digest

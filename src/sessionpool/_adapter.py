@@ -34,8 +34,16 @@ from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
 from requests.utils import get_auth_from_url, get_encoding_from_headers
 
-from sessionpool._compat import is_requests_own, may_set_cookies, pool_sizes, response_headers, set_pool_sizes
+from sessionpool._compat import (
+    is_requests_own,
+    may_set_cookies,
+    pool_sizes,
+    response_headers,
+    set_content,
+    set_pool_sizes,
+)
 from sessionpool._config import PoolConfig
+from sessionpool._deadline import Deadline, clamp_timeout, guard_stream, within
 from sessionpool._environment import origin
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
@@ -96,6 +104,7 @@ class PoolAdapter(HTTPAdapter):
         self._ssl_context = config.ssl_context
         self._stats = stats
         self._default_timeout = config.timeout
+        self._deadline = config.deadline
         self._policy = config.retry
         self._transient_statuses = config.retry.transient_statuses if config.retry.retry_transient else frozenset()
         # Pool keys and TLS settings worked out by requests, kept by what they depend on.
@@ -286,22 +295,44 @@ class PoolAdapter(HTTPAdapter):
     def _send(
         self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
     ) -> Response:
-        record = self.record
-        hosts = self._hosts
         if timeout is None:
             timeout = self._default_timeout
+        if self._deadline is None:
+            return self._send_attempts(request, stream, timeout, verify, cert, proxies, None)
+        # A call on a pooled session opened its deadline already (redirect hops
+        # and replays join it); an adapter used alone opens one per send.
+        with within(self._deadline) as deadline:
+            response = self._send_attempts(request, stream, timeout, verify, cert, proxies, deadline)
+            if stream and deadline is not None:
+                guard_stream(response, deadline)  # the body is read after the call, under the same deadline
+            return response
+
+    def _send_attempts(
+        self,
+        request: PreparedRequest,
+        stream: bool,
+        timeout: Any,
+        verify: Any,
+        cert: Any,
+        proxies: Any,
+        deadline: Deadline | None,
+    ) -> Response:
+        record = self.record
+        hosts = self._hosts
 
         def send_once() -> Response:
             if record is not None:
                 record.requests_sent += 1
             if hosts is None:
+                attempt_timeout = timeout if deadline is None else clamp_timeout(timeout, deadline)
                 return super(PoolAdapter, self).send(
-                    request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                    request, stream=stream, timeout=attempt_timeout, verify=verify, cert=cert, proxies=proxies
                 )
-            turn = hosts.enter(request.url)  # type: ignore[arg-type]
+            turn = hosts.enter(request.url, deadline)  # type: ignore[arg-type]
             try:
+                attempt_timeout = timeout if deadline is None else clamp_timeout(timeout, deadline)
                 response = super(PoolAdapter, self).send(
-                    request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                    request, stream=stream, timeout=attempt_timeout, verify=verify, cert=cert, proxies=proxies
                 )
                 if hosts.holds_body and not stream:
                     response.content  # noqa: B018 - the body is part of the host's turn
@@ -313,6 +344,8 @@ class PoolAdapter(HTTPAdapter):
 
         try:
             response = send_once()
+            if response.is_redirect:
+                _bound_redirect_body(response)
         except requests.RequestException as error:
             if not self._policy.active:
                 raise
@@ -324,6 +357,33 @@ class PoolAdapter(HTTPAdapter):
 
 
 _MAX_KEPT = 1024  # origins and TLS settings kept per pool; past this, start again
+#: The most of a redirect's body that is read: requests reads it whole to free
+#: the connection, and nobody needs it; a server could send gigabytes.
+REDIRECT_BODY_MAX = 1024 * 1024
+
+
+def _bound_redirect_body(response: Response) -> None:
+    """Read a redirect's body now if it is long or of unknown length, at most :data:`REDIRECT_BODY_MAX` of it.
+
+    A body that goes on past the bound is cut there and its connection
+    closed. One shorter than the bound, by its ``Content-Length``, is left
+    for requests to read as it always does.
+    """
+    length = response.headers.get("Content-Length", "")
+    if length.isascii() and length.isdigit() and len(length) < 16 and int(length) <= REDIRECT_BODY_MAX:
+        return
+    chunks: list[bytes] = []
+    read = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            chunks.append(chunk)
+            read += len(chunk)
+            if read > REDIRECT_BODY_MAX:
+                response.close()  # the rest is never read: the connection goes
+                break
+    except requests.RequestException:
+        response.close()
+    set_content(response, b"".join(chunks)[:REDIRECT_BODY_MAX])
 
 _OWN_GET_CONNECTION = HTTPAdapter.get_connection_with_tls_context
 _OWN_REQUEST_URL = HTTPAdapter.request_url

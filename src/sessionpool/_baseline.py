@@ -28,9 +28,9 @@ from sessionpool._compat import SESSION_ATTRIBUTES, copy_headers, headers_identi
 __all__ = ["SessionBaseline"]
 
 #: The instance attributes a plain requests.Session has, plus the two that a
-#: pool's environment cache binds on it and the fast path's ``request``:
-#: state a baseline can restore.
-_RESTORABLE_ATTRIBUTES = SESSION_ATTRIBUTES | {"merge_environment_settings", "prepare_request", "request"}
+#: pool's environment cache binds on it, the fast path's ``request`` and the
+#: deadline's ``send``: state a baseline can restore.
+_RESTORABLE_ATTRIBUTES = SESSION_ATTRIBUTES | {"merge_environment_settings", "prepare_request", "request", "send"}
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ __all__ = [
     "pool_manager_keywords",
     "pool_sizes",
     "response_headers",
+    "set_content",
     "set_pool_sizes",
     "use_pool_classes",
 ]
@@ -255,6 +256,19 @@ def body_can_rewind(request: requests.PreparedRequest) -> bool:
     it). Read with a default, so if it vanished no stream would be retried.
     """
     return isinstance(getattr(request, "_body_position", None), int)
+
+
+def set_content(response: requests.Response, content: bytes) -> None:
+    """Make ``content`` the body of ``response``, as if requests had read it.
+
+    Relies on ``Response._content`` (the body once read; ``False`` before)
+    and ``Response._content_consumed`` (True once the raw stream was read),
+    which ``Response.content`` checks before reading and sets after
+    (requests 1.x to 2.34). If renamed, ``content`` would read the raw
+    stream again, and find it at its end: an empty body.
+    """
+    response._content = content
+    response._content_consumed = True
 
 
 # --- requests: the adapter ----------------------------------------------------

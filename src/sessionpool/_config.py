@@ -29,6 +29,7 @@ from sessionpool._config_checks import (
 )
 from sessionpool._frozendict import FrozenDict
 from sessionpool._policy import RetryPolicy
+from sessionpool._redact import redact_auth, redact_headers, redact_url
 from sessionpool._validate import (
     check_bool,
     check_callable,
@@ -300,6 +301,29 @@ class PoolConfig:
         if self.per_host_wait_max is not None:
             wait_max = check_seconds("PoolConfig.per_host_wait_max", self.per_host_wait_max, allow_zero=False)
             object.__setattr__(self, "per_host_wait_max", wait_max)
+
+    def __repr__(self) -> str:
+        """Every field, with the secrets a config may hold redacted: it gets logged.
+
+        ``auth`` shows its kind (a pair, its user), headers that carry
+        credentials (``Authorization``, ``Cookie``, ``X-Api-Key``, ...) show
+        ``***``, and so do the credentials of proxy URLs.
+        """
+        parts = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "auth":
+                shown = redact_auth(value)
+            elif f.name == "headers":
+                shown = f"FrozenDict({redact_headers(value)!r})"
+            elif f.name == "proxies":
+                shown = f"FrozenDict({ {key: redact_url(url) for key, url in value.items()}!r})"
+            elif f.name == "proxy_rotation":
+                shown = repr(tuple(redact_url(url) for url in value))
+            else:
+                shown = repr(value)
+            parts.append(f"{f.name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def __hash__(self) -> int:
         return hash(tuple(_hash_part(getattr(self, f.name)) for f in dataclasses.fields(self)))

@@ -9,6 +9,7 @@ from requests.cookies import RequestsCookieJar
 from sessionpool._adapter import PoolAdapter, RouteCache
 from sessionpool._compat import pool_manager_keywords, pool_sizes
 from sessionpool._config import PoolConfig
+from sessionpool._deadline import bind_deadline
 from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import SessionFactoryError
 from sessionpool._events import EventDispatcher
@@ -83,6 +84,8 @@ def make_session(
         environment.bind(session, context_decides_trust=config.ssl_context is not None)
     if prepared is not None:
         bind_fast_path(session, prepared)
+    if config.deadline is not None:
+        bind_deadline(session, config.deadline)
     if adapter is None:
         adapter = PoolAdapter(config, stats, events, routes, hosts)
     session.mount("https://", adapter)

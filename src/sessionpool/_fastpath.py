@@ -51,6 +51,7 @@ from requests.structures import CaseInsensitiveDict
 
 from sessionpool._compat import copy_prepared, headers_state, is_requests_own, jar_is_empty, may_set_cookies
 from sessionpool._cookies import SharedCookieJar
+from sessionpool._deadline import deadline_of, within
 
 __all__ = ["PreparedCache", "bind_fast_path"]
 
@@ -195,7 +196,11 @@ def _request(
     settings = session.merge_environment_settings(prepared.url, proxies, stream, verify, cert)  # type: ignore[arg-type]
     send_kwargs: dict[str, Any] = {"timeout": timeout, "allow_redirects": allow_redirects}
     send_kwargs.update(settings)
-    return _send(session, prepared, send_kwargs)
+    seconds = deadline_of(session)
+    if seconds is None:
+        return _send(session, prepared, send_kwargs)
+    with within(seconds):  # redirect hops go through session.send, and join this deadline
+        return _send(session, prepared, send_kwargs)
 
 
 def _send(session: requests.Session, request: PreparedRequest, kwargs: dict[str, Any]) -> Response:

@@ -25,16 +25,18 @@ or a reserved start to come).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import requests
 
 from sessionpool._autothrottle import next_delay
+from sessionpool._deadline import Deadline
 from sessionpool._errors import HostWaitTimeout, PoolClosed
 from sessionpool._retry import retry_after_seconds
 from sessionpool._stats import HostStats
@@ -129,16 +131,22 @@ class HostGate:
 
     # -- an attempt's turn -------------------------------------------------------
 
-    def enter(self, url: str) -> HostTurn:
+    def enter(self, url: str, request_deadline: Deadline | None = None) -> HostTurn:
         """Wait for the turn of ``url``'s host, then take it.
 
         Raises :class:`HostWaitTimeout` when the turn would come later than
-        ``per_host_wait_max`` from now, and :class:`PoolClosed` if the pool
-        is closed meanwhile.
+        ``per_host_wait_max`` from now, :class:`DeadlineExceeded` when it
+        would come after ``request_deadline`` (the request's own, sooner),
+        and :class:`PoolClosed` if the pool is closed meanwhile.
         """
         key = host_of(url)
         began = time.monotonic()
         deadline = None if self._wait_max is None else began + self._wait_max
+        if request_deadline is not None and (deadline is None or request_deadline.expires < deadline):
+            deadline = request_deadline.expires
+            timeout: Callable[[], Exception] = request_deadline.error
+        else:
+            timeout = functools.partial(self._timeout, key)
         waited = False
         with self._lock:
             host = self._host(key, began)
@@ -146,7 +154,7 @@ class HostGate:
             try:
                 while self._limit is not None and host.in_flight >= self._limit:
                     waited = True
-                    self._wait(host.free, key, deadline)
+                    self._wait(host.free, timeout, deadline)
                 host.in_flight += 1
             finally:
                 host.waiters -= 1
@@ -165,7 +173,7 @@ class HostGate:
                         start = self._reserve(host, now)
                     continue
                 if deadline is not None and start > deadline:
-                    raise self._timeout(key)
+                    raise timeout()
                 waited = True
                 if self._closed.wait(start - now):
                     raise _closed()
@@ -177,25 +185,35 @@ class HostGate:
         """End ``turn``: the attempt got ``response``, or failed (None).
 
         A ``429`` or ``503`` with ``Retry-After`` pauses the host; with
-        AutoThrottle, the answer's latency moves the host's delay.
+        AutoThrottle, the answer's latency moves the host's delay. The turn
+        is given back whatever the answer holds: what a server sent can
+        change how long the host waits, never whether its slot is freed.
         """
         now = time.monotonic()
-        pause = None
-        status = response.status_code if response is not None else None
-        if status in _PAUSING_STATUSES and self._pause_max > 0 and response is not None:
-            pause = retry_after_seconds(response)
+        status: int | None = None
+        pause: float | None = None
+        try:
+            status = response.status_code if response is not None else None
+            if status in _PAUSING_STATUSES and self._pause_max > 0 and response is not None:
+                pause = retry_after_seconds(response)  # total: None for anything it cannot read
+        finally:
+            self._end_turn(turn, now, status, pause)
+
+    def _end_turn(self, turn: HostTurn, now: float, status: int | None, pause: float | None) -> None:
         with self._lock:
             host = self._hosts.get(turn.host)
             if host is None:  # pragma: no cover - a host with an attempt in flight is never forgotten
                 return
-            if status == 429:
-                host.throttled += 1
-            if pause is not None:
-                host.paused_until = max(host.paused_until, now + min(pause, self._pause_max))
-            if self._throttle is not None:
-                outcome = _outcome(status)
-                host.delay = next_delay(self._throttle, host.delay, now - turn.started, outcome, host.floor)
-            self._release(host)
+            try:
+                if status == 429:
+                    host.throttled += 1
+                if pause is not None:
+                    host.paused_until = max(host.paused_until, now + min(pause, self._pause_max))
+                if self._throttle is not None:
+                    outcome = _outcome(status)
+                    host.delay = next_delay(self._throttle, host.delay, now - turn.started, outcome, host.floor)
+            finally:
+                self._release(host)
 
     # -- what other parts of sessionpool tell the gate ---------------------------
 
@@ -268,7 +286,7 @@ class HostGate:
         host.next_start = start + host.delay
         return start
 
-    def _wait(self, free: threading.Condition, key: str, deadline: float | None) -> None:
+    def _wait(self, free: threading.Condition, timeout: Callable[[], Exception], deadline: float | None) -> None:
         if self._closed.is_set():
             raise _closed()
         if deadline is None:
@@ -276,7 +294,7 @@ class HostGate:
             return
         left = deadline - time.monotonic()
         if left <= 0:
-            raise self._timeout(key)
+            raise timeout()
         free.wait(left)
 
     def _give_back(self, host: _Host) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
@@ -43,11 +44,13 @@ from requests.utils import rewind_body
 from tenacity import Future, RetryCallState, Retrying, stop_after_attempt
 
 from sessionpool._classify import Verdict, judge
+from sessionpool._deadline import current as current_deadline
 from sessionpool._events import EventDispatcher
 from sessionpool._policy import STALE, TRANSIENT, RetryPolicy, RetryReason
+from sessionpool._redact import redact_url
 from sessionpool._stats import StatsRecorder
 
-__all__ = ["attempts", "retry", "retry_after_seconds"]
+__all__ = ["attempts", "parse_retry_after", "retry", "retry_after_seconds"]
 
 log = logging.getLogger("sessionpool")
 
@@ -154,7 +157,7 @@ class _Retries:
             return False
         if verdict.refusal is None:
             return True
-        method, url = self.request.method, self.request.url
+        method, url = self.request.method, redact_url(self.request.url or "")
         log.debug("not sending %s %s again after %s: %s", method, url, _describe_outcome(state), verdict.refusal)
         self.stats.not_retried_unsafe()
         return False
@@ -182,6 +185,9 @@ class _Retries:
         return _backoff(self.policy, made)
 
     def _sleep(self, seconds: float) -> None:
+        deadline = current_deadline()
+        if deadline is not None:  # no wait outlives the request's deadline: the next attempt then fails at once
+            seconds = min(seconds, deadline.remaining())
         if seconds > 0:
             self.policy.sleep(seconds)
 
@@ -199,7 +205,7 @@ class _Retries:
         log.debug(
             "sending %s %s again (%s retry %d) after %s, in %.2f s",
             self.request.method,
-            self.request.url,
+            redact_url(self.request.url or ""),
             reason,
             self._made(reason) + 1,
             described,
@@ -280,22 +286,55 @@ def _describe(outcome: object) -> str:
 
 
 def _release(response: requests.Response) -> None:
-    """Read and discard a response that will be retried, so its connection can be reused."""
+    """Discard a response that will be retried: a short body is read, so its connection can be reused.
+
+    A body longer than :data:`_RELEASE_BYTES` is not read on (a 503 with a
+    gigabyte of body would be read for nothing): its connection is closed.
+    """
     with contextlib.suppress(requests.RequestException):  # if it fails, the connection is closed instead
-        _ = response.content
+        read = 0
+        for chunk in response.iter_content(16 * 1024):
+            read += len(chunk)
+            if read > _RELEASE_BYTES:
+                break
     response.close()
 
 
+#: The most of a retried response's body that is read to keep its connection.
+_RELEASE_BYTES = 64 * 1024
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
-    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), if any."""
+    """The wait a ``Retry-After`` header asks for (seconds or an HTTP date), if it says one.
+
+    The header is the server's to write, so it is read totally: anything
+    but ASCII digits or an HTTP date (``²``, which ``str.isdigit`` accepts,
+    a number too long to mean anything, a date that does not exist) is no
+    answer, None, never an exception.
+    """
     value = response.headers.get("Retry-After")
-    if value is None:
+    if not isinstance(value, str):
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
+    return parse_retry_after(value, now=time.time())
+
+
+#: The most digits a ``Retry-After`` in seconds is read with: ten digits is
+#: over three centuries, longer than any pause is honoured anyway.
+_RETRY_AFTER_DIGITS = 10
+
+
+def parse_retry_after(value: str, *, now: float) -> float | None:
+    """Seconds to wait from ``now`` (a Unix time) for a ``Retry-After`` value, or None if it says none."""
+    value = value.strip(" \t")
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        return float(value) if len(value) <= _RETRY_AFTER_DIGITS else None
+    if not value.isascii():
+        return None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = when.timestamp() - now
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, seconds) if math.isfinite(seconds) else None

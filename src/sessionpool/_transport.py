@@ -53,6 +53,8 @@ from sessionpool._compat import (
     drop_idle_connections,
     use_pool_classes,
 )
+from sessionpool._deadline import WATCHDOG
+from sessionpool._deadline import current as current_deadline
 from sessionpool._events import EventDispatcher
 from sessionpool._stats import StatsRecorder
 
@@ -193,21 +195,31 @@ class _ManagedHTTPConnectionPool(HookedConnectionPool):
         conn.idle_since = None
 
     def connection_returning(self, conn: Any) -> None:
-        """Note when ``conn`` went idle."""
+        """Note when ``conn`` went idle; its request's deadline no longer watches it."""
         if conn is not None:
             conn.idle_since = time.monotonic()
+            _stop_watching(conn)
 
     def request_starting(self, conn: Any) -> bool:
-        """Count the request about to go out on ``conn``; whether ``conn`` is reused."""
+        """Count the request about to go out on ``conn``; whether ``conn`` is reused.
+
+        Under a deadline (``PoolConfig.deadline``), the watchdog watches
+        ``conn`` from now until it comes back, and cuts it when the deadline passes.
+        """
         # Reused: its socket was open before this request. A new connection
         # object, or one urllib3 closed because the server had dropped it,
         # connects afresh as the request is sent.
         reused = not conn.is_closed
         self.sessionpool_settings.stats.request_sent(reused=reused)
+        deadline = current_deadline()
+        if deadline is not None:
+            conn.sessionpool_deadline = deadline
+            WATCHDOG.watch(conn, deadline)
         return reused
 
     def request_failed(self, conn: Any, error: BaseException, reused: bool) -> None:
         """Mark a connection loss on a reused connection as a stale-connection failure."""
+        _stop_watching(conn)  # urllib3 drops the connection after a failure
         # Only errors raised before the response head was read get here:
         # requests reads the body later, outside the request.
         if reused and is_connection_loss(error):
@@ -229,6 +241,13 @@ class _ManagedHTTPConnectionPool(HookedConnectionPool):
             conn.close()
         if doomed:
             self.sessionpool_settings.stats.connections_discarded(len(doomed))
+
+
+def _stop_watching(conn: Any) -> None:
+    """Stop the watchdog watching ``conn``, if a deadline had it watched."""
+    if getattr(conn, "sessionpool_deadline", None) is not None:
+        conn.sessionpool_deadline = None
+        WATCHDOG.unwatch(conn)
 
 
 class _ManagedHTTPSConnectionPool(_ManagedHTTPConnectionPool, HTTPSConnectionPool):

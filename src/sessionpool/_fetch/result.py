@@ -3,6 +3,11 @@
 A result is a plain frozen value: it holds no response, no session and no
 exception object, only strings and numbers, so it pickles cheaply and the
 same record can come back from a thread, a worker process or a Dask worker.
+
+A result is the artefact users keep and share, so it carries no secret: the
+credentials (``user:password@``) of every URL in it, in ``url``,
+``final_url`` and the error's message, are replaced by ``***`` when it is
+made (:func:`redact_url`, :func:`redact_text`).
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ErrorInfo", "FetchResult"]
+from sessionpool._redact import redact_text, redact_url
 
+__all__ = ["ErrorInfo", "FetchResult", "redact_text", "redact_url"]
 
 @dataclass(frozen=True)
 class ErrorInfo:
@@ -28,9 +34,12 @@ class ErrorInfo:
     type: str
     message: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_text(self.message))
+
     @classmethod
     def of(cls, error: BaseException) -> ErrorInfo:
-        """The error info of an exception."""
+        """The error info of an exception (its message with the credentials of any URL in it redacted)."""
         return cls(type(error).__name__, str(error))
 
 
@@ -44,8 +53,9 @@ class FetchResult:
 
     :param index: the URL's position in the input (from 0), or the index it
         was given with (see :class:`Fetch`); results may come in another order.
-    :param url: the URL as given.
-    :param final_url: the URL of the final response, after redirects; None without a response.
+    :param url: the URL as given, its credentials redacted (``http://***@host/``).
+    :param final_url: the URL of the final response, after redirects (its
+        credentials redacted too); None without a response.
     :param status: the final response's HTTP status; None without a response.
     :param size: the length of the body in bytes; None if it could not be read.
     :param elapsed_ms: milliseconds from sending the request to having read the body
@@ -67,6 +77,11 @@ class FetchResult:
     attempts: int
     error: ErrorInfo | None = None
     saved: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", redact_url(self.url))
+        if self.final_url is not None:
+            object.__setattr__(self, "final_url", redact_url(self.final_url))
 
     @property
     def ok(self) -> bool:
@@ -93,9 +108,9 @@ class FetchResult:
         """The result as one JSON Lines object, the shape ``sessionpool fetch`` writes.
 
         The keys are ``url``, ``final_url``, ``status``, ``bytes`` (``size``),
-        ``elapsed_ms`` (rounded to microseconds), ``attempts`` and ``error``
-        (``{"type": ..., "message": ...}`` or None); ``index`` and ``saved``
-        are not written.
+        ``elapsed_ms`` (rounded to microseconds), ``attempts``, ``error``
+        (``{"type": ..., "message": ...}`` or None) and ``saved`` (the path
+        the body was saved at, or None); ``index`` is not written.
         """
         error = None if self.error is None else {"type": self.error.type, "message": self.error.message}
         return {
@@ -106,4 +121,5 @@ class FetchResult:
             "elapsed_ms": round(self.elapsed_ms, 3),
             "attempts": self.attempts,
             "error": error,
+            "saved": self.saved,
         }

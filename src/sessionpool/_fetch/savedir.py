@@ -5,9 +5,10 @@ Each body goes to one file directly in the directory, named after the URL
 with a short hash of the whole URL, so that two URLs never share a file. A
 name holds no path separator and no ``..``, and before writing, the path is
 resolved (following any symlink already there) and refused if it leads out
-of the directory. The body is written to a temporary file in the directory
-and renamed over the name, so a symlink that was put there is replaced,
-never written through, and a reader never sees half a body.
+of the directory. The body is streamed to a temporary file in the directory
+and renamed over the name once complete (:class:`PartialFile`), so a
+symlink that was put there is replaced, never written through, a reader
+never sees half a body, and a body that fails half way leaves nothing.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
-__all__ = ["SaveDir", "UnsafeSavePath", "save_name"]
+__all__ = ["PartialFile", "SaveDir", "UnsafeSavePath", "save_name"]
 
 _NAME_LIMIT = 96  # characters of the readable part of a name, before the hash
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -39,7 +41,7 @@ def save_name(url: str) -> str:
     readable = _sanitise(f"{parts.hostname or 'nohost'}{port}{parts.path}")[:_NAME_LIMIT].rstrip("._-")
     digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     extension = _EXTENSION.search(parts.path)
-    suffix = _sanitise(extension.group()) if extension else ""
+    suffix = extension.group() if extension else ""  # a dot and 1 to 8 letters or digits: safe as it is
     return f"{readable or 'body'}-{digest}{suffix}"
 
 
@@ -72,14 +74,70 @@ class SaveDir:
 
     def save(self, url: str, body: bytes) -> Path:
         """Write ``body`` under the name for ``url``; returns the path written."""
+        with self.open(url) as file:
+            file.write(body)
+        return file.path
+
+    def open(self, url: str) -> PartialFile:
+        """A file to stream the body of ``url`` into, moved under its name only when closed without an error.
+
+        Until then it is a temporary file in the directory (``.partial-*``);
+        an error in the ``with`` block, or :meth:`PartialFile.discard`,
+        removes it, so no half body is ever left under a URL's name.
+        """
         path = self.target(url)
         descriptor, temporary = tempfile.mkstemp(dir=self.root, prefix=".partial-")
+        return PartialFile(os.fdopen(descriptor, "wb"), temporary, path)
+
+
+class PartialFile:
+    """A body being saved: written to a temporary file, moved over its name when complete.
+
+    Used as a context manager: leaving the block normally moves the file into
+    place (:attr:`path`); leaving it with an error removes it.
+    """
+
+    def __init__(self, file: BinaryIO, temporary: str, path: Path) -> None:
+        self._file = file
+        self._temporary = temporary
+        #: Where the body goes once complete.
+        self.path = path
+        self._done = False
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk`` to the body."""
+        self._file.write(chunk)
+
+    def commit(self) -> None:
+        """Close the file and move it over its name (replacing a symlink itself, never what it points to)."""
+        if self._done:
+            return
+        self._done = True
         try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(body)
-            os.replace(temporary, path)  # replaces a symlink itself, never what it points to
+            self._file.close()
+            os.replace(self._temporary, self.path)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+            self._remove()
             raise
-        return path
+
+    def discard(self) -> None:
+        """Close the file and remove it: nothing of the body is kept."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            self._file.close()
+        self._remove()
+
+    def _remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self._temporary)
+
+    def __enter__(self) -> PartialFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()

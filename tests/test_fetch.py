@@ -324,6 +324,71 @@ def test_a_second_ctrl_c_gives_up_on_requests_in_flight(server: LocalServer) -> 
     assert [line["url"] for line in results(stdout)] == [f"{server.url}/echo"]
 
 
+def test_sigterm_lets_requests_in_flight_finish_writes_them_and_exits_143(server: LocalServer, tmp_path: Path) -> None:
+    source, out = tmp_path / "urls.txt", tmp_path / "out.jsonl"
+    source.write_text("".join(f"{server.url}/sleep/0.5?n={n}\n" for n in range(100)))
+    with subprocess.Popen(
+        [*FETCH, "--threads", "4", "--output", str(out), str(source)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    ) as process:  # fmt: skip
+        try:
+            assert wait_until(lambda: out.exists() and out.read_text().count("\n") >= 4, seconds=30)
+            process.send_signal(signal.SIGTERM)  # as timeout, systemd, docker stop and Kubernetes do
+            stopped = time.monotonic()
+            _, stderr = process.communicate(timeout=SECONDS)
+            assert time.monotonic() - stopped < 10  # the requests in flight take 0.5 s
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    text = out.read_text()
+    assert text.endswith("\n")
+    lines = results(text)  # every line valid JSON
+    assert 4 <= len(lines) < 100
+    assert all(line["status"] == 200 and line["error"] is None for line in lines)  # none given up on
+    assert len(lines) == len(server.requests)  # the requests in flight when it came were waited for and written
+    assert f"fetched {len(lines)} URLs" in stderr
+    assert "interrupted by SIGTERM: " in stderr
+    assert "gave up" not in stderr
+
+
+def test_a_second_signal_after_sigterm_gives_up_and_the_first_decides_the_status(server: LocalServer) -> None:
+    stdin = f"{server.url}/echo\n{{silent}}/a\n{{silent}}/b\n"
+    with (
+        LocalServer(silent=True) as silent,
+        subprocess.Popen(  # the silent server never answers
+            [*FETCH, "--threads", "3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process,
+    ):
+        try:
+            assert process.stdin is not None
+            process.stdin.write(stdin.format(silent=silent.url))
+            process.stdin.flush()  # left open: the input has not ended
+            assert wait_until(lambda: len(silent.requests) == 2, seconds=30)
+            process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.5)
+            assert process.poll() is None  # waiting for the requests in flight, which only giving up ends
+            interrupted = time.monotonic()
+            for _ in range(50):  # then Ctrl-C, until it has been received
+                process.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=0.2)
+                    break
+            stdout, stderr = process.communicate(timeout=SECONDS)
+            assert time.monotonic() - interrupted < 10  # not the 30 s read timeout
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert process.returncode == 143, stderr  # SIGTERM came first
+    assert "interrupted by SIGTERM" in stderr
+    assert "gave up on 2 requests still in flight" in stderr
+    assert [line["url"] for line in results(stdout)] == [f"{server.url}/echo"]
+
+
 def test_help_lists_every_option() -> None:
     done = fetch("--help")
     assert done.returncode == 0
@@ -332,6 +397,7 @@ def test_help_lists_every_option() -> None:
                    "--ordered", "--output", "--save-dir", "--deadline", "--max-bytes", "--proxy",
                    "--proxy-file"):  # fmt: skip
         assert option in done.stdout
+    assert "130 when interrupted by Ctrl-C (SIGINT), 143 when stopped by SIGTERM" in " ".join(done.stdout.split())
 
 
 def _result(n: int, error: ErrorInfo | None = None) -> FetchResult:

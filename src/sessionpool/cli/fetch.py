@@ -13,10 +13,12 @@ or on a Dask cluster (``--dask``, see :mod:`sessionpool.cli.cluster`); the
 results come back to this process, whose one writer writes every line.
 ``--resume`` goes on with an interrupted run (see :mod:`sessionpool.cli.resume`).
 
-Ctrl-C stops taking URLs and lets the requests in flight finish, for at
-most the request timeout and a small margin; a second Ctrl-C gives up on
-them at once. Either way every result received is written, the summary is
-printed, and the exit status is 130.
+Ctrl-C, or SIGTERM (what ``timeout``, systemd, ``docker stop`` and
+Kubernetes send), stops taking URLs and lets the requests in flight finish,
+for at most the request timeout and a small margin; a second signal of
+either kind gives up on them at once. Either way every result received is
+written, the summary is printed, and the exit status is 130 after SIGINT,
+143 after SIGTERM (128 and the number of the first signal).
 """
 
 from __future__ import annotations
@@ -77,10 +79,11 @@ DESCRIPTION = (
     " elapsed_ms, attempts, error, saved) to standard output, then a summary to standard error."
 )
 EPILOG = (
-    "Exit status: 0 when every URL got a response (any HTTP status), 1 when some failed, 2 for bad arguments,"
-    " 130 when interrupted. Ctrl-C stops taking URLs and lets the requests in flight finish (for at most the"
-    " timeout and a few seconds); a second Ctrl-C gives up on them at once. An interrupted run goes on with the"
-    " same command and --resume."
+    "Exit status: 0 when every URL got a response (any HTTP status), 1 when some failed or the results could not"
+    " all be written, 2 for bad arguments, 130 when interrupted by Ctrl-C (SIGINT), 143 when stopped by SIGTERM."
+    " Ctrl-C or SIGTERM (sent by timeout, systemd, docker stop, Kubernetes) stops taking URLs and lets the"
+    " requests in flight finish (for at most the timeout and a few seconds); a second signal gives up on them at"
+    " once. An interrupted run goes on with the same command and --resume."
 )
 
 # -- arguments --------------------------------------------------------------
@@ -306,7 +309,7 @@ def _silence_stdout() -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the fetch command as parsed; the exit status (0, 1, 2 or 130)."""
+    """Run the fetch command as parsed; the exit status (0, 1, 2, 130 or 143)."""
     if args.dask is not None and args.pool == "thread-local":
         return _usage_error(
             "--pool", "with --dask every worker's pool is a QueuePool (a batch's threads end with the batch)"
@@ -389,17 +392,22 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan
     seconds = time.perf_counter() - started
     sink.tally.not_sent = fetch.not_sent
     summary = format_summary(
-        sink.tally, fetch.stats(), seconds, interrupted=interrupts.signalled, abandoned=fetch.abandoned
+        sink.tally,
+        fetch.stats(),
+        seconds,
+        interrupted_by=None if interrupts.first is None else interrupts.first.name,
+        abandoned=fetch.abandoned,
     )
     print(summary, file=sys.stderr)
     if resume is not None:
         print(resume.summary_line(), file=sys.stderr)
-    status = 130 if interrupts.signalled else 1 if sink.tally.failed else 0
+    signalled = interrupts.exit_status
+    status = signalled if signalled is not None else 1 if sink.tally.failed else 0
     if sink.write_error is not None:
         print(f"sessionpool fetch: cannot write the results: {sink.write_error}", file=sys.stderr)
         if out is sys.stdout:
             _silence_stdout()
-        status = status if interrupts.signalled else 1
+        status = status if signalled is not None else 1
     if fetch.abandoned and args.processes == 1 and args.dask is None:
         _exit_now(status, out)  # worker processes and cluster workers are stopped by the fetch itself
     return status

@@ -156,8 +156,14 @@ class ResultSink:
             self._progress.close()
 
 
-def format_summary(tally: Tally, stats: PoolStats, seconds: float, *, interrupted: bool, abandoned: int = 0) -> str:
-    """The summary printed on standard error at the end of a run (``abandoned``: requests given up on)."""
+def format_summary(
+    tally: Tally, stats: PoolStats, seconds: float, *, interrupted_by: str | None = None, abandoned: int = 0
+) -> str:
+    """The summary printed on standard error at the end of a run.
+
+    :param interrupted_by: the name of the signal that stopped the run (``SIGINT``, ``SIGTERM``), if one did.
+    :param abandoned: requests still in flight that were given up on.
+    """
     rate = tally.results / seconds if seconds > 0 else 0.0
     classes = ", ".join(f"{name} {tally.statuses[name]}" for name in ("2xx", "3xx", "4xx", "5xx"))
     others = sorted(set(tally.statuses) - {"2xx", "3xx", "4xx", "5xx"})
@@ -172,9 +178,10 @@ def format_summary(tally: Tally, stats: PoolStats, seconds: float, *, interrupte
         f" (reuse ratio {stats.reuse_ratio:.3f}); retries: {stats.stale_retries} stale,"
         f" {stats.transient_retries} transient, {stats.read_retries} read",
     ]
-    if interrupted:
+    if interrupted_by is not None:
         lines.append(
-            f"  interrupted: {_count(tally.not_sent, 'URL')} taken but not sent; the rest of the input was not read"
+            f"  interrupted by {interrupted_by}: {_count(tally.not_sent, 'URL')} taken but not sent;"
+            " the rest of the input was not read"
         )
     if abandoned:
         lines.append(f"  gave up on {_count(abandoned, 'request')} still in flight")

@@ -28,7 +28,9 @@ and its :meth:`~HostileServer.stop` ends every answer at once.
 Also here, shared by sessionpool's own tests, demo and benchmarks:
 :class:`ServerProcess` (the same server in a child process,
 ``python -m sessionpool.testing``), :class:`Nginx` (a real nginx with a
-generated configuration), :class:`HandRolledSessions` (the per-thread
+generated configuration), :class:`Tinyproxy` and :class:`Dante` (a real
+HTTP proxy and a real SOCKS server, the same way),
+:class:`HandRolledSessions` (the per-thread
 Session users write by hand: the baseline), and :func:`run_threads`
 (threads released together by a barrier).
 
@@ -42,11 +44,13 @@ from sessionpool.testing._handler import RecordedRequest
 from sessionpool.testing._hostile import HostileServer
 from sessionpool.testing._nginx import LoggedRequest, Nginx, nginx_binary
 from sessionpool.testing._process import ServerCounters, ServerProcess
+from sessionpool.testing._proxies import Dante, Tinyproxy, danted_binary, tinyproxy_binary
 from sessionpool.testing._server import LocalServer
 from sessionpool.testing._threads import ThreadsRun, run_threads
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Dante",
     "Faults",
     "HandRolledSessions",
     "HostileServer",
@@ -57,6 +61,9 @@ __all__ = [
     "ServerCounters",
     "ServerProcess",
     "ThreadsRun",
+    "Tinyproxy",
+    "danted_binary",
     "nginx_binary",
     "run_threads",
+    "tinyproxy_binary",
 ]

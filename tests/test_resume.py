@@ -62,7 +62,10 @@ def refused_port() -> int:
 
 def test_compaction_keeps_done_lines_byte_identical_and_drops_error_lines(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    spaced = b'{ "error" : null,  "status": 200, "url": "http://h/spaced" }\n'  # not as json.dumps would write it
+    spaced = (  # not as json.dumps would write it, and from a version that wrote no "saved"
+        b'{ "error" : null,  "status": 200, "url": "http://h/spaced", "final_url": "http://h/spaced",'
+        b' "bytes" : 2, "elapsed_ms": 1, "attempts": 1 }\n'
+    )
     done = [line("http://h/a"), line("http://h/404", status=404), spaced, line("http://h/a")]
     out.write_bytes(
         done[0] + line("http://h/b", status=None, error=REFUSED) + done[1] + done[2]
@@ -122,6 +125,59 @@ def test_a_file_that_is_not_a_regular_file_is_refused_naming_it(tmp_path: Path) 
         compact_output(str(out))
 
 
+def record(**changes: Any) -> bytes:
+    """A record as ``sessionpool fetch`` writes it, with some keys changed (or dropped, given ``DROP``)."""
+    fields = json.loads(line("http://h/a"))
+    fields.update(changes)
+    return (json.dumps({key: value for key, value in fields.items() if value is not DROP}) + "\n").encode()
+
+
+DROP = object()
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"id": 7}, 'it has "id"'),
+        ({"url": DROP, "tags": [], "name": "x"}, 'it lacks "url" and has "name", "tags"'),
+        ({"status": True}, 'its "status" is a boolean, not a whole number or null'),
+        ({"status": 200.0}, 'its "status" is a decimal number, not a whole number or null'),
+        ({"url": None}, 'its "url" is null, not a string'),
+        ({"final_url": 3}, 'its "final_url" is a whole number, not a string or null'),
+        ({"bytes": "2"}, 'its "bytes" is a string, not a whole number or null'),
+        ({"elapsed_ms": "1.25"}, 'its "elapsed_ms" is a string, not a number'),
+        ({"elapsed_ms": False}, 'its "elapsed_ms" is a boolean, not a number'),
+        ({"attempts": 1.0}, 'its "attempts" is a decimal number, not a whole number'),
+        ({"error": "boom"}, 'its "error" is a string, not an object or null'),
+        ({"error": {"type": "ConnectionError"}}, 'its "error" is not an object of a "type" and a "message" string'),
+        ({"error": {"type": "X", "message": 1}}, 'its "error" is not an object of a "type" and a "message" string'),
+        ({"saved": 1}, 'its "saved" is a whole number, not a string or null'),
+    ],
+)
+def test_a_line_is_a_record_only_with_exactly_the_keys_and_types_fetch_writes(
+    changes: dict[str, Any], problem: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    content = line("http://h/a") + line("http://h/b", status=None, error=REFUSED) + record(**changes)
+    out.write_bytes(content)
+    with pytest.raises(ResumeError) as refused:
+        compact_output(str(out))
+    assert str(refused.value) == f"{out} line 3: not a record of sessionpool fetch: {problem}"
+    assert out.read_bytes() == content
+    assert list(tmp_path.iterdir()) == [out]
+
+
+def test_records_with_and_without_saved_are_both_recognised(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    earlier = record(saved=DROP, url="http://h/earlier")  # written before records had "saved"
+    saved = record(saved="pages/h-a.html", url="http://h/saved")
+    out.write_bytes(earlier + saved + record(error={"type": "WorkerDied", "message": "gone"}, status=None))
+    plan = compact_output(str(out))
+    assert out.read_bytes() == earlier + saved
+    assert plan.done == Counter({"http://h/earlier": 1, "http://h/saved": 1})
+    assert plan.dropped_errors == 1
+
+
 # -- skipping what is done --------------------------------------------------
 
 
@@ -131,6 +187,15 @@ def test_each_done_record_skips_its_url_once() -> None:
     assert list(plan.skip_done(urls)) == ["a", "c", "b"]  # a listed twice and done once: fetched once more
     assert plan.skipped == 3
     assert plan.done == Counter()  # what the input matched is forgotten
+
+
+def test_a_url_with_credentials_is_matched_as_its_record_holds_it_redacted() -> None:
+    plan = ResumePlan("out.jsonl", done=Counter({"http://***@h/a": 1, "http://h/b": 1}))
+    assert list(plan.skip_done(["http://user:secret@h/a", "http://h/a", "http://h/b", "http://u@h/c"])) == [
+        "http://h/a",
+        "http://u@h/c",
+    ]
+    assert plan.skipped == 2
 
 
 def test_skipping_reads_the_input_lazily() -> None:
@@ -153,7 +218,11 @@ def test_the_summary_line_says_what_was_skipped_and_dropped() -> None:
     [
         (b"not json\n", 2, "not JSON"),
         (b"[1, 2]\n", 2, "not a JSON object but an array"),
-        (b'{"status": 200, "error": null}\n', 2, 'no "url" string'),
+        (
+            b'{"status": 200, "error": null}\n',
+            2,
+            'not a record of sessionpool fetch: it lacks "attempts", "bytes", "elapsed_ms", "final_url", "url"',
+        ),
         (b"\xff\xfe\n", 2, "not JSON"),
         (b'{"url": "http://h/c", "sta\n', 3, "not JSON"),  # the last line: cut off, yet it ends in a newline
     ],
@@ -173,6 +242,22 @@ def test_a_bad_line_exits_2_naming_it_and_leaves_the_file(
     assert f"sessionpool fetch: error: argument --resume: {out} line {number}: {problem}" in done.stderr
     assert out.read_bytes() == content
     assert sorted(tmp_path.iterdir()) == [out, source]  # no temporary file left behind
+    assert server.requests == []
+
+
+def test_a_json_lines_file_fetch_did_not_write_is_refused_and_left_whole(server: LocalServer, tmp_path: Path) -> None:
+    source, items = tmp_path / "urls.txt", tmp_path / "items.jsonl"
+    source.write_text(f"{server.url}/a\n")
+    content = (
+        b'{"url": "https://shop.example/1", "title": "Lamp", "price": 30, "error": null}\n'
+        b'{"url": "https://shop.example/2", "title": "Desk", "price": 120, "error": "out of stock"}\n'
+    )
+    items.write_bytes(content)
+    done = fetch("--resume", "-o", str(items), str(source))
+    assert done.returncode == 2
+    assert f"argument --resume: {items} line 1: not a record of sessionpool fetch: it lacks " in done.stderr
+    assert items.read_bytes() == content
+    assert sorted(tmp_path.iterdir()) == [items, source]
     assert server.requests == []
 
 
@@ -254,6 +339,19 @@ def test_error_records_are_dropped_and_fetched_again(server: LocalServer, tmp_pa
     assert sorted(record["url"] for record in after) == sorted(working + failing)
     assert all(record["status"] == 200 and record["error"] is None for record in after)
     assert Counter(request.path for request in server.requests) == Counter(f"/echo?n={n}" for n in range(10))
+
+
+def test_urls_with_credentials_done_are_not_fetched_again(server: LocalServer, tmp_path: Path) -> None:
+    source, out = tmp_path / "urls.txt", tmp_path / "out.jsonl"
+    with_password = server.url.replace("http://", "http://user:secret@") + "/private"
+    source.write_text(f"{with_password}\n{server.url}/public\n")
+    first = fetch("--resume", "-o", str(out), str(source))
+    assert first.returncode == 0, first.stderr
+    assert "secret" not in out.read_text()  # the record holds the URL redacted
+    resumed = fetch("--resume", "-o", str(out), str(source))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"  resumed: 2 URLs already done in {out} skipped" in resumed.stderr
+    assert sorted(request.path for request in server.requests) == ["/private", "/public"]  # each once
 
 
 def test_a_resume_after_a_killed_run_fetches_the_cut_off_url_again(server: LocalServer, tmp_path: Path) -> None:

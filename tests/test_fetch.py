@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import itertools
 import json
@@ -18,10 +19,10 @@ from typing import Any
 import pytest
 
 from helpers import wait_until
-from sessionpool import ErrorInfo, FetchOptions, FetchResult
+from sessionpool import ErrorInfo, FetchOptions, FetchResult, PoolStats
 from sessionpool._fetch.savedir import save_name
 from sessionpool.cli import fetch as fetch_command
-from sessionpool.cli.output import PlainProgress, ResultSink, Tally, make_progress
+from sessionpool.cli.output import PlainProgress, ResultSink, Tally, format_summary, make_progress
 from sessionpool.testing import LocalServer
 
 FETCH = [sys.executable, "-m", "sessionpool", "fetch"]
@@ -407,14 +408,14 @@ def _result(n: int, error: ErrorInfo | None = None) -> FetchResult:
     )  # fmt: skip
 
 
-def test_sink_writes_one_flushed_line_per_result_in_the_order_given() -> None:
-    out = io.StringIO()
+def test_sink_writes_one_line_per_result_in_the_order_given() -> None:
+    out = io.BytesIO()
     sink = ResultSink(out, progress=make_progress(io.StringIO(), None))
     sink.add(_result(2))
     sink.add(_result(0, ErrorInfo("UnsafeSavePath", "refusing")))
     sink.close()
     sink.add(_result(1))  # after close: dropped
-    lines = results(out.getvalue())
+    lines = results(out.getvalue().decode())
     assert [line["url"] for line in lines] == ["http://h/2", "http://h/0"]
     assert lines[0] == {
         "url": "http://h/2", "final_url": "http://h/2", "status": 200, "bytes": 2, "elapsed_ms": 1.0, "attempts": 1,
@@ -422,6 +423,39 @@ def test_sink_writes_one_flushed_line_per_result_in_the_order_given() -> None:
     }  # fmt: skip
     assert lines[1]["error"] == {"type": "UnsafeSavePath", "message": "refusing"}
     assert (sink.tally.results, sink.tally.failed) == (2, 1)
+
+
+class _FillingFile(io.BytesIO):
+    """A file that takes at most ``room`` bytes, a few at a time, as a disk that fills up does."""
+
+    def __init__(self, room: int, *, chunk: int = 7) -> None:
+        super().__init__()
+        self.room, self.chunk = room, chunk
+
+    def write(self, data: Any, /) -> int:
+        if self.room == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        taken = bytes(data[: min(self.chunk, self.room)])
+        self.room -= len(taken)
+        return super().write(taken)
+
+
+def test_the_sink_counts_the_complete_lines_written_and_the_results_not_written() -> None:
+    line = len(json.dumps(_result(0).to_json())) + 1
+    out = _FillingFile(room=2 * line + line // 2)  # two lines and a half
+    sink = ResultSink(out, progress=make_progress(io.StringIO(), None))
+    for n in range(5):
+        sink.add(_result(n, None if n else ErrorInfo("ConnectionError", "refused")))
+    sink.close()
+    written = out.getvalue().decode()
+    assert written.count("\n") == 2  # and half a line, cut off where the room ran out
+    assert [record["url"] for record in results(written.rpartition("\n")[0])] == ["http://h/0", "http://h/1"]
+    assert (sink.tally.results, sink.tally.failed, sink.tally.not_written) == (2, 1, 3)
+    assert isinstance(sink.write_error, OSError)
+    assert sink.write_error.errno == errno.ENOSPC
+    summary = format_summary(sink.tally, PoolStats.combine([]), 1.0)
+    assert summary.startswith("fetched 2 URLs in 1.00 s")
+    assert "  not written: 3 more results, after the output failed" in summary
 
 
 class _Terminal(io.StringIO):

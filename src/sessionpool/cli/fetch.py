@@ -26,12 +26,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import BinaryIO, Literal, TextIO
 
 from sessionpool import AutoThrottle, Fetch, FetchOptions, PoolConfig, RetryPolicy, fetch_all
 from sessionpool.cli.arguments import (
@@ -287,19 +288,74 @@ def _usage_error(argument: str, message: str) -> int:
 
 
 def _open_input(name: str) -> TextIO:
+    # A line that is not UTF-8 keeps its bytes as lone surrogates (never changed into another URL): the
+    # engine refuses such a URL, and its error record shows the bytes.
     if name == "-":
         if hasattr(sys.stdin, "reconfigure"):
-            sys.stdin.reconfigure(errors="replace")  # an undecodable line becomes a malformed URL, not a crash
+            sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")
         return sys.stdin
-    return open(name, encoding="utf-8", errors="replace")
+    return open(name, encoding="utf-8", errors="surrogateescape")
 
 
 def _count_urls(name: str) -> int | None:
     """How many URLs a file holds, for the progress bar; None for standard input."""
     if name == "-":
         return None
-    with open(name, encoding="utf-8", errors="replace") as file:
+    with open(name, encoding="utf-8", errors="surrogateescape") as file:
         return sum(1 for _ in read_urls(file))
+
+
+def _open_output(name: str | None, *, append: bool) -> BinaryIO:
+    """The output, unbuffered, so that the results' sink knows which lines reached it whole."""
+    if name not in (None, "-"):
+        return open(name, "ab" if append else "wb", buffering=0)  # the caller closes it
+    sys.stdout.flush()
+    try:
+        return open(sys.stdout.fileno(), "wb", buffering=0, closefd=False)
+    except (AttributeError, OSError, ValueError):  # no descriptor (in-process callers): its buffer, flushed each line
+        return sys.stdout.buffer
+
+
+def _close_output(out: BinaryIO, sink: ResultSink) -> None:
+    """Close the output (never standard output itself); an error doing so is the sink's write error."""
+    try:
+        if out is getattr(sys.stdout, "buffer", None):
+            out.flush()
+        else:
+            out.close()
+    except OSError as error:
+        sink.fail(error)
+
+
+def _file_identity(name: str, stream: TextIO | None = None) -> tuple[int, int] | None:
+    """The device and inode of a regular file, named or open as ``stream`` (for ``-``); None for anything else."""
+    try:
+        found = os.fstat(stream.fileno()) if stream is not None and name == "-" else os.stat(name)
+    except (AttributeError, OSError, ValueError):  # missing, closed, or no descriptor: nothing to destroy
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
+
+
+def _destroyed_input(args: argparse.Namespace) -> str | None:
+    """Why writing the output would destroy a file the command reads (it is the same file), or None.
+
+    By device and inode, so a hard link or a symbolic link to an input, or
+    standard input and output redirected from and to it, are found too.
+    Writing would empty the input before it is read (or, appended to it,
+    feed the results back in as URLs), and resuming would rewrite it.
+    """
+    to_stdout = args.output in (None, "-")
+    output = _file_identity("-" if to_stdout else args.output, sys.stdout)
+    if output is None:
+        return None
+    inputs = [(_file_identity(args.file, sys.stdin), "the input (standard input)" if args.file == "-" else None)]
+    if args.proxy_file is not None:
+        inputs.append((_file_identity(args.proxy_file.path), f"the --proxy-file {args.proxy_file.path!r}"))
+    for identity, what in inputs:
+        if identity == output:
+            where = "standard output" if to_stdout else repr(args.output)
+            return f"{where} is the same file as {what or f'the input {args.file!r}'}: writing there would destroy it"
+    return None
 
 
 def _silence_stdout() -> None:
@@ -309,41 +365,46 @@ def _silence_stdout() -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the fetch command as parsed; the exit status (0, 1, 2, 130 or 143)."""
+    """Run the fetch command as parsed; the exit status (0, 1, 2, 130 or 143).
+
+    Nothing is changed before every argument has been checked: the files
+    are checked, the input opened and the save directory made before the
+    output file is compacted (``--resume``) or emptied.
+    """
     if args.dask is not None and args.pool == "thread-local":
         return _usage_error(
             "--pool", "with --dask every worker's pool is a QueuePool (a batch's threads end with the batch)"
         )
     if args.size is not None and args.dask is None and args.pool != "queue":
         return _usage_error("--size", "sizes a QueuePool: use it with --pool queue (or --dask)")
-    resume: ResumePlan | None = None
-    if args.resume:  # the output file is checked and compacted before it is opened for appending
-        if args.output in (None, "-"):
-            return _usage_error("--resume", "needs -o/--output FILE, the results of the run to resume")
+    if args.resume and args.output in (None, "-"):
+        return _usage_error("--resume", "needs -o/--output FILE, the results of the run to resume")
+    destroyed = _destroyed_input(args)
+    if destroyed is not None:
+        return _usage_error("--output", destroyed)
+    with ExitStack() as files:
         try:
-            resume = prepare_output(args.output, warnings=sys.stderr)
-        except ResumeError as error:
-            return _usage_error("--resume", str(error))
-    if args.save_dir is not None:
-        try:
-            args.save_dir.mkdir(parents=True, exist_ok=True)  # checked first, before any file is opened
+            source = _open_input(args.file)
         except OSError as error:
-            return _save_dir_error(args.save_dir, error)
-    try:
-        source = _open_input(args.file)
-    except OSError as error:
-        return _usage_error("FILE", f"cannot read {args.file!r}: {error.strerror or error}")
-    try:
-        out = (  # resuming appends to the compacted file
-            sys.stdout
-            if args.output in (None, "-")
-            else open(args.output, "w" if resume is None else "a", encoding="utf-8")  # noqa: SIM115
-        )
-    except OSError as error:
+            return _usage_error("FILE", f"cannot read {args.file!r}: {error.strerror or error}")
         if source is not sys.stdin:
-            source.close()
-        return _usage_error("--output", f"cannot write {args.output!r}: {error.strerror or error}")
-    try:
+            files.callback(source.close)
+        if args.save_dir is not None:
+            try:
+                args.save_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                return _save_dir_error(args.save_dir, error)
+        resume: ResumePlan | None = None
+        if args.resume:  # the output file is checked and compacted last, before it is opened for appending
+            try:
+                resume = prepare_output(args.output, warnings=sys.stderr)
+            except ResumeError as error:
+                return _usage_error("--resume", str(error))
+        try:
+            out = _open_output(args.output, append=resume is not None)  # resuming appends to the compacted file
+        except OSError as error:
+            return _usage_error("--output", f"cannot write {args.output!r}: {error.strerror or error}")
+        files.callback(_close_quietly, out)  # closed by the run already, unless it ended early
         urls = read_urls(source) if resume is None else resume.skip_done(read_urls(source))
         if args.dask is not None:
             return _run_on_cluster(args, urls, out, resume)
@@ -352,14 +413,15 @@ def run_command(args: argparse.Namespace) -> int:
         except OSError as error:
             return _save_dir_error(args.save_dir, error)
         return _run(args, fetch, out, resume)
-    finally:
-        if source is not sys.stdin:
-            source.close()
-        if out is not sys.stdout:
+
+
+def _close_quietly(out: BinaryIO) -> None:
+    if out is not getattr(sys.stdout, "buffer", None):
+        with suppress(OSError):
             out.close()
 
 
-def _run_on_cluster(args: argparse.Namespace, urls: Iterator[str], out: TextIO, resume: ResumePlan | None) -> int:
+def _run_on_cluster(args: argparse.Namespace, urls: Iterator[str], out: BinaryIO, resume: ResumePlan | None) -> int:
     """Fetch on the Dask cluster ``--dask`` names (one made for the run with ``local:N``)."""
     with ExitStack() as cluster:
         try:
@@ -379,7 +441,7 @@ def _save_dir_error(path: Path, error: OSError) -> int:
     return _usage_error("--save-dir", f"cannot use {str(path)!r} as a directory: {error}")
 
 
-def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan | None = None) -> int:
+def _run(args: argparse.Namespace, fetch: Fetch, out: BinaryIO, resume: ResumePlan | None = None) -> int:
     show = sys.stderr.isatty()
     sink = ResultSink(out, progress=make_progress(sys.stderr, _count_urls(args.file) if show else None))
     started = time.perf_counter()
@@ -389,6 +451,7 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan
             if sink.write_error is not None and not fetch.cancelled:
                 fetch.cancel()  # nobody reads the results any more: take no more URLs
         sink.close()
+    _close_output(out, sink)
     seconds = time.perf_counter() - started
     sink.tally.not_sent = fetch.not_sent
     summary = format_summary(
@@ -405,7 +468,7 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan
     status = signalled if signalled is not None else 1 if sink.tally.failed else 0
     if sink.write_error is not None:
         print(f"sessionpool fetch: cannot write the results: {sink.write_error}", file=sys.stderr)
-        if out is sys.stdout:
+        if args.output in (None, "-"):
             _silence_stdout()
         status = status if signalled is not None else 1
     if fetch.abandoned and args.processes == 1 and args.dask is None:
@@ -413,9 +476,10 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: TextIO, resume: ResumePlan
     return status
 
 
-def _exit_now(status: int, out: TextIO) -> None:
+def _exit_now(status: int, out: BinaryIO) -> None:
     """Exit without waiting for this process's threads still stuck in requests (the interpreter would join them)."""
-    for stream in (out, sys.stdout, sys.stderr):
+    streams: tuple[BinaryIO | TextIO, ...] = (out, sys.stdout, sys.stderr)
+    for stream in streams:
         with suppress(OSError, ValueError):
             stream.flush()
     os._exit(status)

@@ -2,13 +2,20 @@
 
 The results come from :func:`sessionpool.fetch_all`, in the order it yields
 them; a :class:`ResultSink` writes each as one JSON line
-(:meth:`sessionpool.FetchResult.to_json`) and flushes it. It also counts
-what the summary reports, and feeds the progress display, which goes to
-standard error only when that is a terminal.
+(:meth:`sessionpool.FetchResult.to_json`) straight to the file, with no
+buffer in between, so that it knows which lines reached it whole. It also
+counts what the summary reports, and feeds the progress display, which goes
+to standard error only when that is a terminal.
+
+When the output fails (a full disk, a file size limit, a closed pipe), the
+line being written may have reached it in part, and nothing more is written:
+the summary counts the complete lines written, and says how many results
+could not be, so that its figures always match the file's.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import time
@@ -19,6 +26,7 @@ from typing import Any, Protocol, TextIO
 from sessionpool import FetchResult, PoolStats
 
 __all__ = [
+    "Output",
     "PlainProgress",
     "Progress",
     "ResultSink",
@@ -33,15 +41,16 @@ PLAIN_PROGRESS_INTERVAL = 5.0
 
 @dataclass
 class Tally:
-    """The counts behind the summary."""
+    """The counts behind the summary: of the results written, and of those that could not be."""
 
-    results: int = 0
+    results: int = 0  # written: complete lines in the output
     statuses: Counter[str] = field(default_factory=Counter)  # "2xx" ... "5xx"
     errors: Counter[str] = field(default_factory=Counter)  # by exception class name
     not_sent: int = 0  # URLs taken from the input but never sent (interrupted)
+    not_written: int = 0  # results received after the output failed, or whose line it failed on
 
     def add(self, result: FetchResult) -> None:
-        """Count one result."""
+        """Count one result written."""
         self.results += 1
         if result.status is not None:
             self.statuses[f"{result.status // 100}xx"] += 1
@@ -121,14 +130,29 @@ def make_progress(stream: TextIO, total: int | None) -> Progress:
     return _TqdmProgress(tqdm_module.tqdm, stream, total)
 
 
-class ResultSink:
-    """Writes results as JSON Lines, one flushed line each, and counts them.
+class Output(Protocol):
+    """Where the lines go: a binary file, ideally unbuffered (``open(path, "wb", buffering=0)``).
 
-    :param out: where the lines go.
-    :param progress: told of every result written.
+    ``write`` may take only part of the bytes, and says how many it took, as
+    :class:`io.FileIO` does; a buffered file takes them all.
     """
 
-    def __init__(self, out: TextIO, *, progress: Progress) -> None:
+    def write(self, data: bytes, /) -> int | None:
+        """Write some of ``data``; how many bytes were taken."""
+
+    def flush(self) -> None:
+        """Push anything buffered to the file."""
+
+
+class ResultSink:
+    """Writes results as JSON Lines, one line each, straight to ``out``, and counts them.
+
+    :param out: where the lines go; written unbuffered, the sink knows
+        which lines reached it whole.
+    :param progress: told of every result.
+    """
+
+    def __init__(self, out: Output, *, progress: Progress) -> None:
         self._out = out
         self._progress = progress
         self._closed = False
@@ -137,23 +161,43 @@ class ResultSink:
         self.write_error: OSError | None = None
 
     def add(self, result: FetchResult) -> None:
-        """Write and count one result; after the output failed, only count it."""
+        """Write and count one result; after the output failed, count it as not written."""
         if self._closed:
             return
-        self.tally.add(result)
         if self.write_error is None:
+            # ensure_ascii (json's default) escapes every other character, a lone surrogate from an undecodable
+            # input line included: the line is ASCII, and valid JSON
+            line = (json.dumps(result.to_json()) + "\n").encode("ascii")
             try:
-                self._out.write(json.dumps(result.to_json()) + "\n")
-                self._out.flush()
+                _write_whole(self._out, line)
             except OSError as error:
                 self.write_error = error
+        if self.write_error is None:
+            self.tally.add(result)
+        else:
+            self.tally.not_written += 1
         self._progress.update(self.tally)
+
+    def fail(self, error: OSError) -> None:
+        """Record that the output failed after the last line (closing it did), if nothing failed before."""
+        if self.write_error is None:
+            self.write_error = error
 
     def close(self) -> None:
         """Take no more results, and take the progress display down."""
         if not self._closed:
             self._closed = True
             self._progress.close()
+
+
+def _write_whole(out: Output, data: bytes) -> None:
+    """Write all of ``data``, however many writes it takes; raises OSError if the output fails first."""
+    while data:  # each pass writes at least a byte, or raises
+        written = out.write(data)
+        if not written:  # None: a non-blocking file that is full; 0: one that took nothing
+            raise OSError(errno.EAGAIN, "the output took none of a line")
+        data = data[written:]
+    out.flush()
 
 
 def format_summary(
@@ -185,6 +229,8 @@ def format_summary(
         )
     if abandoned:
         lines.append(f"  gave up on {_count(abandoned, 'request')} still in flight")
+    if tally.not_written:
+        lines.append(f"  not written: {_count(tally.not_written, 'more result')}, after the output failed")
     return "\n".join(lines)
 
 

@@ -271,6 +271,31 @@ def test_deadline_max_bytes_and_proxies_reach_the_pool_and_the_options(tmp_path:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize(("limit", "too_large"), [("999", True), ("1000", False), ("0", False)])
+def test_max_bytes_cuts_off_a_longer_body(limit: str, too_large: bool) -> None:
+    with LocalServer(bodies={"/big": b"x" * 1000}) as server:
+        done = fetch("--max-bytes", limit, stdin=f"{server.url}/big\n")
+    (record,) = results(done.stdout)
+    assert record["status"] == 200
+    if too_large:
+        assert done.returncode == 1
+        assert (record["bytes"], record["error"]["type"]) == (None, "BodyTooLarge")
+        assert "999" in record["error"]["message"]
+    else:
+        assert done.returncode == 0, done.stderr
+        assert (record["bytes"], record["error"]) == (1000, None)
+
+
+def test_deadline_bounds_a_whole_request(server: LocalServer) -> None:
+    started = time.monotonic()
+    done = fetch("--deadline", "0.5", stdin=f"{server.url}/sleep/20\n{server.url}/ok\n")
+    assert time.monotonic() - started < 15  # not the 20 s the server takes, nor the 30 s read timeout
+    assert done.returncode == 1
+    by_url = {line["url"]: line for line in results(done.stdout)}
+    assert by_url[f"{server.url}/sleep/20"]["error"]["type"] == "DeadlineExceeded"
+    assert by_url[f"{server.url}/ok"]["status"] == 200
+
+
 def test_ctrl_c_writes_what_was_received_and_exits_130(server: LocalServer, tmp_path: Path) -> None:
     source, out = tmp_path / "urls.txt", tmp_path / "out.jsonl"
     source.write_text("".join(f"{server.url}/sleep/0.1?n={n}\n" for n in range(200)))

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import pwd
+import re
 import socket
+import ssl
+import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+import trustme
 
-from sessionpool.testing import Dante, LocalServer, Tinyproxy, danted_binary, tinyproxy_binary
+from helpers import TLSFiles
+from sessionpool import OpenConnections, PoolListener, QueuePool
+from sessionpool.testing import Dante, Faults, LocalServer, Tinyproxy, danted_binary, tinyproxy_binary
 
 #: The proxy password of the tinyproxy the tests share: it must never show anywhere.
 TINYPROXY_PASSWORD = "tp-Secret-7Qx"
@@ -150,3 +160,243 @@ def test_a_proxy_dropped_without_stop_is_still_stopped(tmp_path: Path) -> None:
     gc.collect()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # ended and reaped
+
+
+# -- every kind of proxy through the managed transport -------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way to a target server through a proxy."""
+
+    name: str
+    proxy: str  # the proxy URL, with its credentials
+    password: str | None  # what must never show
+    tls: bool  # the target serves https
+    keep_alive: bool  # the pool's connection outlives a request (tinyproxy closes each plain one)
+    proxy_port: int | None  # plain http through an HTTP proxy: the pool's connections are to the proxy
+
+    def origin(self, target: LocalServer) -> tuple[str, str, int]:
+        """What the pool's events name a connection by."""
+        if self.proxy_port is not None:
+            return ("http", "127.0.0.1", self.proxy_port)
+        return ("https" if self.tls else "http", "127.0.0.1", target.port)
+
+
+#: plain http through tinyproxy; https through its CONNECT; each SOCKS version through Dante,
+#: with and without its username auth (SOCKS5 only), and https over SOCKS5h.
+ROUTES = (
+    *("http-proxy", "connect"),
+    *("socks4", "socks4a", "socks5", "socks5h", "socks5-auth", "socks5h-auth", "socks5h-tls"),
+)
+KEEP_ALIVE_ROUTES = tuple(name for name in ROUTES if name != "http-proxy")
+AUTH_ROUTES = ("http-proxy", "connect", "socks5-auth", "socks5h-auth")
+
+
+@pytest.fixture
+def route(request: pytest.FixtureRequest) -> Route:
+    name: str = request.param
+    if name in ("http-proxy", "connect"):
+        proxy: Tinyproxy = request.getfixturevalue("tinyproxy")
+        http = name == "http-proxy"
+        return Route(name, proxy.url, TINYPROXY_PASSWORD, not http, not http, proxy.port if http else None)
+    dante: Dante = request.getfixturevalue("dante_auth" if name.endswith("-auth") else "dante")
+    return Route(name, dante.url_for(name.split("-")[0]), dante.password, name.endswith("-tls"), True, None)
+
+
+@pytest.fixture
+def targets(ca: trustme.CA) -> Iterator[Callable[..., LocalServer]]:
+    """Starts target servers (``tls``: HTTPS with a certificate of the test CA), all stopped at the end."""
+    with ExitStack() as stack:
+
+        def start(*, tls: bool, faults: Faults | None = None) -> LocalServer:
+            context = None
+            if tls:
+                context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                ca.issue_cert("127.0.0.1").configure_cert(context)
+            return stack.enter_context(LocalServer(tls=context, faults=faults))
+
+        yield start
+
+
+def _pool(route: Route, tls_files: TLSFiles, **fields: Any) -> QueuePool:
+    proxies = {"http": route.proxy, "https": route.proxy}
+    return QueuePool(size=1, trust_env=False, proxies=proxies, verify=tls_files.ca_bundle, **fields)
+
+
+class Recorder(PoolListener):
+    """Keeps the connections and retries a pool tells of."""
+
+    def __init__(self) -> None:
+        self.connections: list[tuple[str, str, int]] = []
+        self.retries: list[tuple[str | None, str, int]] = []
+
+    def connection_opened(self, scheme: str, host: str, port: int) -> None:
+        self.connections.append((scheme, host, port))
+
+    def request_retried(self, request: requests.PreparedRequest, reason: str, attempt: int) -> None:
+        self.retries.append((request.url, reason, attempt))
+
+
+def _without_addresses(text: str) -> str:
+    """``text`` without object addresses (urllib3 2.0 names a connection by its repr)."""
+    return re.sub(r" at 0x[0-9a-f]+", "", text)
+
+
+@pytest.mark.parametrize("route", ROUTES, indirect=True)
+def test_every_request_and_connection_through_a_proxy_is_counted(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    target = targets(tls=route.tls)
+    recorder = Recorder()
+    with _pool(route, tls_files) as pool:
+        pool.add_listener(recorder)
+        with pool.session() as session:
+            for n in range(30):
+                assert session.get(f"{target.url}/{n}").text == "ok"
+        stats = pool.stats()
+    assert stats.requests == 30
+    assert stats.connections_opened == target.connections_accepted == (1 if route.keep_alive else 30)
+    assert stats.requests_reused == (29 if route.keep_alive else 0)
+    assert recorder.connections == [route.origin(target)] * stats.connections_opened
+    assert [request.path for request in target.requests] == [f"/{n}" for n in range(30)]
+
+
+@pytest.mark.parametrize("route", KEEP_ALIVE_ROUTES, indirect=True)
+def test_a_connection_through_a_proxy_idle_too_long_is_replaced(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    target = targets(tls=route.tls)
+    with _pool(route, tls_files, keepalive_expiry=0.3) as pool, pool.session() as session:
+        assert session.get(f"{target.url}/first").text == "ok"
+        time.sleep(0.5)
+        assert session.get(f"{target.url}/after-a-while").text == "ok"
+        stats = pool.stats()
+        assert pool.open_connections() == [
+            OpenConnections(scheme=route.origin(target)[0], host="127.0.0.1", port=target.port, idle=1, active=0)
+        ]
+    assert stats.idle_connections_discarded == 1
+    assert stats.connections_opened == target.connections_accepted == 2
+    assert (stats.requests, stats.requests_reused) == (2, 0)
+
+
+@pytest.mark.parametrize("route", KEEP_ALIVE_ROUTES, indirect=True)
+def test_a_stale_connection_through_a_proxy_is_replayed_for_a_get(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    target = targets(tls=route.tls, faults=Faults(after=1))  # every reused connection dies under its request
+    recorder = Recorder()
+    with _pool(route, tls_files, keepalive_expiry=None) as pool, pool.session() as session:
+        pool.add_listener(recorder)
+        assert session.get(f"{target.url}/a").text == "ok"
+        assert session.get(f"{target.url}/b").text == "ok"
+        stats = pool.stats()
+    assert target.count("GET", "/b") == 2
+    assert (stats.stale_retries, stats.requests, stats.connections_opened) == (1, 3, 2)
+    assert recorder.retries == [(f"{target.url}/b", "stale", 2)]
+
+
+@pytest.mark.parametrize("route", KEEP_ALIVE_ROUTES, indirect=True)
+def test_a_stale_connection_through_a_proxy_is_not_replayed_for_a_post(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    target = targets(tls=route.tls, faults=Faults(after=1))
+    with _pool(route, tls_files, keepalive_expiry=None) as pool, pool.session() as session:
+        assert session.get(f"{target.url}/a").text == "ok"
+        with pytest.raises(requests.ConnectionError):
+            session.post(f"{target.url}/order", data=b"one book")
+        stats = pool.stats()
+    assert target.count("POST", "/order") == 1
+    assert (stats.stale_retries, stats.unsafe_not_retried) == (0, 1)
+
+
+@pytest.mark.parametrize("route", KEEP_ALIVE_ROUTES, indirect=True)
+def test_a_new_connection_through_a_proxy_that_breaks_is_not_taken_for_a_stale_one(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    # Through CONNECT the tunnel is open before the first request: the
+    # connection is new all the same, and its failure a read error.
+    target = targets(tls=route.tls, faults=Faults(after=0))  # every connection breaks under its first request
+    with _pool(route, tls_files) as pool:
+        with pytest.raises(requests.ConnectionError):
+            pool.get(f"{target.url}/first")
+        stats = pool.stats()
+    assert target.count("GET", "/first") == 1
+    assert (stats.requests, stats.requests_reused, stats.stale_retries) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https-connect"])
+@pytest.mark.parametrize("credentials", ["none", "wrong"])
+def test_refused_proxy_credentials_are_reported_as_requests_does(
+    tinyproxy: Tinyproxy, targets: Callable[..., LocalServer], tls_files: TLSFiles, tls: bool, credentials: str
+) -> None:
+    target = targets(tls=tls)
+    proxy = f"http://127.0.0.1:{tinyproxy.port}"
+    if credentials == "wrong":
+        proxy = f"http://sessionpool:not-the-password@127.0.0.1:{tinyproxy.port}"
+    route = Route("refused", proxy, TINYPROXY_PASSWORD, tls, tls, None)
+    with _pool(route, tls_files) as pool:
+        if tls:  # the tunnel is refused: requests' ProxyError, with the proxy's status in its message
+            with pytest.raises(requests.exceptions.ProxyError) as pooled:
+                pool.get(f"{target.url}/x")
+            with pytest.raises(requests.exceptions.ProxyError) as plain:
+                _plain_get(f"{target.url}/x", proxy, verify=tls_files.ca_bundle)
+            assert _without_addresses(str(pooled.value)) == _without_addresses(str(plain.value))
+            status = int(re.findall(r"Tunnel connection failed: (\d+)", str(pooled.value))[0])
+        else:  # plain http: the proxy's answer
+            status = pool.get(f"{target.url}/x").status_code
+            assert _plain_get(f"{target.url}/x", proxy).status_code == status
+    # 407 Proxy Authentication Required without credentials; tinyproxy 1.11 answers wrong ones 401.
+    assert status == 407 if credentials == "none" else status in (401, 407)
+    assert target.requests == []
+
+
+def test_a_refused_socks_password_is_reported_as_requests_does(
+    dante_auth: Dante, server: LocalServer, tls_files: TLSFiles
+) -> None:
+    assert dante_auth.password is not None
+    proxy = dante_auth.url_for("socks5").replace(dante_auth.password, "not-the-password")
+    route = Route("refused", proxy, dante_auth.password, False, True, None)
+    with _pool(route, tls_files) as pool, pytest.raises(requests.ConnectionError) as pooled:
+        pool.get(f"{server.url}/x")
+    with pytest.raises(requests.ConnectionError) as plain:
+        _plain_get(f"{server.url}/x", proxy)
+    assert "SOCKS5 authentication failed" in str(pooled.value)
+    assert _without_addresses(str(pooled.value)) == _without_addresses(str(plain.value))
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("route", AUTH_ROUTES, indirect=True)
+def test_no_proxy_password_shows_in_a_repr_message_figure_or_log_line(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert route.password is not None
+    target = targets(tls=route.tls, faults=Faults(after=1) if route.keep_alive else None)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # nothing listens there
+        dead = f"{'https' if route.tls else 'http'}://127.0.0.1:{closed.getsockname()[1]}/"
+        recorder = Recorder()
+        seen: list[str] = []
+        with caplog.at_level(logging.DEBUG), _pool(route, tls_files) as pool, pool.session() as session:
+            pool.add_listener(recorder)
+            session.get(f"{target.url}/a")
+            session.get(f"{target.url}/b")  # a stale replay, where the connection is kept
+            try:
+                seen.append(f"{session.get(dead).status_code}")  # tinyproxy answers for the target
+            except requests.RequestException as error:
+                seen += [str(error), repr(error), repr(error.args)]
+            stats = pool.stats()
+            seen += [repr(pool), repr(stats), repr(pool.config), repr(pool.open_connections()), str(recorder.__dict__)]
+    assert stats.requests >= 3
+    seen += [*stats.hosts, caplog.text, *(record.getMessage() for record in caplog.records)]
+    assert [text for text in seen if route.password in text] == []
+
+
+def test_socks_connections_are_made_with_the_pools_transport_options(
+    dante: Dante, server: LocalServer, tls_files: TLSFiles
+) -> None:
+    route = Route("socks5", dante.url_for("socks5"), None, False, True, None)
+    with _pool(route, tls_files, source_address=("127.0.0.2", 0)) as pool:
+        assert pool.get(f"{server.url}/from").text == "ok"
+    log = (dante.directory / "danted.log").read_text()
+    assert re.search(r"127\.0\.0\.2\.\d+ 127\.0\.0\.1\." + str(dante.port), log), log[-2000:]

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from sessionpool._compat import body_can_rewind
@@ -96,7 +97,10 @@ def _layers(error: BaseException) -> list[BaseException]:
         cause = layers[-1]
         if isinstance(cause, MaxRetryError) and cause.reason is not None:
             inner: object = cause.reason
-        elif isinstance(cause, ProtocolError) and len(cause.args) > 1:
+        elif isinstance(cause, (ProtocolError, Urllib3ProxyError)) and len(cause.args) > 1:
+            # urllib3 names a connection to an https target through an HTTP
+            # proxy that breaks a ProxyError whenever it is closed by then,
+            # which Python's http.client does on a reset: the cause is inside.
             inner = cause.args[1]
         elif isinstance(cause, (requests.RequestException, Urllib3SSLError)) and cause.args:
             inner = cause.args[0]

@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 import requests
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from sessionpool._classify import is_connection_loss, mark_reused_connection_failure
 from sessionpool._compat import (
@@ -62,6 +63,7 @@ __all__ = [
     "SOCKS_SUPPORTED",
     "OpenConnections",
     "TransportSettings",
+    "failed_after_connecting",
     "managed_pool_manager",
     "managed_proxy_manager",
     "managed_socks_manager",
@@ -143,6 +145,8 @@ class _ManagedHTTPConnection(HookedConnection):
         #: When it last went idle, kept while it is checked out: how long the
         #: connection it was reused from had been waiting.
         self.last_idle_since: float | None = None
+        #: Whether it opened a socket since its last checkout: then no request went out on that socket yet.
+        self.connected_since_checkout = False
         with _LIVE_CONNECTIONS_LOCK:
             _LIVE_CONNECTIONS.add(self)
 
@@ -158,6 +162,7 @@ class _ManagedHTTPConnection(HookedConnection):
         # Counted once the connection is established: a refused or timed-out
         # connect opened nothing.
         self._sessionpool_stats.connection_opened()
+        self.connected_since_checkout = True
         events = self._sessionpool_events
         if events:  # one truth test when nobody listens
             events.connection_opened(*self._sessionpool_origin)
@@ -193,6 +198,7 @@ class _ManagedHTTPConnectionPool(HookedConnectionPool):
         # Out of the queue: active until connection_returning takes it back.
         conn.last_idle_since = idle_since
         conn.idle_since = None
+        conn.connected_since_checkout = False
 
     def connection_returning(self, conn: Any) -> None:
         """Note when ``conn`` went idle; its request's deadline no longer watches it."""
@@ -206,10 +212,12 @@ class _ManagedHTTPConnectionPool(HookedConnectionPool):
         Under a deadline (``PoolConfig.deadline``), the watchdog watches
         ``conn`` from now until it comes back, and cuts it when the deadline passes.
         """
-        # Reused: its socket was open before this request. A new connection
-        # object, or one urllib3 closed because the server had dropped it,
-        # connects afresh as the request is sent.
-        reused = not conn.is_closed
+        # Reused: its socket carried a request before this one. A new
+        # connection object, or one urllib3 closed because the server had
+        # dropped it, connects afresh as the request is sent; one to an https
+        # target through an HTTP proxy has connected already (the CONNECT
+        # tunnel is made before the request), but its socket is new.
+        reused = not conn.is_closed and conn.last_idle_since is not None and not conn.connected_since_checkout
         self.sessionpool_settings.stats.request_sent(reused=reused)
         deadline = current_deadline()
         if deadline is not None:
@@ -218,8 +226,16 @@ class _ManagedHTTPConnectionPool(HookedConnectionPool):
         return reused
 
     def request_failed(self, conn: Any, error: BaseException, reused: bool) -> None:
-        """Mark a connection loss on a reused connection as a stale-connection failure."""
+        """Mark a connection loss on a reused connection as a stale-connection failure.
+
+        Also mark every error raised once the connection was made (see
+        :func:`failed_after_connecting`): the request may have gone out.
+        """
         _stop_watching(conn)  # urllib3 drops the connection after a failure
+        if not isinstance(error, (NewConnectionError, ConnectTimeoutError)):
+            # Connected: directly or through a SOCKS proxy inside this request,
+            # through an HTTP proxy's tunnel before it.
+            setattr(error, _AFTER_CONNECTING_MARK, True)
         # Only errors raised before the response head was read get here:
         # requests reads the body later, outside the request.
         if reused and is_connection_loss(error):
@@ -241,6 +257,20 @@ class _ManagedHTTPConnectionPool(HookedConnectionPool):
             conn.close()
         if doomed:
             self.sessionpool_settings.stats.connections_discarded(len(doomed))
+
+
+#: Set on an error raised on a connection that was made: see :func:`failed_after_connecting`.
+_AFTER_CONNECTING_MARK = "_sessionpool_after_connecting"
+
+
+def failed_after_connecting(cause: BaseException) -> bool:
+    """Whether ``cause`` (an error under requests' and urllib3's layers) came once its connection was made.
+
+    Then the request may have reached the server, or a proxy that passed it
+    on. Errors raised while the connection was being made (to a proxy, its
+    tunnel, a SOCKS handshake) carry no such mark.
+    """
+    return getattr(cause, _AFTER_CONNECTING_MARK, False) is True
 
 
 def _stop_watching(conn: Any) -> None:

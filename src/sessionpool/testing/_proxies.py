@@ -83,7 +83,7 @@ socks pass {{
     from: 127.0.0.0/8 to: 127.0.0.0/8
     command: connect
     protocol: tcp udp
-    log: error
+    log: connect error
 }}
 """
 

@@ -12,7 +12,7 @@ import trustme
 
 from helpers import PoolMaker, TLSFiles, require_nginx
 from sessionpool import QueuePool, ThreadLocalPool
-from sessionpool.testing import LocalServer, Nginx
+from sessionpool.testing import HostileServer, LocalServer, Nginx
 
 
 @pytest.fixture
@@ -58,6 +58,13 @@ def mtls_server(ca: trustme.CA) -> Iterator[LocalServer]:
     """An HTTPS server that accepts only clients with a certificate from the test CA."""
     with LocalServer(tls=_server_context(ca, require_client_cert=True)) as local:
         yield local
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    """A server on 127.0.0.1 that trickles, stalls, lies and bombs (see HostileServer's paths)."""
+    with HostileServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers import PoolMaker
 from sessionpool import AutoThrottle, HostWaitTimeout, PoolClosed, ThreadLocalPool
 from sessionpool._config import PoolConfig
 from sessionpool._hosts import HostGate
-from sessionpool.testing import LocalServer, run_threads
+from sessionpool.testing import HostileServer, LocalServer, run_threads
 
 RecordProperty = Callable[[str, object], None]
 
@@ -253,3 +255,31 @@ def test_the_hosts_kept_are_bounded_and_never_one_in_use() -> None:
     assert kept["http://held.example"].in_flight == 1
     assert "http://h1499.example" in kept
     gate.leave(held, None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"\xb2", b"\xb9", b"\xb3", b"\xd9\xa1", b"9" * 400, b"-5", b"1e9", b"Mon, 99 Foo 2024 99:99:99 GMT", b"", b"\x00"],
+)
+def test_a_retry_after_no_one_can_read_never_holds_the_hosts_slot(hostile: HostileServer, value: bytes) -> None:
+    head = b"HTTP/1.1 503 Busy\r\nRetry-After: " + value + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"
+    url = hostile.raw_url(head, b"no")
+    with ThreadLocalPool(per_host_limit=1, per_host_wait_max=2) as pool:
+        for _ in range(3):  # with the slot held, the second would wait 2 s and fail
+            response = pool.get(url)
+            assert response.status_code == 503
+            assert response.content == b"no"
+        host = pool.stats().hosts[hostile.url]
+    assert host.in_flight == 0
+    assert host.paused_seconds == 0.0
+    assert host.requests == 3
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.binary(max_size=40).filter(lambda v: not {13, 10} & set(v)), status=st.sampled_from([429, 503]))
+def test_any_retry_after_bytes_leave_the_gate_whole(hostile: HostileServer, value: bytes, status: int) -> None:
+    head = b"HTTP/1.1 %d Busy\r\nRetry-After: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % (status, value)
+    with ThreadLocalPool(per_host_limit=1, per_host_pause_max=0.05, per_host_wait_max=2) as pool:
+        for _ in range(2):
+            assert pool.get(hostile.raw_url(head)).status_code == status
+        assert pool.stats().hosts[hostile.url].in_flight == 0

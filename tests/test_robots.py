@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from sessionpool import FetchOptions, ThreadLocalPool, fetch_all, fetch_one
+from sessionpool._fetch.robots import MAX_ROBOTS_BYTES
 from sessionpool.testing import LocalServer, run_threads
 
 ROBOTS = FetchOptions(robots=True)
@@ -83,3 +84,40 @@ def test_crawl_delay_becomes_the_hosts_delay_in_the_pool(server: LocalServer) ->
     assert hosts[server.url].delay == 0.0
     assert len(received) == 4  # robots.txt and three pages, each at least the delay after the one before
     assert all(later - earlier >= 0.9 for earlier, later in itertools.pairwise(received))
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "User-agent: *\nCrawl-delay: \xb2\nDisallow: /private\n",  # passes str.isdigit, fails int()
+        "User-agent: *\nCrawl-delay: " + "9" * 5000 + "\nDisallow: /private\n",  # past int()'s digit limit
+        "User-agent: *\nRequest-rate: \xb9/\xb3\nDisallow: /private\n",
+        "User-agent: *\nCrawl-delay: \u0661\nDisallow: /private\n",  # ARABIC-INDIC DIGIT ONE
+    ],
+)
+def test_a_robots_txt_with_numbers_robotparser_fails_on_is_read_without_them(rules: str) -> None:
+    body = rules.encode("latin-1", "replace")
+    with LocalServer(bodies={"/robots.txt": body}) as server, ThreadLocalPool() as pool:
+        page = fetch_one(pool, server.url + "/page", ROBOTS)
+        private = fetch_one(pool, server.url + "/private", ROBOTS)
+        delay = pool.stats().hosts[server.url].delay
+    assert page.status == 200
+    assert page.error is None
+    assert private.error is not None
+    assert private.error.type == "DisallowedByRobots"  # the other rules still hold
+    assert delay == 0.0
+
+
+def test_a_crawl_delay_is_cut_to_per_host_pause_max(server: LocalServer) -> None:
+    robots = b"User-agent: *\nCrawl-delay: 86400\n"
+    with LocalServer(bodies={"/robots.txt": robots}) as slow, ThreadLocalPool(per_host_pause_max=5) as pool:
+        assert fetch_one(pool, slow.url + "/page", ROBOTS).status == 200
+        assert pool.stats().hosts[slow.url].delay == 5.0
+
+
+def test_a_huge_robots_txt_body_is_cut_at_the_limit() -> None:
+    big = b"User-agent: *\n" + b"Disallow: /nothing-here\n" * 40_000  # 960 KiB of rules
+    with LocalServer(bodies={"/robots.txt": big + b"Disallow: /late\n"}) as server, ThreadLocalPool() as pool:
+        late = fetch_one(pool, server.url + "/late", ROBOTS)
+    assert late.status == 200  # the rule past the first 500 KiB was never read
+    assert len(big) > MAX_ROBOTS_BYTES

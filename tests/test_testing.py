@@ -30,7 +30,7 @@ from sessionpool.testing import (
 )
 
 PUBLIC_NAMES = [
-    *("DEFAULT_TIMEOUT", "Faults", "HandRolledSessions", "LocalServer", "LoggedRequest", "Nginx"),
+    *("DEFAULT_TIMEOUT", "Faults", "HandRolledSessions", "HostileServer", "LocalServer", "LoggedRequest", "Nginx"),
     *("RecordedRequest", "ServerCounters", "ServerProcess", "ThreadsRun", "nginx_binary", "run_threads"),
 ]
 

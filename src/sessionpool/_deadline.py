@@ -268,7 +268,9 @@ class Watchdog:
 
 def _shut_down(conn: Any) -> None:
     """Shut down the socket ``conn`` reads from, if it has one; a closed one is left alone."""
-    sock = getattr(conn, "sock", None)
+    # The socket it reads from: its own, or the one its answer is read from
+    # once http.client let go of it (the server said it closes after the answer).
+    sock = getattr(conn, "sock", None) or getattr(conn, "sessionpool_socket", None)
     if sock is None:
         return  # still connecting: the connect timeout, cut to the deadline, ends it
     with contextlib.suppress(OSError, ValueError):

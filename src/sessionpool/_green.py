@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["green_threads"]
+from sessionpool._errors import GreenThreadsUnsupported
+
+__all__ = ["green_threads", "refuse_green_threads"]
 
 
 def green_threads() -> str | None:
@@ -37,3 +39,25 @@ def green_threads() -> str | None:
 def _never(_module: str) -> bool:
     """Stands in for a patcher's query that this version of it lacks: nothing is patched."""
     return False
+
+
+def refuse_green_threads() -> None:
+    """Raise :class:`~sessionpool.GreenThreadsUnsupported` if threads are green here (see :func:`green_threads`).
+
+    For a :class:`~sessionpool.ThreadLocalPool`, and for the fetch engine
+    before it starts worker processes that would each make one.
+    """
+    library = green_threads()
+    if library is not None:
+        raise GreenThreadsUnsupported(_green_message(library))
+
+
+def _green_message(library: str) -> str:
+    """Why a thread-local pool is refused under ``library``'s green threads, and what to use instead."""
+    return (
+        f"ThreadLocalPool cannot be used under {library}'s monkey patching: threading.local is local to each"
+        " greenlet there, so the pool would make one session, with its own connections, per greenlet"
+        " (500 greenlets: 500 sessions and 500 connections to one server). Use QueuePool(size=N) instead, N the"
+        f" number of requests you want in flight at once: its checkouts wait on {library}'s patched locks,"
+        " and its size bounds the sessions and connections"
+    )

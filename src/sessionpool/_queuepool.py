@@ -7,7 +7,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from threading import Lock
 from typing import TYPE_CHECKING
 
 import requests
@@ -46,7 +45,10 @@ class _Waiter:
     def __init__(self) -> None:
         self.record: SessionRecord | None = None
         # Held until the waiter is served: releasing it wakes the waiter.
-        self.signal = Lock()
+        # Looked up when made, not when imported: under gevent patching done
+        # after sessionpool was imported, the lock is gevent's, and a waiter
+        # lets other greenlets run.
+        self.signal = threading.Lock()
         self.signal.acquire()
 
 

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig, PoolConfigFields
-from sessionpool._errors import GreenThreadsUnsupported
-from sessionpool._green import green_threads
+from sessionpool._green import refuse_green_threads
 from sessionpool._record import SessionRecord
 
 if TYPE_CHECKING:
@@ -63,9 +62,7 @@ class ThreadLocalPool(Pool):
 
     def __init__(self, config: PoolConfig | None = None, **fields: Unpack[PoolConfigFields]) -> None:
         # Before anything is built: a refused pool leaves no finalizer or fork hook behind.
-        green = green_threads()
-        if green is not None:
-            raise GreenThreadsUnsupported(_green_message(green))
+        refuse_green_threads()
         super().__init__(config, fields)
 
     def _reset_strategy(self) -> None:
@@ -83,17 +80,6 @@ class ThreadLocalPool(Pool):
     def _do_return(self, record: SessionRecord) -> bool:
         # The session stays in its thread's slot for the thread's next call.
         return not self._closed
-
-
-def _green_message(library: str) -> str:
-    """Why a thread-local pool is refused under ``library``'s green threads, and what to use instead."""
-    return (
-        f"ThreadLocalPool cannot be used under {library}'s monkey patching: threading.local is local to each"
-        " greenlet there, so the pool would make one session, with its own connections, per greenlet"
-        " (500 greenlets: 500 sessions and 500 connections to one server). Use QueuePool(size=N) instead, N the"
-        f" number of requests you want in flight at once: its checkouts wait on {library}'s patched locks,"
-        " and its size bounds the sessions and connections"
-    )
 
 
 def _thread_ended(pool_ref: weakref.ref[ThreadLocalPool], record: SessionRecord) -> None:

@@ -167,6 +167,13 @@ class _ManagedHTTPConnection(HookedConnection):
         if events:  # one truth test when nobody listens
             events.connection_opened(*self._sessionpool_origin)
 
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        """Read the response head, keeping the socket its body will come on for a deadline to cut."""
+        # http.client lets go of the socket (sock = None) as soon as the head
+        # says the server closes after the answer; the body is still read from it.
+        self.sessionpool_socket = self.sock
+        return super().getresponse(*args, **kwargs)
+
 
 class _ManagedHTTPSConnection(_ManagedHTTPConnection, HTTPSConnection):
     """An HTTPS connection that counts its sockets (TLS follows on each)."""

@@ -17,6 +17,7 @@ from sessionpool._fetch.engine import Fetch, check_options, check_urls, make_poo
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.processes import ProcessRun
 from sessionpool._fetch.savedir import SaveDir
+from sessionpool._green import refuse_green_threads
 
 __all__ = ["fetch_all"]
 
@@ -49,6 +50,8 @@ def fetch_all(urls: Iterable[str], *, config: PoolConfig | None = None, options:
     options = check_options(options)
     config = PoolConfig.build(config, {})
     if options.processes > 1:
+        if options.pool_kind == "thread-local":
+            refuse_green_threads()  # here, not in every worker (a fork inherits the patching)
         if options.save_dir is not None:
             SaveDir(Path(options.save_dir))  # fail here, not in every worker
         run = ProcessRun(enumerate(urls), config, options)

@@ -170,8 +170,9 @@ def check_proxy_rotation(rotation: object, proxies: Mapping[str, str]) -> tuple[
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-        except ValueError as error:
-            raise ValueError(f"{where}[{index}] is not a proxy URL: {error}") from None
+        except ValueError:
+            # urllib's message quotes the URL, credentials and all: it is not passed on.
+            raise ValueError(f"{where}[{index}] is not a proxy URL (it cannot be parsed)") from None
         if parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname:
             # The URL itself may carry credentials: the message names only its place.
             raise ValueError(f"{where}[{index}] must be a URL starting with one of {allowed}, with a host")

@@ -33,6 +33,7 @@ from typing import Any
 
 import requests
 
+from sessionpool._attempts import mark_attempts
 from sessionpool._errors import DeadlineExceeded
 
 __all__ = [
@@ -54,13 +55,15 @@ class Deadline:
     :param seconds: how long the call may take, from now.
     """
 
-    __slots__ = ("cut", "expires", "seconds")
+    __slots__ = ("attempts", "cut", "expires", "seconds")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expires = time.monotonic() + seconds
         #: Set by the watchdog when it shut a connection down for this deadline.
         self.cut = False
+        #: The attempts sent under it so far (redirect hops and replays each count).
+        self.attempts = 0
 
     def remaining(self) -> float:
         """Seconds left, 0 once it has passed."""
@@ -71,13 +74,15 @@ class Deadline:
         return self.cut or time.monotonic() >= self.expires
 
     def error(self) -> DeadlineExceeded:
-        """The error a call that outlived this deadline raises."""
-        return DeadlineExceeded(
+        """The error a call that outlived this deadline raises; :func:`sessionpool.attempts` counts what was sent."""
+        error = DeadlineExceeded(
             f"the request took longer than its deadline of {self.seconds:g} s (PoolConfig.deadline:"
             " connecting, sending, the answer and its whole body, redirects and replays included);"
             " its connection was closed",
             deadline=self.seconds,
         )
+        mark_attempts(error, self.attempts)
+        return error
 
 
 _CURRENT: ContextVar[Deadline | None] = ContextVar("sessionpool_deadline", default=None)

@@ -43,6 +43,7 @@ import requests
 from requests.utils import rewind_body
 from tenacity import Future, RetryCallState, Retrying, stop_after_attempt
 
+from sessionpool._attempts import attempts, mark_attempts
 from sessionpool._classify import Verdict, judge
 from sessionpool._deadline import current as current_deadline
 from sessionpool._events import EventDispatcher
@@ -55,17 +56,6 @@ __all__ = ["attempts", "parse_retry_after", "retry", "retry_after_seconds"]
 log = logging.getLogger("sessionpool")
 
 SendOnce = Callable[[], requests.Response]
-
-#: The attribute a retried request's final response (or final error) carries:
-#: how many times the request was sent.
-_ATTEMPTS = "sessionpool_attempts"
-
-
-def attempts(outcome: requests.Response | BaseException) -> int:
-    """How many times the request behind ``outcome`` (a response or an error) was sent."""
-    count = getattr(outcome, _ATTEMPTS, 1)
-    return count if isinstance(count, int) else 1
-
 
 def retry(
     policy: RetryPolicy,
@@ -121,9 +111,9 @@ class _Retries:
         try:
             response: requests.Response = retrying(self._attempt)
         except BaseException as error:
-            setattr(error, _ATTEMPTS, len(self.history))
+            mark_attempts(error, len(self.history))
             raise
-        setattr(response, _ATTEMPTS, len(self.history))
+        mark_attempts(response, len(self.history))
         return response
 
     def _attempt(self) -> requests.Response:
@@ -235,7 +225,7 @@ class _Retries:
                 response=response,
                 request=self.request,
             )
-            setattr(response, _ATTEMPTS, sent)
+            mark_attempts(response, sent)
             raise error
         return response
 

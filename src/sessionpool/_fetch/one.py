@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import requests
 from requests.exceptions import InvalidHeader, InvalidSchema, InvalidURL, MissingSchema, URLRequired
 
+from sessionpool._attempts import attempts
 from sessionpool._base import Pool
-from sessionpool._errors import BodyTooLarge, PoolError
+from sessionpool._errors import BodyTooLarge, DeadlineExceeded, PoolError
 from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import ErrorInfo, FetchResult
 from sessionpool._fetch.robots import robots_refusal
 from sessionpool._fetch.savedir import PartialFile, SaveDir, UnsafeSavePath
-from sessionpool._retry import attempts
 
 __all__ = ["fetch_one", "invalid_url_result", "url_problem"]
 
@@ -209,8 +209,8 @@ def _attempts_of(error: Exception, url: str) -> int:
     given: then a redirect led to it (``file://``, a malformed
     ``Location``), after at least one request went out.
     """
-    if not isinstance(error, _NEVER_SENT):
-        return attempts(error)
+    if not isinstance(error, _NEVER_SENT) or isinstance(error, DeadlineExceeded):
+        return attempts(error)  # a deadline's error counts what it let through
     if isinstance(error, _REDIRECT_TARGET_ERRORS) and url not in str(error):
         return 1
     return 0

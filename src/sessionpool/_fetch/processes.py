@@ -50,7 +50,7 @@ from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
 from sessionpool._fetch.shard import shard_of
-from sessionpool._fetch.worker import ABANDON, STOP, Orders, ResultBatch, WorkerDone, WorkerTask, serve
+from sessionpool._fetch.worker import ABANDON, PARENTS_SIGNALS, STOP, Orders, ResultBatch, WorkerDone, WorkerTask, serve
 from sessionpool._stats import PoolStats
 
 __all__ = ["RESTARTS", "SHUTDOWN_MARGIN", "ProcessRun"]
@@ -223,10 +223,10 @@ class ProcessRun:
     # -- starting workers ---------------------------------------------------
 
     def _start_worker(self, shard: int) -> _Worker:
-        """A new worker for ``shard``, started with SIGINT blocked so that Ctrl-C never reaches it."""
+        """A new worker for ``shard``, started with SIGINT and SIGTERM blocked so that they never reach it."""
         masked = hasattr(signal, "pthread_sigmask")
         if masked:
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            previous = signal.pthread_sigmask(signal.SIG_BLOCK, PARENTS_SIGNALS)
         try:
             others = [end for worker in self._workers if worker is not None for end in (worker.inbox, worker.outbox)]
             return _Worker(self._context, self._task, shard, self._orders, others)
@@ -403,10 +403,7 @@ def _start_method_context() -> BaseContext:
 
 
 def _end_process(process: BaseProcess) -> None:
-    """Make sure ``process`` has exited: terminate it, then kill it, by PID."""
-    if process.is_alive():
-        process.terminate()
-        process.join(1.0)
+    """Make sure ``process`` has exited: kill it, by PID (a worker ignores SIGTERM, which is its parent's)."""
     if process.is_alive():
         process.kill()
         process.join(1.0)

@@ -19,6 +19,11 @@ from sessionpool._redact import redact_text, redact_url
 
 __all__ = ["ErrorInfo", "FetchResult", "redact_text", "redact_url"]
 
+def _redacted(url: str) -> str:
+    """``url`` without its credentials, nor those of a URL written into it (a ``?next=`` parameter)."""
+    return redact_text(redact_url(url))
+
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """Why a URL has no usable result: the exception's class name and message.
@@ -79,9 +84,9 @@ class FetchResult:
     saved: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "url", redact_url(self.url))
+        object.__setattr__(self, "url", _redacted(self.url))
         if self.final_url is not None:
-            object.__setattr__(self, "final_url", redact_url(self.final_url))
+            object.__setattr__(self, "final_url", _redacted(self.final_url))
 
     @property
     def ok(self) -> bool:

@@ -6,9 +6,11 @@
     parent ◄──outbox: ResultBatch ..., then WorkerDone──
     parent ──orders: go on, stop, abandon──►              (one shared byte, read every 50 ms)
 
-:func:`serve` is the process's main function. The worker ignores SIGINT:
-Ctrl-C belongs to the parent, which asks its workers to stop (let the
-requests in flight finish) or to give up on them through :class:`Orders`.
+:func:`serve` is the process's main function. The worker ignores SIGINT
+and SIGTERM: Ctrl-C, and the SIGTERM that systemd or a container runtime
+sends to the whole process group, belong to the parent, which asks its
+workers to stop (let the requests in flight finish) or to give up on them
+through :class:`Orders`.
 A worker whose parent goes away gives up too.
 """
 
@@ -31,7 +33,10 @@ from sessionpool._fetch.options import FetchOptions
 from sessionpool._fetch.result import FetchResult
 from sessionpool._stats import PoolStats
 
-__all__ = ["ABANDON", "GO_ON", "STOP", "Orders", "ResultBatch", "WorkerDone", "WorkerTask", "serve"]
+__all__ = ["ABANDON", "GO_ON", "PARENTS_SIGNALS", "STOP", "Orders", "ResultBatch", "WorkerDone", "WorkerTask", "serve"]
+
+#: The signals a worker leaves to its parent: Ctrl-C, and a stop from systemd, a container runtime or ``timeout``.
+PARENTS_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 #: Seconds a result waits at most in a worker for others to share its message.
 FLUSH_SECONDS = 0.02
@@ -102,9 +107,10 @@ def serve(
     """
     for end in inherited:
         end.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in PARENTS_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the parent while starting us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, PARENTS_SIGNALS)  # blocked by the parent while starting us
     pool = make_pool(task.config, task.options)
     fetch = Fetch(_received_urls(inbox), pool, task.options, close_pool=True)
     sender = _Sender(outbox, fetch, task.batch_size)

@@ -190,6 +190,15 @@ def test_jar_is_empty() -> None:
     assert _compat.jar_is_empty(jar)
 
 
+def test_set_content_is_the_body_requests_reads(server: LocalServer) -> None:
+    response = requests.get(server.url + "/echo", stream=True, timeout=10)
+    _compat.set_content(response, b"set")
+    assert response.content == b"set"
+    assert response.text == "set"
+    assert list(response.iter_content(2)) == [b"se", b"t"]  # iter_content serves what was set, not the stream
+    response.close()
+
+
 def test_cookie_jar_lock_is_the_lock_writes_hold() -> None:
     jar = RequestsCookieJar()
     lock = _compat.cookie_jar_lock(jar)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import io
 import logging
+import math
 import ssl
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 import trustme
+from hypothesis import given
+from hypothesis import strategies as st
 from urllib3.exceptions import ProtocolError
 
 import sessionpool._retry
@@ -19,7 +22,7 @@ from helpers import TLSFiles
 from sessionpool import QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._classify import mark_reused_connection_failure
 from sessionpool._events import EventDispatcher, PoolListener
-from sessionpool._retry import attempts, retry
+from sessionpool._retry import attempts, parse_retry_after, retry
 from sessionpool._stats import StatsRecorder
 from sessionpool.testing import Faults, LocalServer, run_threads
 
@@ -511,3 +514,33 @@ def test_the_callbacks_answer_the_same_in_any_order_and_any_number_of_times() ->
         calls = {"retry": retries._retry, "stop": retries._stop, "wait": retries._wait}
         answers.append({name: calls[name](state) for name in order})
     assert answers[0] == answers[1] == answers[2] == {"retry": True, "stop": False, "wait": 2.0}
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("\xb2", None),  # SUPERSCRIPT TWO passes str.isdigit
+        ("\u0661", None),  # ARABIC-INDIC DIGIT ONE
+        ("9" * 11, None),  # longer than any pause means anything
+        ("-5", None),
+        ("1.5", None),
+        ("", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: go now
+        ("Mon, 99 Foo 2024 99:99:99 GMT", None),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", None),  # past what a timestamp holds on some systems: either no answer
+    ],
+)
+def test_parse_retry_after_reads_only_what_it_can(value: str, seconds: float | None) -> None:
+    parsed = parse_retry_after(value, now=1_700_000_000.0)
+    if value.startswith("Fri, 31 Dec 9999"):
+        assert parsed is None or parsed > 0
+    else:
+        assert parsed == seconds
+
+
+@given(st.text(max_size=64))
+def test_parse_retry_after_never_raises(value: str) -> None:
+    parsed = parse_retry_after(value, now=1_700_000_000.0)
+    assert parsed is None or (parsed >= 0 and math.isfinite(parsed))

@@ -13,7 +13,7 @@ from requests_toolbelt.adapters.source import SourceAddressAdapter
 from requests_toolbelt.adapters.ssl import SSLAdapter
 
 from helpers import PoolMaker
-from sessionpool import PoolError, SessionFactoryError
+from sessionpool import PoolError, SessionFactoryError, ThreadLocalPool
 from sessionpool.testing import LocalServer
 
 
@@ -70,3 +70,25 @@ def test_adapters_for_other_schemes_and_requests_own_defaults_are_kept(
     with make_pool(session_factory=_mounting("mock://", lambda: other)) as pool, pool.session() as session:
         assert session.get(server.url + "/").content == b"ok"
         assert session.adapters["mock://"] is other
+
+
+class _KeepsItsKeyAtHome(requests.Session):
+    """The README's recipe: a header that carries credentials is dropped when a redirect leaves its host."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):  # type: ignore[arg-type]
+            prepared_request.headers.pop("X-Api-Key", None)
+
+
+def test_a_custom_credential_header_crosses_hosts_on_redirect_unless_the_session_drops_it() -> None:
+    with LocalServer(host="127.0.0.2") as other, LocalServer() as home:
+        away = f"{home.url}/respond?status=302&header=Location:%20{other.url}/echo"
+        here = f"{home.url}/respond?status=302&header=Location:%20/echo"
+        for factory, crosses in ((requests.Session, True), (_KeepsItsKeyAtHome, False)):
+            with ThreadLocalPool(session_factory=factory, headers={"X-Api-Key": "k"}, auth=("u", "p")) as pool:
+                landed = pool.get(away).json()["headers"]
+                stayed = pool.get(here).json()["headers"]
+            assert ("X-Api-Key" in landed) is crosses  # requests strips Authorization only
+            assert "Authorization" not in landed
+            assert stayed["X-Api-Key"] == "k"  # the same host keeps it either way

@@ -10,6 +10,7 @@ import re
 import socket
 import ssl
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -20,9 +21,18 @@ import pytest
 import requests
 import trustme
 
-from helpers import TLSFiles
-from sessionpool import OpenConnections, PoolListener, QueuePool
-from sessionpool.testing import Dante, Faults, LocalServer, Tinyproxy, danted_binary, tinyproxy_binary
+from helpers import TLSFiles, wait_until
+from sessionpool import OpenConnections, PoolListener, ProxyStats, QueuePool
+from sessionpool.testing import (
+    Dante,
+    Faults,
+    LocalServer,
+    RecordedRequest,
+    Tinyproxy,
+    danted_binary,
+    run_threads,
+    tinyproxy_binary,
+)
 
 #: The proxy password of the tinyproxy the tests share: it must never show anywhere.
 TINYPROXY_PASSWORD = "tp-Secret-7Qx"
@@ -400,3 +410,206 @@ def test_socks_connections_are_made_with_the_pools_transport_options(
         assert pool.get(f"{server.url}/from").text == "ok"
     log = (dante.directory / "danted.log").read_text()
     assert re.search(r"127\.0\.0\.2\.\d+ 127\.0\.0\.1\." + str(dante.port), log), log[-2000:]
+
+
+# -- proxy rotation --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_proxies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tinyproxy, Tinyproxy]]:
+    """Two tinyproxy instances without auth, named ``first`` and ``second`` in the Via header they add."""
+    _require(tinyproxy_binary, "tinyproxy", "tinyproxy")
+    with (
+        Tinyproxy(tmp_path_factory.mktemp("first"), via="first") as first,
+        Tinyproxy(tmp_path_factory.mktemp("second"), via="second") as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture
+def dead_proxy() -> Iterator[str]:
+    """The URL of a proxy that refuses every connection: a loopback port bound, nothing listening."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+
+def _forwarded_by(recorded: RecordedRequest) -> str:
+    """Which tinyproxy passed a request on, by the name in its Via header."""
+    return recorded.headers["Via"].split()[1]
+
+
+def _rotating_pool(*proxies: str, size: int = 4, **fields: Any) -> QueuePool:
+    return QueuePool(size=size, trust_env=False, proxy_rotation=proxies, **fields)
+
+
+def test_sessions_are_bound_to_the_proxies_in_turn(
+    two_proxies: tuple[Tinyproxy, Tinyproxy], server: LocalServer
+) -> None:
+    first, second = two_proxies
+    with _rotating_pool(first.url, second.url) as pool, ExitStack() as stack:
+        sessions = [stack.enter_context(pool.session()) for _ in range(4)]
+        for number, session in enumerate(sessions):
+            for _ in range(3):
+                assert session.get(f"{server.url}/{number}").text == "ok"
+        stats = pool.stats()
+    in_turn = [name for name in ("first", "second") * 2 for _ in range(3)]  # each session's three requests
+    assert [_forwarded_by(recorded) for recorded in server.requests] == in_turn
+    assert stats.proxies == {
+        f"http://127.0.0.1:{first.port}": ProxyStats(requests=6, failures=0, benched=0, sessions=2, benched_seconds=0),
+        f"http://127.0.0.1:{second.port}": ProxyStats(requests=6, failures=0, benched=0, sessions=2, benched_seconds=0),
+    }
+
+
+def test_a_rotation_mixes_kinds_of_proxy_and_names_them_without_credentials(
+    tinyproxy: Tinyproxy, dante_auth: Dante, server: LocalServer
+) -> None:
+    with _rotating_pool(tinyproxy.url, dante_auth.url, size=2) as pool, ExitStack() as stack:
+        for session in [stack.enter_context(pool.session()) for _ in range(2)]:
+            assert session.get(f"{server.url}/mixed").text == "ok"
+        stats = pool.stats()
+        shown = [repr(pool), repr(stats), repr(pool.config)]
+    assert list(stats.proxies) == [f"http://127.0.0.1:{tinyproxy.port}", f"socks5h://127.0.0.1:{dante_auth.port}"]
+    assert [figures.requests for figures in stats.proxies.values()] == [1, 1]
+    assert dante_auth.password is not None
+    assert [text for text in shown if TINYPROXY_PASSWORD in text or dante_auth.password in text] == []
+
+
+def test_a_connect_failure_is_sent_again_through_the_next_proxy_even_a_post(
+    two_proxies: tuple[Tinyproxy, Tinyproxy], dead_proxy: str, server: LocalServer
+) -> None:
+    first, _ = two_proxies
+    with _rotating_pool(dead_proxy, first.url, size=1) as pool:
+        response = pool.post(f"{server.url}/order", data=b"one book")
+        stats = pool.stats()
+    assert response.text == "ok"
+    assert server.count("POST", "/order") == 1
+    assert _forwarded_by(server.requests[0]) == "first"
+    assert stats.proxies[dead_proxy] == ProxyStats(requests=1, failures=1, benched=0, sessions=1, benched_seconds=0)
+    assert stats.proxies[f"http://127.0.0.1:{first.port}"].requests == 1
+    assert (stats.stale_retries, stats.transient_retries, stats.unsafe_not_retried) == (0, 0, 0)
+
+
+def test_a_proxy_that_keeps_failing_is_benched_and_tried_again_after_its_cooldown(
+    two_proxies: tuple[Tinyproxy, Tinyproxy], dead_proxy: str, server: LocalServer
+) -> None:
+    first, _ = two_proxies
+    with _rotating_pool(dead_proxy, first.url, size=1, proxy_cooldown=0.5) as pool, pool.session() as session:
+        for number in range(3):  # bound to the dead proxy: each fails there, then goes through the live one
+            assert session.get(f"{server.url}/{number}").text == "ok"
+        benched = pool.stats().proxies[dead_proxy]
+        assert (benched.requests, benched.failures, benched.benched) == (3, 3, 1)
+        assert 0 < benched.benched_seconds <= 0.5
+        assert session.get(f"{server.url}/while-benched").text == "ok"
+        assert pool.stats().proxies[dead_proxy].requests == 3  # not tried while benched
+        assert wait_until(lambda: pool.stats().proxies[dead_proxy].benched_seconds == 0, seconds=5)
+        assert session.get(f"{server.url}/after-the-cooldown").text == "ok"
+        again = pool.stats().proxies[dead_proxy]
+    # Tried again; no response came through it since, so its next failure benched it again at once.
+    assert (again.requests, again.failures, again.benched) == (4, 4, 2)
+    assert again.benched_seconds > 0
+    assert pool.stats().proxies[f"http://127.0.0.1:{first.port}"].requests == 5
+    paths = [recorded.path for recorded in server.requests]
+    assert paths == ["/0", "/1", "/2", "/while-benched", "/after-the-cooldown"]
+
+
+def test_a_response_ends_a_proxys_run_of_failures(tmp_path: Path, server: LocalServer) -> None:
+    _require(tinyproxy_binary, "tinyproxy", "tinyproxy")
+    with Tinyproxy(tmp_path / "spare", via="spare") as spare:
+        with socket.socket() as reserved:
+            reserved.bind(("127.0.0.1", 0))
+            port = reserved.getsockname()[1]
+        flaky = f"http://127.0.0.1:{port}"
+        with _rotating_pool(flaky, spare.url, size=1) as pool, pool.session() as session:
+            for number in range(2):  # down: two failures in a row
+                assert session.get(f"{server.url}/down-{number}").text == "ok"
+            with Tinyproxy(tmp_path / "flaky", via="flaky", port=port):  # up: a response
+                assert session.get(f"{server.url}/up").text == "ok"
+            for number in range(2):  # down again: two more, not three in a row
+                assert session.get(f"{server.url}/down-again-{number}").text == "ok"
+            figures = pool.stats().proxies[flaky]
+    assert (figures.requests, figures.failures, figures.benched) == (5, 4, 0)
+    assert [_forwarded_by(recorded) for recorded in server.requests] == ["spare", "spare", "flaky", "spare", "spare"]
+
+
+def test_when_every_proxy_is_benched_the_one_back_first_is_tried(dead_proxy: str, server: LocalServer) -> None:
+    with socket.socket() as also_closed:
+        also_closed.bind(("127.0.0.1", 0))
+        other = f"http://127.0.0.1:{also_closed.getsockname()[1]}"
+        with _rotating_pool(dead_proxy, other, size=1, proxy_failure_limit=1, proxy_cooldown=30) as pool:
+            with pytest.raises(requests.exceptions.ProxyError):
+                pool.get(f"{server.url}/")  # the bound proxy fails, then the other: both benched, in that order
+            with pytest.raises(requests.exceptions.ProxyError):
+                pool.get(f"{server.url}/")  # all benched: the one whose bench ends first, and no other
+            stats = pool.stats()
+    assert stats.proxies[dead_proxy] == ProxyStats(
+        requests=2, failures=2, benched=1, sessions=1, benched_seconds=stats.proxies[dead_proxy].benched_seconds
+    )
+    assert (stats.proxies[other].requests, stats.proxies[other].benched) == (1, 1)
+    assert server.requests == []
+
+
+def test_a_failure_once_connected_is_not_sent_through_another_proxy(
+    two_proxies: tuple[Tinyproxy, Tinyproxy], targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    # Through CONNECT, a connection the server breaks under its first request
+    # is a ProxyError to urllib3: the request went out, so it is not sent again.
+    first, second = two_proxies
+    target = targets(tls=True, faults=Faults(after=0))
+    with _rotating_pool(first.url, second.url, size=1, verify=tls_files.ca_bundle) as pool:
+        with pytest.raises(requests.ConnectionError):
+            pool.post(f"{target.url}/order", data=b"one book")
+        stats = pool.stats()
+    assert target.count("POST", "/order") == 1
+    assert [(figures.requests, figures.failures) for figures in stats.proxies.values()] == [(1, 0), (0, 0)]
+
+
+def test_the_rotation_wins_over_proxies_from_the_environment(
+    two_proxies: tuple[Tinyproxy, Tinyproxy], dead_proxy: str, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = two_proxies
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1")
+    with QueuePool(size=1, trust_env=True, proxy_rotation=(first.url,)) as pool:
+        assert pool.get(f"{server.url}/env").text == "ok"
+        assert pool.get(f"{server.url}/call", proxies={"http": dead_proxy}).text == "ok"
+        stats = pool.stats()
+    assert [_forwarded_by(recorded) for recorded in server.requests] == ["first", "first"]
+    assert list(stats.proxies) == [f"http://127.0.0.1:{first.port}"]
+
+
+@pytest.mark.usefixtures("tiny_switch_interval")
+def test_rotation_under_thread_contention_answers_every_request_once(
+    two_proxies: tuple[Tinyproxy, Tinyproxy], dead_proxy: str, server: LocalServer
+) -> None:
+    first, second = two_proxies
+    threads, per_thread = 16, 12
+    statuses: list[int] = []
+    with _rotating_pool(first.url, dead_proxy, second.url, size=8, proxy_cooldown=0.2) as pool:
+
+        def work(number: int) -> None:
+            for request in range(per_thread):
+                method = "POST" if request % 2 else "GET"
+                response = pool.request(method, f"{server.url}/{number}/{request}", data=b"x" if request % 2 else None)
+                statuses.append(response.status_code)
+
+        run_threads(threads, work, seconds=120)
+        stats = pool.stats()
+    assert statuses == [200] * threads * per_thread
+    counts = Counter((recorded.method, recorded.path) for recorded in server.requests)
+    expected = {
+        ("POST" if request % 2 else "GET", f"/{number}/{request}")
+        for number in range(threads)
+        for request in range(per_thread)
+    }
+    assert set(counts) == expected
+    assert set(counts.values()) == {1}  # every request answered exactly once
+    live = [stats.proxies[f"http://127.0.0.1:{proxy.port}"] for proxy in (first, second)]
+    dead = stats.proxies[dead_proxy]
+    assert dead.requests == dead.failures > 0
+    assert [figures.failures for figures in live] == [0, 0]
+    assert sum(figures.requests for figures in live) == threads * per_thread
+    assert sum(figures.sessions for figures in [*live, dead]) == stats.sessions_created
+    assert stats.requests == threads * per_thread + dead.failures  # a refused connect counts as a request sent

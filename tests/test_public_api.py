@@ -13,12 +13,15 @@ import sessionpool
 
 PUBLIC_NAMES = [
     "AutoThrottle",
+    "BodyTooLarge",
+    "DeadlineExceeded",
     "DisallowedByRobots",
     "ErrorInfo",
     "Fetch",
     "FetchError",
     "FetchOptions",
     "FetchResult",
+    "GreenThreadsUnsupported",
     "HostStats",
     "HostWaitTimeout",
     "LeaseError",
@@ -31,6 +34,7 @@ PUBLIC_NAMES = [
     "PoolListener",
     "PoolStats",
     "PoolTimeout",
+    "ProxyStats",
     "QueuePool",
     "RetryPolicy",
     "SessionFactoryError",

@@ -7,14 +7,15 @@ import threading
 
 import pytest
 
-from sessionpool import HostStats, PoolStats
+from sessionpool import HostStats, PoolStats, ProxyStats
 from sessionpool._policy import READ, STALE, TRANSIENT
 from sessionpool._stats import StatsRecorder
 from sessionpool.testing import run_threads
 
 
 def _stats(**changes: int | float) -> PoolStats:
-    values: dict[str, int | float] = {f.name: 0 for f in dataclasses.fields(PoolStats) if f.name != "hosts"}
+    figures = ("hosts", "proxies")
+    values: dict[str, int | float] = {f.name: 0 for f in dataclasses.fields(PoolStats) if f.name not in figures}
     values["checkout_wait_seconds_max"] = 0.0
     values.update(changes)
     return PoolStats(**values)  # type: ignore[arg-type]
@@ -63,6 +64,23 @@ def test_combine_merges_the_figures_of_each_host() -> None:
         requests=7, in_flight=2, waits=2, wait_seconds=1.0, throttled=2, paused_seconds=2.0, delay=2.0
     )
     assert combined.hosts["http://b"] == host(1, 0.0)
+
+
+def test_combine_merges_the_figures_of_each_proxy() -> None:
+    def proxy(requests: int, benched_seconds: float) -> ProxyStats:
+        return ProxyStats(requests=requests, failures=1, benched=1, sessions=2, benched_seconds=benched_seconds)
+
+    one = dataclasses.replace(_stats(), proxies={"http://127.0.0.1:3128": proxy(3, 0.0)})
+    two = dataclasses.replace(
+        _stats(), proxies={"http://127.0.0.1:3128": proxy(4, 12.5), "socks5h://127.0.0.1:1080": proxy(1, 0.0)}
+    )
+    combined = PoolStats.combine([one, two])
+    assert combined.proxies == {
+        "http://127.0.0.1:3128": ProxyStats(requests=7, failures=2, benched=2, sessions=4, benched_seconds=12.5),
+        "socks5h://127.0.0.1:1080": proxy(1, 0.0),
+    }
+    assert PoolStats.combine([]).proxies == {}
+    assert _stats().proxies == {}  # no rotation: no figures
 
 
 def test_new_recorder_snapshot_is_all_zero() -> None:

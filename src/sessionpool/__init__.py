@@ -34,7 +34,7 @@ from sessionpool._fetch import ErrorInfo, Fetch, FetchOptions, FetchResult, fetc
 from sessionpool._policy import RetryPolicy
 from sessionpool._queuepool import QueuePool
 from sessionpool._retry import attempts
-from sessionpool._stats import HostStats, PoolStats
+from sessionpool._stats import HostStats, PoolStats, ProxyStats
 from sessionpool._threadlocal import ThreadLocalPool
 from sessionpool._transport import OpenConnections
 
@@ -63,6 +63,7 @@ __all__ = [
     "PoolListener",
     "PoolStats",
     "PoolTimeout",
+    "ProxyStats",
     "QueuePool",
     "RetryPolicy",
     "SessionFactoryError",

@@ -48,6 +48,7 @@ from sessionpool._environment import origin
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
 from sessionpool._hosts import HostGate
+from sessionpool._proxies import ProxyBinding
 from sessionpool._record import SessionRecord
 from sessionpool._retry import retry
 from sessionpool._stats import StatsRecorder
@@ -88,6 +89,10 @@ class PoolAdapter(HTTPAdapter):
     :param hosts: the pool's :class:`HostGate`, which every attempt waits on
         for its host's turn; none for an adapter used alone.
     """
+
+    #: The session's proxy in the pool's ``proxy_rotation``, set by the pool
+    #: when it makes the session; None: the proxies requests picks.
+    proxy_binding: ProxyBinding | None = None
 
     def __init__(
         self,
@@ -292,6 +297,24 @@ class PoolAdapter(HTTPAdapter):
         finally:
             record.sending.release()
 
+    def _send_through_rotation(
+        self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
+    ) -> Response:
+        """One attempt, as requests' adapter sends it; with a proxy rotation, through the session's proxy.
+
+        The rotation picks the proxy (``proxies`` for http and https are not
+        used), learns the outcome, and after a connect failure through a
+        proxy sends the attempt again through the next (:mod:`sessionpool._proxies`).
+        """
+        binding = self.proxy_binding
+        if binding is None:
+            return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        return binding.send(
+            lambda chosen: super(PoolAdapter, self).send(
+                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=chosen
+            )
+        )
+
     def _send(
         self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
     ) -> Response:
@@ -324,16 +347,12 @@ class PoolAdapter(HTTPAdapter):
             if record is not None:
                 record.requests_sent += 1
             if hosts is None:
-                attempt_timeout = timeout if deadline is None else clamp_timeout(timeout, deadline)
-                return super(PoolAdapter, self).send(
-                    request, stream=stream, timeout=attempt_timeout, verify=verify, cert=cert, proxies=proxies
-                )
+                attempt_timeout = timeout if deadline is None else _attempt_under(deadline, timeout)
+                return self._send_through_rotation(request, stream, attempt_timeout, verify, cert, proxies)
             turn = hosts.enter(request.url, deadline)  # type: ignore[arg-type]
             try:
-                attempt_timeout = timeout if deadline is None else clamp_timeout(timeout, deadline)
-                response = super(PoolAdapter, self).send(
-                    request, stream=stream, timeout=attempt_timeout, verify=verify, cert=cert, proxies=proxies
-                )
+                attempt_timeout = timeout if deadline is None else _attempt_under(deadline, timeout)
+                response = self._send_through_rotation(request, stream, attempt_timeout, verify, cert, proxies)
                 if hosts.holds_body and not stream:
                     response.content  # noqa: B018 - the body is part of the host's turn
             except BaseException:
@@ -357,6 +376,13 @@ class PoolAdapter(HTTPAdapter):
 
 
 _MAX_KEPT = 1024  # origins and TLS settings kept per pool; past this, start again
+def _attempt_under(deadline: Deadline, timeout: Any) -> Any:
+    """The timeout of an attempt about to be sent under ``deadline``, which counts it; raises once it passed."""
+    attempt_timeout = clamp_timeout(timeout, deadline)
+    deadline.attempts += 1
+    return attempt_timeout
+
+
 #: The most of a redirect's body that is read: requests reads it whole to free
 #: the connection, and nobody needs it; a server could send gigabytes.
 REDIRECT_BODY_MAX = 1024 * 1024

@@ -53,6 +53,7 @@ from sessionpool._fork import empty_in_forked_child
 from sessionpool._frozendict import FrozenDict
 from sessionpool._hosts import HostGate
 from sessionpool._lease import Lease
+from sessionpool._proxies import ProxyRotation
 from sessionpool._record import SessionRecord
 from sessionpool._request_methods import RequestMethods
 from sessionpool._stats import PoolStats, StatsRecorder
@@ -88,6 +89,7 @@ class Pool(RequestMethods, Strategy):
         """Set up the state of a pool that has no session yet (at birth, and in a forked child)."""
         self._stats = StatsRecorder()
         self._hosts = HostGate(self._config)
+        self._proxies = ProxyRotation.of(self._config)
         self._lock = threading.Lock()
         self._closed = False
         self._generation = 0
@@ -176,8 +178,9 @@ class Pool(RequestMethods, Strategy):
             self._checkin(record)
 
     def stats(self) -> PoolStats:
-        """A snapshot of this pool's counters, with its figures per host."""
-        return dataclasses.replace(self._stats.snapshot(), hosts=FrozenDict(self._hosts.snapshot()))
+        """A snapshot of this pool's counters, with its figures per host and per proxy of its rotation."""
+        proxies = FrozenDict(self._proxies.snapshot() if self._proxies is not None else {})
+        return dataclasses.replace(self._stats.snapshot(), hosts=FrozenDict(self._hosts.snapshot()), proxies=proxies)
 
     def set_host_delay(self, url: str, seconds: float) -> None:
         """Keep at least ``seconds`` between the starts of two requests to ``url``'s host, from now on.
@@ -288,6 +291,8 @@ class Pool(RequestMethods, Strategy):
             # start-up, after an invalidation) do not all expire together.
             record.retire_at = record.created + config.max_session_age * random.uniform(0.9, 1.0)
         adapter.record = record
+        if self._proxies is not None:
+            adapter.proxy_binding = self._proxies.bind()
         with self._lock:
             created = not self._closed
             if created:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from sessionpool._frozendict import FrozenDict
 from sessionpool._policy import READ, STALE, TRANSIENT, RetryReason
 
-__all__ = ["HostStats", "PoolStats", "StatsRecorder"]
+__all__ = ["HostStats", "PoolStats", "ProxyStats", "StatsRecorder"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +45,38 @@ class HostStats:
             throttled=sum(s.throttled for s in stats),
             paused_seconds=max(s.paused_seconds for s in stats),
             delay=max(s.delay for s in stats),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProxyStats:
+    """What a pool did with one proxy of its ``proxy_rotation`` (``scheme://host:port``), in ``PoolStats.proxies``.
+
+    :param requests: attempts sent through the proxy (a connect failure's
+        replay through the next proxy counts there).
+    :param failures: connect failures through it: the proxy refused, timed
+        out, or failed its handshake (SOCKS) or tunnel (``CONNECT``).
+    :param benched: times it was benched, after ``proxy_failure_limit``
+        connect failures in a row.
+    :param sessions: sessions the pool bound to it.
+    :param benched_seconds: how much longer it is benched at the snapshot (0: not benched).
+    """
+
+    requests: int
+    failures: int
+    benched: int
+    sessions: int
+    benched_seconds: float
+
+    @classmethod
+    def combine(cls, stats: list[ProxyStats]) -> ProxyStats:
+        """One proxy's figures from several pools (or entries): sums, and the longest bench left."""
+        return cls(
+            requests=sum(s.requests for s in stats),
+            failures=sum(s.failures for s in stats),
+            benched=sum(s.benched for s in stats),
+            sessions=sum(s.sessions for s in stats),
+            benched_seconds=max(s.benched_seconds for s in stats),
         )
 
 
@@ -88,6 +120,10 @@ class PoolStats:
     :param hosts: :class:`~sessionpool.HostStats` by host (``scheme://host:port``)
         for the hosts the pool sent to most recently (at most 1,024): requests,
         in flight, waits for a host's turn, ``429`` answers, pause and delay.
+    :param proxies: :class:`~sessionpool.ProxyStats` by proxy of the pool's
+        ``proxy_rotation`` (``scheme://host:port``, without credentials):
+        requests, connect failures, benchings, sessions bound, bench left.
+        Empty without a rotation.
     """
 
     sessions_created: int
@@ -106,6 +142,7 @@ class PoolStats:
     unsafe_not_retried: int
     idle_connections_discarded: int
     hosts: Mapping[str, HostStats] = field(default_factory=FrozenDict)
+    proxies: Mapping[str, ProxyStats] = field(default_factory=FrozenDict)
 
     @classmethod
     def combine(cls, snapshots: Iterable[PoolStats]) -> PoolStats:
@@ -117,14 +154,18 @@ class PoolStats:
         total = {name: 0 for name in _COUNTERS}
         wait_max = 0.0
         hosts: dict[str, list[HostStats]] = {}
+        proxies: dict[str, list[ProxyStats]] = {}
         for snapshot in snapshots:
             for name in _COUNTERS:
                 total[name] += getattr(snapshot, name)
             wait_max = max(wait_max, snapshot.checkout_wait_seconds_max)
             for host, stats in snapshot.hosts.items():
                 hosts.setdefault(host, []).append(stats)
+            for proxy, figures in snapshot.proxies.items():
+                proxies.setdefault(proxy, []).append(figures)
         combined = FrozenDict({host: HostStats.combine(stats) for host, stats in hosts.items()})
-        return cls(checkout_wait_seconds_max=wait_max, hosts=combined, **total)
+        by_proxy = FrozenDict({proxy: ProxyStats.combine(figures) for proxy, figures in proxies.items()})
+        return cls(checkout_wait_seconds_max=wait_max, hosts=combined, proxies=by_proxy, **total)
 
     @property
     def sessions_open(self) -> int:
@@ -145,7 +186,7 @@ class PoolStats:
 
 
 #: Every field of :class:`PoolStats` that counts something, so adds up across pools.
-_COUNTERS = tuple(f.name for f in fields(PoolStats) if f.name not in ("checkout_wait_seconds_max", "hosts"))
+_COUNTERS = tuple(f.name for f in fields(PoolStats) if f.name not in ("checkout_wait_seconds_max", "hosts", "proxies"))
 
 
 class StatsRecorder:

@@ -65,7 +65,7 @@ Allow 127.0.0.0/8
 LogFile "{directory}/tinyproxy.log"
 LogLevel Info
 PidFile "{directory}/tinyproxy.pid"
-{auth}{connect_ports}"""
+{auth}{connect_ports}{via}"""
 
 _DANTE_CONFIG = """\
 logoutput: {directory}/danted.log
@@ -195,6 +195,9 @@ class Tinyproxy(_ProxyProcess):
         authentication), or None for none; letters, digits and ``._~-`` only.
     :param connect_ports: the only ports ``CONNECT`` may reach; None: any port.
     :param max_clients: connections it serves at once.
+    :param via: the name it gives itself in the ``Via`` header it adds to
+        what it forwards (letters, digits and ``._~-``), to tell proxies
+        apart at the server; None: the machine's host name.
     :param host: the loopback address to listen on (127.0.0.0/8).
     :param port: the port to listen on; 0 picks a free one.
     :raises RuntimeError: tinyproxy is not installed, or it exited or did not listen within 10 s
@@ -210,6 +213,7 @@ class Tinyproxy(_ProxyProcess):
         auth: tuple[str, str] | None = None,
         connect_ports: tuple[int, ...] | None = None,
         max_clients: int = 100,
+        via: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -218,6 +222,8 @@ class Tinyproxy(_ProxyProcess):
             raise RuntimeError("tinyproxy is not installed (Debian package tinyproxy)")
         if auth is not None and not all(_PLAIN.fullmatch(part) for part in auth):
             raise ValueError("Tinyproxy's auth user and password take letters, digits and ._~- only")
+        if via is not None and not _PLAIN.fullmatch(via):
+            raise ValueError("Tinyproxy's via name takes letters, digits and ._~- only")
         super().__init__(directory, host, port)
         self.auth = auth
         config = _TINYPROXY_CONFIG.format(
@@ -227,6 +233,7 @@ class Tinyproxy(_ProxyProcess):
             directory=self.directory,
             auth=f"BasicAuth {auth[0]} {auth[1]}\n" if auth is not None else "",
             connect_ports="".join(f"ConnectPort {port}\n" for port in connect_ports or ()),
+            via=f'ViaProxyName "{via}"\n' if via is not None else "",
         )
         (self.directory / "tinyproxy.conf").write_text(config)
         self._start([binary, "-d", "-c", str(self.directory / "tinyproxy.conf")])

@@ -11,6 +11,7 @@ Both count what they do in :class:`PoolStats` (``pool.stats()``), including
 the TCP connections they opened, which shows whether connections are reused.
 """
 
+from sessionpool._attempts import attempts
 from sessionpool._autothrottle import AutoThrottle
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
@@ -33,7 +34,6 @@ from sessionpool._events import PoolListener
 from sessionpool._fetch import ErrorInfo, Fetch, FetchOptions, FetchResult, fetch_all, fetch_one
 from sessionpool._policy import RetryPolicy
 from sessionpool._queuepool import QueuePool
-from sessionpool._retry import attempts
 from sessionpool._stats import HostStats, PoolStats, ProxyStats
 from sessionpool._threadlocal import ThreadLocalPool
 from sessionpool._transport import OpenConnections

@@ -10,13 +10,13 @@ pool, so a URL is fetched the same way wherever it runs.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from requests.exceptions import InvalidHeader, InvalidSchema, InvalidURL, MissingSchema, URLRequired
 
 from sessionpool._attempts import attempts
@@ -147,8 +147,8 @@ def _inflation_bounded() -> bool:
     brought in (CVE-2025-66471): about a thousand times a read of a gzip bomb.
     """
     try:
-        major, minor = (int(part) for part in urllib3.__version__.split(".")[:2])
-    except ValueError:
+        major, minor = (int(part) for part in importlib.metadata.version("urllib3").split(".")[:2])
+    except (ValueError, importlib.metadata.PackageNotFoundError):
         return False
     return (major, minor) >= (2, 6)
 

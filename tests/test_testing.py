@@ -30,8 +30,9 @@ from sessionpool.testing import (
 )
 
 PUBLIC_NAMES = [
-    *("DEFAULT_TIMEOUT", "Faults", "HandRolledSessions", "HostileServer", "LocalServer", "LoggedRequest", "Nginx"),
-    *("RecordedRequest", "ServerCounters", "ServerProcess", "ThreadsRun", "nginx_binary", "run_threads"),
+    *("DEFAULT_TIMEOUT", "Dante", "Faults", "HandRolledSessions", "HostileServer", "LocalServer", "LoggedRequest"),
+    *("Nginx", "RecordedRequest", "ServerCounters", "ServerProcess", "ThreadsRun", "Tinyproxy", "danted_binary"),
+    *("nginx_binary", "run_threads", "tinyproxy_binary"),
 ]
 
 

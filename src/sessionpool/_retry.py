@@ -45,6 +45,7 @@ from tenacity import Future, RetryCallState, Retrying, stop_after_attempt
 
 from sessionpool._attempts import attempts, mark_attempts
 from sessionpool._classify import Verdict, judge
+from sessionpool._compat import set_content
 from sessionpool._deadline import current as current_deadline
 from sessionpool._events import EventDispatcher
 from sessionpool._policy import STALE, TRANSIENT, RetryPolicy, RetryReason
@@ -276,18 +277,22 @@ def _describe(outcome: object) -> str:
 
 
 def _release(response: requests.Response) -> None:
-    """Discard a response that will be retried: a short body is read, so its connection can be reused.
+    """Discard a response that will be retried, or keep the last one for a RetryError: its body read, bounded.
 
-    A body longer than :data:`_RELEASE_BYTES` is not read on (a 503 with a
-    gigabyte of body would be read for nothing): its connection is closed.
+    At most :data:`_RELEASE_BYTES` of the body are read and kept as its
+    ``content`` (a 503 with a gigabyte of body is not read for nothing); the
+    connection of a longer one is closed, the rest never read.
     """
+    chunks: list[bytes] = []
+    read = 0
     with contextlib.suppress(requests.RequestException):  # if it fails, the connection is closed instead
-        read = 0
         for chunk in response.iter_content(16 * 1024):
+            chunks.append(chunk)
             read += len(chunk)
             if read > _RELEASE_BYTES:
                 break
     response.close()
+    set_content(response, b"".join(chunks)[:_RELEASE_BYTES])
 
 
 #: The most of a retried response's body that is read to keep its connection.

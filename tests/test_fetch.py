@@ -496,3 +496,15 @@ def test_progress_only_on_a_terminal_and_plain_without_tqdm(monkeypatch: pytest.
     assert quiet.getvalue() == ""
     monkeypatch.setitem(sys.modules, "tqdm", None)  # as if it were not installed
     assert isinstance(make_progress(_Terminal(), 3), PlainProgress)
+
+
+def test_proxies_from_the_command_line_and_a_file_carry_every_request(tmp_path: Path) -> None:
+    with LocalServer() as first, LocalServer() as second:  # a LocalServer answers as a proxy too
+        listed = tmp_path / "proxies.txt"
+        listed.write_text(f"# the second proxy\n{second.url}\n")
+        stdin = "".join(f"http://sessionpool.invalid/echo?n={n}\n" for n in range(8))  # a name no resolver knows
+        done = fetch("--threads", "2", "--proxy", first.url, "--proxy-file", str(listed), stdin=stdin)
+        proxied = [request.path for request in (*first.requests, *second.requests)]
+    assert done.returncode == 0, done.stderr
+    assert all(line["status"] == 200 for line in results(done.stdout))
+    assert sorted(proxied) == sorted(f"http://sessionpool.invalid/echo?n={n}" for n in range(8))

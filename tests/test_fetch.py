@@ -38,6 +38,22 @@ def results(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
+def _interrupt_until_it_exits(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Press Ctrl-C until ``process`` exits (signals sent together may arrive as one); its output.
+
+    It must exit within 10 s of the first press: not after the 30 s read timeout.
+    """
+    interrupted = time.monotonic()
+    for _ in range(50):
+        process.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.2)
+            break
+    stdout, stderr = process.communicate(timeout=SECONDS)
+    assert time.monotonic() - interrupted < 10
+    return stdout, stderr
+
+
 def refused_url() -> str:
     with socket.socket() as sock:  # a port nothing listens on any more
         sock.bind(("127.0.0.1", 0))
@@ -333,14 +349,7 @@ def test_a_second_ctrl_c_gives_up_on_requests_in_flight(server: LocalServer) -> 
                 process.stdin.write(stdin)
                 process.stdin.flush()  # left open: the input has not ended
                 assert wait_until(lambda: len(silent.requests) == 2, seconds=30)
-                interrupted = time.monotonic()
-                for _ in range(50):  # two presses at least; signals sent together may arrive as one
-                    process.send_signal(signal.SIGINT)
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        process.wait(timeout=0.2)
-                        break
-                stdout, stderr = process.communicate(timeout=SECONDS)
-                assert time.monotonic() - interrupted < 10  # not the 30 s read timeout
+                stdout, stderr = _interrupt_until_it_exits(process)  # two presses at least
             finally:
                 if process.poll() is None:
                     process.kill()
@@ -397,14 +406,7 @@ def test_a_second_signal_after_sigterm_gives_up_and_the_first_decides_the_status
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=0.5)
             assert process.poll() is None  # waiting for the requests in flight, which only giving up ends
-            interrupted = time.monotonic()
-            for _ in range(50):  # then Ctrl-C, until it has been received
-                process.send_signal(signal.SIGINT)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=0.2)
-                    break
-            stdout, stderr = process.communicate(timeout=SECONDS)
-            assert time.monotonic() - interrupted < 10  # not the 30 s read timeout
+            stdout, stderr = _interrupt_until_it_exits(process)  # then Ctrl-C, until it has been received
         finally:
             if process.poll() is None:
                 process.kill()

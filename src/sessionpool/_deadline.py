@@ -110,16 +110,29 @@ def within(seconds: float | None) -> Iterator[Deadline | None]:
     deadline = Deadline(seconds)
     token = _CURRENT.set(deadline)
     try:
-        yield deadline
+        with _failures_of(deadline):
+            yield deadline
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextlib.contextmanager
+def _failures_of(deadline: Deadline) -> Iterator[None]:
+    """Raise what fails in the block once ``deadline`` passed as its error, with the failure as the cause.
+
+    A block that ends well after the watchdog cut its connection ended
+    early, as a body sent until the connection closes seems whole when it
+    is cut: that is the deadline's error too.
+    """
+    try:
+        yield
     except DeadlineExceeded:
         raise
     except Exception as error:
         if deadline.passed():
             raise deadline.error() from error
         raise
-    finally:
-        _CURRENT.reset(token)
-    if deadline.cut:  # a read the watchdog cut ended as if the body were whole (one sent until close)
+    if deadline.cut:
         raise deadline.error()
 
 
@@ -186,16 +199,8 @@ def guard_stream(response: requests.Response, deadline: Deadline) -> None:
 
 
 def _iter_within(own: Callable[..., Iterator[Any]], deadline: Deadline, *args: Any, **kwargs: Any) -> Iterator[Any]:
-    try:
+    with _failures_of(deadline):
         yield from own(*args, **kwargs)
-    except DeadlineExceeded:
-        raise
-    except Exception as error:
-        if deadline.passed():
-            raise deadline.error() from error
-        raise
-    if deadline.cut:  # the body ended because the connection was cut, not because it was whole
-        raise deadline.error()
 
 
 class Watchdog:

@@ -112,31 +112,34 @@ def fetch_one(pool: Pool, url: str, options: FetchOptions | None = None, *, inde
     try:
         body.read(response)
     except Exception as error:  # answered, but the body could not be read (or was too long)
-        elapsed = (time.perf_counter() - started) * 1000
-        return FetchResult(
-            index=index,
-            url=url,
-            final_url=response.url,
-            status=response.status_code,
-            size=None,
-            elapsed_ms=elapsed,
-            attempts=attempts(response),
-            error=ErrorInfo.of(error),
-        )
+        return _answered(index, url, response, started, size=None, error=error)
     finally:
         body.discard()  # nothing half saved is kept (a no-op once the body was saved)
         response.close()
-    elapsed = (time.perf_counter() - started) * 1000
+    return _answered(index, url, response, started, size=body.size, error=body.save_error, saved=body.saved)
+
+
+def _answered(
+    index: int,
+    url: str,
+    response: requests.Response,
+    started: float,
+    *,
+    size: int | None,
+    error: Exception | None,
+    saved: str | None = None,
+) -> FetchResult:
+    """The result of a URL that got ``response``: its body of ``size`` bytes read, or ``error``."""
     return FetchResult(
         index=index,
         url=url,
         final_url=response.url,
         status=response.status_code,
-        size=body.size,
-        elapsed_ms=elapsed,
+        size=size,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts(response),
-        error=None if body.save_error is None else ErrorInfo.of(body.save_error),
-        saved=body.saved,
+        error=None if error is None else ErrorInfo.of(error),
+        saved=saved,
     )
 
 

@@ -44,6 +44,7 @@ from sessionpool._compat import (
 )
 from sessionpool._config import PoolConfig
 from sessionpool._deadline import Deadline, clamp_timeout, guard_stream, within
+from sessionpool._deadline import current as current_deadline
 from sessionpool._environment import origin
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
@@ -324,11 +325,26 @@ class PoolAdapter(HTTPAdapter):
             return self._send_attempts(request, stream, timeout, verify, cert, proxies, None)
         # A call on a pooled session opened its deadline already (redirect hops
         # and replays join it); an adapter used alone opens one per send.
-        with within(self._deadline) as deadline:
-            response = self._send_attempts(request, stream, timeout, verify, cert, proxies, deadline)
-            if stream and deadline is not None:
-                guard_stream(response, deadline)  # the body is read after the call, under the same deadline
-            return response
+        deadline = current_deadline()
+        if deadline is None:
+            with within(self._deadline) as opened:
+                return self._send_under(opened, request, stream, timeout, verify, cert, proxies)
+        return self._send_under(deadline, request, stream, timeout, verify, cert, proxies)
+
+    def _send_under(
+        self,
+        deadline: Deadline | None,
+        request: PreparedRequest,
+        stream: bool,
+        timeout: Any,
+        verify: Any,
+        cert: Any,
+        proxies: Any,
+    ) -> Response:
+        response = self._send_attempts(request, stream, timeout, verify, cert, proxies, deadline)
+        if stream and deadline is not None:
+            guard_stream(response, deadline)  # the body is read after the call, under the same deadline
+        return response
 
     def _send_attempts(
         self,

@@ -270,6 +270,7 @@ def fetch_all(
             config,
             options,
             plugin=plugin.name,
+            pool_of=worker_pool,
             on_finish=on_finish,
             batch_size=batch_size or BATCH_PER_THREAD * options.threads,
         )

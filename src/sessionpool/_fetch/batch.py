@@ -14,9 +14,11 @@ import dataclasses
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import distributed
 
+from sessionpool._base import Pool
 from sessionpool._errors import WorkerDied
 from sessionpool._fetch.engine import Fetch
 from sessionpool._fetch.options import FetchOptions
@@ -59,13 +61,20 @@ class Orders:
     started: str  # with once_only, the prefix of each batch's start marker
 
 
-def fetch_batch(
-    batch: list[tuple[int, str]], options: FetchOptions, plugin: str, orders: Orders, number: int
-) -> BatchDone:
-    """A Dask task: fetch ``batch``'s ``(seq, url)`` pairs through the worker's pool of plugin ``plugin``."""
-    from sessionpool.dask import worker_pool  # here: sessionpool.dask imports this module
+#: How a batch finds its worker's pool: the Dask integration's ``worker_pool``, given the plugin's name.
+PoolOf = Callable[[str], Pool]
 
-    pool = worker_pool(plugin)
+
+def fetch_batch(
+    batch: list[tuple[int, str]], options: FetchOptions, plugin: str, orders: Orders, number: int, pool_of: PoolOf
+) -> BatchDone:
+    """A Dask task: fetch ``batch``'s ``(seq, url)`` pairs through the worker's pool of plugin ``plugin``.
+
+    ``pool_of`` finds that pool: the engine knows nothing of the Dask
+    integration above it, which passes its own lookup (a module-level
+    function, pickled by name to the worker).
+    """
+    pool = pool_of(plugin)
     source = f"{distributed.get_worker().address}/{os.getpid()}/{id(pool)}"
     stop, abandon = distributed.Event(orders.stop), distributed.Event(orders.abandon)
     if stop.is_set():

@@ -73,7 +73,7 @@ from sessionpool._classify import IDEMPOTENCY_HEADERS
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
 from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
-from sessionpool._fetch.batch import BatchDone, Orders, fetch_batch
+from sessionpool._fetch.batch import BatchDone, Orders, PoolOf, fetch_batch
 from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
@@ -138,6 +138,7 @@ class ClusterRun:
         whether the method may be sent twice).
     :param options: how to fetch (``processes`` must be 1).
     :param plugin: the name of the :class:`~sessionpool.dask.PoolPlugin` whose pool every batch uses.
+    :param pool_of: how a batch finds that pool on its worker (``sessionpool.dask.worker_pool``).
     :param on_finish: called once when the run has finished (unregisters the plugin the fetch registered).
     """
 
@@ -149,6 +150,7 @@ class ClusterRun:
         options: FetchOptions,
         *,
         plugin: str,
+        pool_of: PoolOf,
         on_finish: Callable[[], None] | None = None,
         batch_size: int,
     ) -> None:
@@ -160,6 +162,7 @@ class ClusterRun:
         self.grace = worker_grace + SHUTDOWN_MARGIN
         self._client = client
         self._plugin = plugin
+        self._pool_of = pool_of
         self._on_finish = on_finish
         self._options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
         self._per_host = options.per_host is not None
@@ -333,6 +336,7 @@ class ClusterRun:
                 self._plugin,
                 self._orders,
                 batch.number,
+                self._pool_of,
                 key=key,
                 pure=False,
             )

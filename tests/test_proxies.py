@@ -22,10 +22,12 @@ import requests
 import trustme
 
 from helpers import TLSFiles, wait_until
-from sessionpool import OpenConnections, PoolListener, ProxyStats, QueuePool
+from sessionpool import DeadlineExceeded, OpenConnections, PoolListener, ProxyStats, QueuePool
+from sessionpool._deadline import WATCHDOG
 from sessionpool.testing import (
     Dante,
     Faults,
+    HostileServer,
     LocalServer,
     RecordedRequest,
     Tinyproxy,
@@ -613,3 +615,18 @@ def test_rotation_under_thread_contention_answers_every_request_once(
     assert sum(figures.requests for figures in live) == threads * per_thread
     assert sum(figures.sessions for figures in [*live, dead]) == stats.sessions_created
     assert stats.requests == threads * per_thread + dead.failures  # a refused connect counts as a request sent
+
+
+@pytest.mark.parametrize("through", ["tinyproxy", "dante"])
+def test_a_deadline_cuts_a_trickle_through_a_proxy(
+    through: str, tinyproxy: Tinyproxy, dante: Dante, hostile: HostileServer
+) -> None:
+    proxy = tinyproxy.url if through == "tinyproxy" else dante.url_for("socks5h")
+    with QueuePool(size=1, deadline=1.0, timeout=(5, 5), proxy_rotation=(proxy,)) as pool:
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            pool.get(hostile.url + "/trickle?size=100000&chunk=1&interval=0.1")
+        took = time.monotonic() - started
+        assert pool.get(hostile.url + "/ok").text == "ok"  # the proxy still serves the pool
+    assert 1.0 <= took < 2.0
+    assert WATCHDOG.watching() == 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import socket
 import threading
@@ -84,6 +85,8 @@ class Deadline:
         mark_attempts(error, self.attempts)
         return error
 
+
+log = logging.getLogger("sessionpool")
 
 _CURRENT: ContextVar[Deadline | None] = ContextVar("sessionpool_deadline", default=None)
 
@@ -251,7 +254,10 @@ class Watchdog:
                     self._changed.wait(wait)
                     continue
             for conn in doomed:
-                _shut_down(conn)
+                try:
+                    _shut_down(conn)
+                except Exception:  # pragma: no cover - a connection of a kind not foreseen: the others are still cut
+                    log.debug("could not cut a connection at its deadline", exc_info=True)
 
     def _take_passed(self, now: float) -> list[Any]:
         """Under the lock: the watched connections whose deadline passed, no longer watched; the next wake set."""
@@ -281,7 +287,12 @@ def _shut_down(conn: Any) -> None:
     # The socket it reads from: its own, or the one its answer is read from
     # once http.client let go of it (the server said it closes after the answer).
     sock = getattr(conn, "sock", None) or getattr(conn, "sessionpool_socket", None)
-    if sock is None:
+    # TLS inside a proxy's TLS is urllib3's SSLTransport, which holds the socket underneath.
+    for _ in range(3):
+        if sock is None or isinstance(sock, socket.socket):
+            break
+        sock = getattr(sock, "socket", None)
+    if not isinstance(sock, socket.socket):
         return  # still connecting: the connect timeout, cut to the deadline, ends it
     with contextlib.suppress(OSError, ValueError):
         # The plain socket's shutdown, also for a TLS socket: the TLS layer's

@@ -327,21 +327,10 @@ class PoolAdapter(HTTPAdapter):
         # and replays join it); an adapter used alone opens one per send.
         deadline = current_deadline()
         if deadline is None:
-            with within(self._deadline) as opened:
-                return self._send_under(opened, request, stream, timeout, verify, cert, proxies)
-        return self._send_under(deadline, request, stream, timeout, verify, cert, proxies)
-
-    def _send_under(
-        self,
-        deadline: Deadline | None,
-        request: PreparedRequest,
-        stream: bool,
-        timeout: Any,
-        verify: Any,
-        cert: Any,
-        proxies: Any,
-    ) -> Response:
-        response = self._send_attempts(request, stream, timeout, verify, cert, proxies, deadline)
+            with within(self._deadline) as deadline:
+                response = self._send_attempts(request, stream, timeout, verify, cert, proxies, deadline)
+        else:
+            response = self._send_attempts(request, stream, timeout, verify, cert, proxies, deadline)
         if stream and deadline is not None:
             guard_stream(response, deadline)  # the body is read after the call, under the same deadline
         return response

@@ -368,15 +368,16 @@ class PoolAdapter(HTTPAdapter):
 
         try:
             response = send_once()
-            if response.is_redirect:
-                _bound_redirect_body(response)
         except requests.RequestException as error:
             if not self._policy.active:
                 raise
             # retry() raises the error unchanged if the policy does not cover it.
-            return retry(self._policy, request, send_once, error, self._stats, self._events)
-        if response.status_code in self._transient_statuses:
-            return retry(self._policy, request, send_once, response, self._stats, self._events)
+            response = retry(self._policy, request, send_once, error, self._stats, self._events)
+        else:
+            if response.status_code in self._transient_statuses:
+                response = retry(self._policy, request, send_once, response, self._stats, self._events)
+        if response.is_redirect:  # whichever attempt answered: requests will read its body whole
+            _bound_redirect_body(response)
         return response
 
 

@@ -143,14 +143,15 @@ class ProxyRotation:
         Any other error is raised as it is, and counts neither way.
         """
         index = self._take(bound)
-        # The others, in rotation order after the first: each is tried at most once.
-        untried = [(index + step) % len(self._proxies) for step in range(1, len(self._proxies))]
+        untried: list[int] | None = None  # made at the first failure: an attempt that goes through needs none
         for _ in range(len(self._proxies)):
             try:
                 response = attempt(dict(self._proxies[index].routes))
             except requests.ConnectionError as error:
                 if not is_connect_failure_through_proxy(error):
                     raise
+                if untried is None:  # the others, in rotation order after the first: each tried at most once
+                    untried = [(index + step) % len(self._proxies) for step in range(len(self._proxies) - 1, 0, -1)]
                 following = self._failed(index, untried)
                 if following is None:
                     raise
@@ -164,20 +165,23 @@ class ProxyRotation:
         """The proxy for a new attempt of a session bound to ``bound``, its request counted."""
         with self._lock:
             now = self._clock()
-            count = len(self._proxies)
-            order = [(bound + step) % count for step in range(count)]
-            index = next(
-                (i for i in order if self._proxies[i].benched_until <= now),
-                min(order, key=lambda i: self._proxies[i].benched_until),
-            )
-            self._proxies[index].requests += 1
+            proxies = self._proxies
+            index = bound
+            if proxies[bound].benched_until > now:  # looked further only when the bound one is benched
+                count = len(proxies)
+                order = [(bound + step) % count for step in range(count)]
+                index = next(
+                    (i for i in order if proxies[i].benched_until <= now),
+                    min(order, key=lambda i: proxies[i].benched_until),
+                )
+            proxies[index].requests += 1
         return index
 
     def _failed(self, index: int, untried: list[int]) -> int | None:
         """Count a connect failure through ``index`` (benching it at the limit); the next proxy to try, if any.
 
-        The next is the first of ``untried`` that is not benched (taken out of
-        it with those skipped), its request counted.
+        The next is the next of ``untried`` (kept last to first) that is not
+        benched (taken out of it with those skipped), its request counted.
         """
         with self._lock:
             now = self._clock()
@@ -188,7 +192,7 @@ class ProxyRotation:
                 proxy.benched += 1
                 proxy.benched_until = now + self._cooldown
             while untried:
-                following = untried.pop(0)
+                following = untried.pop()  # kept last-to-first: the next in rotation order is at the end
                 if self._proxies[following].benched_until <= now:
                     self._proxies[following].requests += 1
                     return following

@@ -445,7 +445,25 @@ def _run(args: argparse.Namespace, fetch: Fetch, out: BinaryIO, resume: ResumePl
     show = sys.stderr.isatty()
     sink = ResultSink(out, progress=make_progress(sys.stderr, _count_urls(args.file) if show else None))
     started = time.perf_counter()
-    with fetch, Interrupts(fetch) as interrupts:
+    # The signal handlers stay until the command has exited or returned: a
+    # signal that comes after the give-up must not raise KeyboardInterrupt
+    # before _exit_now, or the interpreter would wait for the threads still
+    # stuck in requests.
+    with Interrupts(fetch) as interrupts:
+        return _finish(args, fetch, out, sink, started, interrupts, resume)
+
+
+def _finish(
+    args: argparse.Namespace,
+    fetch: Fetch,
+    out: BinaryIO,
+    sink: ResultSink,
+    started: float,
+    interrupts: Interrupts,
+    resume: ResumePlan | None,
+) -> int:
+    """Write every result, the summary, and give the exit status (or exit at once if requests were given up on)."""
+    with fetch:
         for result in fetch:
             sink.add(result)
             if sink.write_error is not None and not fetch.cancelled:

@@ -28,7 +28,7 @@ SCRAPY_STAMP := $(SCRAPY_VENV)/.installed
 NIQUESTS_VENV ?= .venv-niquests
 NIQUESTS_STAMP := $(NIQUESTS_VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest bench-scaleout scrapy-venv niquests-venv
+.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest bench-scaleout scrapy-venv niquests-venv docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,17 @@ pytest: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/sessionpool demo
+
+# The documentation site, from docs/ and the docstrings, into site/; a
+# warning (a broken link, a docstring mkdocstrings cannot read) fails it.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# The built site/ as a reader sees it: served on a loopback port and opened in
+# headless Chromium (Debian's chromium, which .ci/run installs): navigation,
+# search and the API pages must render.
+docs-check: docs
+	SESSIONPOOL_SITE_DIR=site $(BIN)/pytest tests/test_docs_site.py
 
 # sessionpool against requests, httpx, urllib3, niquests, pycurl & co. on a
 # local nginx: writes benchmarks/results/latest.md and throughput.png. Runs
@@ -116,4 +127,4 @@ test-oldest: $(OLDEST_STAMP)
 	$(OLDEST_VENV)/bin/pytest
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) $(SCRAPY_VENV) $(NIQUESTS_VENV) compat/.cache build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) $(OLDEST_VENV) $(SCRAPY_VENV) $(NIQUESTS_VENV) compat/.cache build dist site .mypy_cache .pytest_cache .ruff_cache

@@ -29,6 +29,8 @@ from sessionpool import _compat
 from sessionpool.testing import LocalServer
 
 SOURCE = Path(sessionpool.__file__).parent
+#: The fence: the package sessionpool._compat, one module per library.
+FENCE = SOURCE / "_compat"
 
 #: Private attributes and methods of requests and urllib3 (and of the standard
 #: library classes they build on) that only sessionpool._compat may name.
@@ -85,7 +87,7 @@ def _violations(text: str, module: str) -> list[str]:
 
 
 def test_no_module_outside_the_fence_names_a_private_internal() -> None:
-    modules = [path for path in sorted(SOURCE.rglob("*.py")) if path != SOURCE / "_compat.py"]
+    modules = [path for path in sorted(SOURCE.rglob("*.py")) if FENCE not in path.parents]
     assert len(modules) > 10  # the walk found the package
     violations = [
         line
@@ -119,8 +121,16 @@ def test_the_check_finds_each_kind_of_use() -> None:
 
 
 def test_every_fenced_name_is_in_the_fence() -> None:
-    text = (SOURCE / "_compat.py").read_text(encoding="utf-8")
+    text = "".join(path.read_text(encoding="utf-8") for path in sorted(FENCE.glob("*.py")))
     assert [name for name in sorted(PRIVATE_NAMES | STRUCTURAL_ATTRIBUTES | HELPERS) if name not in text] == []
+
+
+def test_the_fence_hands_out_every_item_of_its_modules() -> None:
+    from sessionpool._compat import requests_internals, urllib3_internals
+
+    modules = (requests_internals, urllib3_internals)
+    assert sorted(_compat.__all__) == sorted(name for module in modules for name in module.__all__)
+    assert all(getattr(_compat, name) is getattr(module, name) for module in modules for name in module.__all__)
 
 
 # requests: sessions

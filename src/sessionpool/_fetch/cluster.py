@@ -17,21 +17,9 @@ more per worker (counted when the fetch starts), and at most a few batches' wort
 taken from the input and not yet handed to the caller, so a long input is
 streamed, never held whole.
 
-**Per-host limits: host affinity, not Dask resources.** URLs are put in
-batches by slot, ``shard_of(url, slots)``, so all the URLs of one host are in
-batches of the same slot. With ``FetchOptions.per_host`` set, at most one
-batch of a slot is in flight at any moment: a slot's next batch is
-submitted only once its previous one came back. So all the requests in
-flight to one host are in one batch, on one worker, whose
-:class:`~sessionpool.Fetch` keeps the limit; it holds across the cluster
-with no coordination between workers. Dask's worker resources could only
-bound tasks per worker, not requests per host across workers (a resource is
-a per-worker count), and a semaphore of the scheduler (``distributed.Semaphore``)
-taken per request would cost a round trip to the scheduler for each one.
-When a worker dies, Dask runs its batches again elsewhere; the batch died
-with its worker, so its slot still has one batch in flight. Without
-``per_host``, several batches of a slot may be in flight at once, on
-different workers.
+URLs are put in batches by slot, so that the URLs of one host go to one
+worker, and a per-host limit holds across the cluster: see
+:mod:`~sessionpool._fetch.slots`.
 
 **A worker that dies.** Dask reschedules the batches it held; a batch that
 kept killing workers ends with ``KilledWorker`` (after the scheduler's
@@ -39,26 +27,19 @@ kept killing workers ends with ``KilledWorker`` (after the scheduler's
 taken until its result came back, and drops a result whose URL was resolved
 already (by its seq, its input position), so each URL comes out exactly
 once: with the rerun's result, or with a ``WorkerDied`` result when the
-batch failed. A batch whose method is not safe to send twice (not in the
-pool's ``RetryPolicy.retry_methods``, and no ``Idempotency-Key`` header) is
-never run a second time: a rerun finds the batch's start marker (a
-``distributed.Event`` set when it first started) and sends nothing, every
-URL of it getting a ``WorkerDied`` result instead.
+batch failed. A batch whose method is not safe to send twice never runs a
+second time (see :mod:`~sessionpool._fetch.cluster_orders`).
 
-**Stopping.** A cancel sets a ``distributed.Event`` of the fetch that every
-batch's watcher thread waits on: running batches stop taking URLs and let
-their requests in flight finish, batches not started yet send nothing. A
-second event tells them not to wait for the requests in flight. After the
-grace the client cancels the futures still pending; their URLs are counted
-as abandoned by the :class:`~sessionpool.Fetch`.
+**Stopping.** A cancel tells every batch to stop, through events on the
+scheduler (:mod:`~sessionpool._fetch.cluster_orders`). After the grace the
+client cancels the futures still pending; their URLs are counted as
+abandoned by the :class:`~sessionpool.Fetch`.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
-import itertools
 import queue
 import threading
 import time
@@ -69,23 +50,21 @@ from typing import Any
 import distributed
 from distributed.scheduler import KilledWorker
 
-from sessionpool._classify import IDEMPOTENCY_HEADERS
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
 from sessionpool._fetch.backend import Entry, InputEnd, InputFailed, Taken
-from sessionpool._fetch.batch import BatchDone, Orders, PoolOf, fetch_batch
+from sessionpool._fetch.batch import BatchDone, PoolOf, fetch_batch
+from sessionpool._fetch.cluster_orders import ClusterOrders, once_only
 from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
-from sessionpool._fetch.shard import shard_of
+from sessionpool._fetch.slots import Batch, Slots
 from sessionpool._stats import PoolStats
 
 __all__ = ["BATCHES_PER_WORKER", "SHUTDOWN_MARGIN", "ClusterRun"]
 
 #: The fewest batches in flight (a cluster whose workers are not known yet).
 BATCHES_PER_WORKER = 2
-#: Slots per worker: enough that the hosts of the input spread over every worker.
-SLOTS_PER_WORKER = 4
 #: URLs per batch, per fetch thread: enough that a batch's cost on the scheduler and in starting its
 #: threads is small beside its requests (each task costs milliseconds of scheduling and a batch starts
 #: ``threads`` threads), few enough that results stream back every few seconds.
@@ -93,8 +72,6 @@ BATCH_PER_THREAD = 64
 #: Seconds added to the workers' grace before the client gives up on them:
 #: their results come back through the scheduler.
 SHUTDOWN_MARGIN = 5.0
-#: A URL waits at most this long in the client for others of its slot to share its batch.
-FLUSH_SECONDS = 0.05
 #: How long the client's threads wait at a time before looking at the stop flags again.
 _POLL = 0.02
 
@@ -105,28 +82,6 @@ class _Held:
 
     index: int
     url: str
-
-
-@dataclasses.dataclass
-class _Batch:
-    """URLs of one slot sent (or to be sent) as one task."""
-
-    slot: int
-    pairs: list[tuple[int, str]]  # (seq, url)
-    number: int = -1
-
-
-class _Slot:
-    """The URLs of the hosts of one slot that wait for a batch, and its batches in flight."""
-
-    def __init__(self) -> None:
-        self.filling: list[tuple[int, str]] = []
-        self.filling_since = 0.0
-        self.full: collections.deque[list[tuple[int, str]]] = collections.deque()
-        self.in_flight = 0
-
-    def has_waiting(self) -> bool:
-        return bool(self.full or self.filling)
 
 
 class ClusterRun:
@@ -165,31 +120,21 @@ class ClusterRun:
         self._pool_of = pool_of
         self._on_finish = on_finish
         self._options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
-        self._per_host = options.per_host is not None
         nthreads = client.nthreads()
         workers = max(1, len(nthreads))
         # Every worker thread runs a batch, and every worker has one more waiting, to start as one ends.
         self._max_batches = max(BATCHES_PER_WORKER, sum(nthreads.values()) + workers)
-        self._slots = [_Slot() for _ in range(max(SLOTS_PER_WORKER, SLOTS_PER_WORKER * workers))]
-        self._batch_size = batch_size
-        #: Places for URLs taken and not yet received by the caller: the batches in flight and one filling per slot.
-        places = (self._max_batches + len(self._slots)) * self._batch_size
+        slots = Slots(workers, batch_size, per_host=options.per_host is not None)
+        # Places for URLs taken and not yet received by the caller: the batches in flight and one filling per slot.
+        places = (self._max_batches + len(slots)) * batch_size
         self._intake = Intake(items, places, self.results, lambda: self.stopping)
         self._name = name = f"sessionpool-fetch-{uuid.uuid4().hex}"
-        headers = {header.lower() for header in config.headers}
-        unsafe = options.method not in config.retry.retry_methods and not any(
-            header.lower() in headers for header in IDEMPOTENCY_HEADERS
-        )
-        self._orders = Orders(f"{name}-stop", f"{name}-abandon", unsafe, f"{name}-started")
-        self._numbers = itertools.count()
+        self._orders = ClusterOrders(client, name, once_only=once_only(config, options.method))
         self._changed = threading.Condition()  # guards everything below
+        self._slots = slots
         self._held: dict[int, _Held] = {}
-        self._futures: dict[str, tuple[_Batch, distributed.Future[BatchDone]]] = {}  # by key: submitted, not come back
-        self._markers: list[int] = []  # batches whose start marker may be set on the scheduler
-        self._next_slot = 0
-        self._in_flight = 0  # batches submitted and not come back
+        self._futures: dict[str, tuple[Batch, distributed.Future[BatchDone]]] = {}  # by key: submitted, not come back
         self._input_ended = False
-        self._told_stop = self._told_abandon = False
         self._started = self._finished = False
         self._worker_stats: dict[str, tuple[float, PoolStats]] = {}  # by BatchDone.pool
         self._completed = distributed.as_completed(loop=client.loop, with_results=True, raise_errors=False)
@@ -227,11 +172,8 @@ class ClusterRun:
     def cancel_queued(self) -> None:
         """URLs waiting in the client for their batch are never sent; batches not started send nothing."""
         with self._changed:
-            for slot in self._slots:
-                for seq, _ in itertools.chain(slot.filling, *slot.full):
-                    self._resolve(seq, None)
-                slot.filling = []
-                slot.full.clear()
+            for seq in self._slots.drop_waiting():
+                self._resolve(seq, None)
             self._changed.notify_all()
         self._tell()
 
@@ -263,7 +205,7 @@ class ClusterRun:
                 with contextlib.suppress(Exception):  # the client may be closed already
                     self._client.cancel(futures)
             if everything_back:
-                self._forget_events()
+                self._orders.forget()
         finally:
             if self._on_finish is not None:
                 self._on_finish()
@@ -282,51 +224,21 @@ class ClusterRun:
             if self.stopping:
                 self.results.put(Taken(seq, None, roomed=True))
                 return
-            slot = self._slots[shard_of(url, len(self._slots))]
             self._held[seq] = _Held(index, url)
-            if not slot.filling:
-                slot.filling_since = time.monotonic()
-            slot.filling.append((seq, url))
-            if len(slot.filling) >= self._batch_size:
-                slot.full.append(slot.filling)
-                slot.filling = []
+            self._slots.add(seq, url, time.monotonic())
         self._submit_due()
 
     # -- sending batches ----------------------------------------------------
 
     def _submit_due(self) -> None:
-        """Submit the batches that may go now: full ones, or older than :data:`FLUSH_SECONDS`, or the last ones."""
+        """Submit the batches that may go now (see :meth:`Slots.take_due`), unless the fetch is stopping."""
         with self._changed:
-            due = self._take_due(time.monotonic())
+            most = 0 if self.stopping else self._max_batches
+            due = self._slots.take_due(time.monotonic(), input_ended=self._input_ended, most=most)
         for batch in due:
             self._submit(batch)
 
-    def _take_due(self, now: float) -> list[_Batch]:
-        """The batches to submit now, counted in flight (under the lock); round robin over the slots."""
-        due: list[_Batch] = []
-        count = len(self._slots)
-        while self._in_flight < self._max_batches and not self.stopping:
-            for step in range(count):
-                number = (self._next_slot + step) % count
-                slot = self._slots[number]
-                if self._per_host and slot.in_flight:
-                    continue  # one batch of a slot at a time: its hosts' requests on one worker
-                if slot.full:
-                    pairs = slot.full.popleft()
-                elif slot.filling and (self._input_ended or now - slot.filling_since >= FLUSH_SECONDS):
-                    pairs, slot.filling = slot.filling, []
-                else:
-                    continue
-                self._next_slot = (number + 1) % count
-                slot.in_flight += 1
-                self._in_flight += 1
-                due.append(_Batch(number, pairs, next(self._numbers)))
-                break
-            else:
-                break
-        return due
-
-    def _submit(self, batch: _Batch) -> None:
+    def _submit(self, batch: Batch) -> None:
         key = f"{self._name}-batch-{batch.number}"
         try:
             future = self._client.submit(
@@ -334,7 +246,7 @@ class ClusterRun:
                 batch.pairs,
                 self._options,
                 self._plugin,
-                self._orders,
+                self._orders.orders,
                 batch.number,
                 self._pool_of,
                 key=key,
@@ -350,14 +262,12 @@ class ClusterRun:
             return
         with self._changed:
             self._futures[str(future.key)] = (batch, future)
-            if self._orders.once_only:
-                self._markers.append(batch.number)
+        self._orders.submitted(batch.number)
         self._completed.add(future)
 
-    def _batch_back(self, batch: _Batch) -> None:
+    def _batch_back(self, batch: Batch) -> None:
         """``batch`` is no longer in flight (under the lock)."""
-        self._slots[batch.slot].in_flight -= 1
-        self._in_flight -= 1
+        self._slots.back(batch)
         self._changed.notify_all()
 
     # -- the collector thread -----------------------------------------------
@@ -407,24 +317,8 @@ class ClusterRun:
                     self._resolve(seq, FetchResult.failed(held.index, url, error))
 
     def _tell(self) -> None:
-        """Pass the stop flags on to the batches, through the fetch's events on the scheduler (once each)."""
-        for flag, attribute, name in (
-            (self.stopping, "_told_stop", self._orders.stop),
-            (self.abandoning, "_told_abandon", self._orders.abandon),
-        ):
-            if flag and not getattr(self, attribute):
-                setattr(self, attribute, True)
-                with contextlib.suppress(Exception):  # the cluster is gone: no batch is left to tell
-                    distributed.Event(name, client=self._client).set()
-
-    def _forget_events(self) -> None:
-        """Clear the fetch's events off the scheduler: no batch of it can run any more."""
-        told = ((self._told_stop, self._orders.stop), (self._told_abandon, self._orders.abandon))
-        names = [name for was_told, name in told if was_told]
-        names += [f"{self._orders.started}-{number}" for number in self._markers]
-        with contextlib.suppress(Exception):
-            for name in names:
-                distributed.Event(name, client=self._client).clear()
+        """Pass the stop flags on to the batches (once each)."""
+        self._orders.tell(stop=self.stopping, abandon=self.abandoning)
 
     def _resolve(self, seq: int, result: FetchResult | None, *, abandoned: bool = False) -> None:
         """The ``seq``-th URL's outcome is known: forget it, and hand it to the caller (under the lock)."""

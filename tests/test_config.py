@@ -150,6 +150,10 @@ BAD_VALUES: list[tuple[str, object, type[Exception]]] = [
     ("proxy_failure_limit", 1.5, TypeError),
     ("proxy_cooldown", -1, ValueError),
     ("proxy_cooldown", None, TypeError),
+    ("transport", "pycurl", ValueError),
+    ("transport", None, TypeError),
+    ("impersonate", "chrome", ValueError),  # a setting of the curl transport, on urllib3's
+    ("http2", "yes", TypeError),
 ]
 
 

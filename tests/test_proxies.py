@@ -630,3 +630,18 @@ def test_a_deadline_cuts_a_trickle_through_a_proxy(
         assert pool.get(hostile.url + "/ok").text == "ok"  # the proxy still serves the pool
     assert 1.0 <= took < 2.0
     assert WATCHDOG.watching() == 0
+
+
+@pytest.mark.parametrize("route", ROUTES, indirect=True)
+def test_every_kind_of_proxy_carries_the_curl_transport(
+    route: Route, targets: Callable[..., LocalServer], tls_files: TLSFiles
+) -> None:
+    target = targets(tls=route.tls)
+    with _pool(route, tls_files, transport="curl") as pool:
+        for n in range(3):
+            assert pool.get(f"{target.url}/through/{n}").content == b"ok"
+        stats = pool.stats()
+    assert [r.path.rsplit("/", 2)[-2:] for r in target.requests] == [["through", str(n)] for n in range(3)]
+    assert stats.requests == 3
+    if route.keep_alive:
+        assert stats.connections_opened == target.connections_accepted == 1

@@ -7,17 +7,19 @@ import threading
 import time
 from collections import Counter
 
+import pytest
 import requests
 
 from sessionpool import ThreadLocalPool
 from sessionpool.testing import Nginx, run_threads
 
 
-def test_pauses_around_the_keepalive_timeout_fail_no_get_and_send_no_post_twice(nginx: Nginx) -> None:
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_pauses_around_the_keepalive_timeout_fail_no_get_and_send_no_post_twice(nginx: Nginx, transport: str) -> None:
     threads, per_thread, pause_every = 8, 250, 23
     failures: Counter[str] = Counter()
     lock = threading.Lock()
-    with ThreadLocalPool() as pool:
+    with ThreadLocalPool(transport=transport) as pool:
 
         def work(index: int) -> None:
             chance = random.Random(index)

@@ -72,6 +72,8 @@ class RouteCache:
     def __init__(self) -> None:
         self.routes: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
         self.tls_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+        #: What a transport keeps for the whole pool (the curl transport's share handle), if anything.
+        self.transport_state: Any = None
 
     def clear(self) -> None:
         """Forget every answer (the pool's ``invalidate``: a CA file may have changed)."""
@@ -309,12 +311,25 @@ class PoolAdapter(HTTPAdapter):
         """
         binding = self.proxy_binding
         if binding is None:
-            return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        return binding.send(
-            lambda chosen: super(PoolAdapter, self).send(
-                request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=chosen
-            )
-        )
+            return self._send_on_wire(request, stream, timeout, verify, cert, proxies)
+        return binding.send(lambda chosen: self._send_on_wire(request, stream, timeout, verify, cert, chosen))
+
+    def _send_on_wire(
+        self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
+    ) -> Response:
+        """One attempt on the wire: the transport's one job, below everything the pool adds.
+
+        The seam between the pool and a transport: the timeout is the
+        attempt's (the default applied, cut to the deadline), ``proxies``
+        the ones to choose from (the rotation's, if any); the answer is
+        requests' :class:`~requests.Response` as ``HTTPAdapter.send`` makes
+        it (its body read by requests afterwards, unless ``stream``), and a
+        failure is requests' exception for it, with urllib3's layers under
+        it (what :mod:`sessionpool._classify` reads).
+        Here: urllib3's, through requests' own ``HTTPAdapter.send``; the curl
+        transport's adapter sends through libcurl (:mod:`sessionpool._curl`).
+        """
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
     def _send(
         self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any

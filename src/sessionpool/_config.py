@@ -25,6 +25,7 @@ from sessionpool._config_checks import (
     check_source_address,
     check_ssl_context,
     check_timeout,
+    check_transport,
     check_verify,
 )
 from sessionpool._frozendict import FrozenDict
@@ -205,6 +206,17 @@ class PoolConfig:
     :param proxy_failure_limit: connect failures in a row that bench a
         proxy of ``proxy_rotation`` (default 3).
     :param proxy_cooldown: seconds a benched proxy gets no requests (default 60).
+    :param transport: what sends the requests: ``"urllib3"`` (default:
+        requests' own adapter) or ``"curl"`` (libcurl, through curl_cffi: the
+        ``curl`` extra). Both give requests' own ``Response``; the curl
+        transport refuses ``ssl_context`` and ``socket_options``, which
+        libcurl cannot take.
+    :param impersonate: with ``transport="curl"``: the browser whose TLS and
+        HTTP/2 fingerprint libcurl sends (curl_cffi's names: ``"chrome"``,
+        ``"firefox"``, ``"safari"``, ...). Only the handshake is a browser's:
+        the headers stay the request's. ``None`` (default): libcurl's own.
+    :param http2: with ``transport="curl"``: offer HTTP/2 to https servers
+        (by ALPN; HTTP/1.1 when a server declines). Off by default.
 
     A config never changes; derive another with :func:`dataclasses.replace`.
     """
@@ -240,6 +252,9 @@ class PoolConfig:
     proxy_rotation: tuple[str, ...] = ()
     proxy_failure_limit: int = DEFAULT_PROXY_FAILURE_LIMIT
     proxy_cooldown: float = DEFAULT_PROXY_COOLDOWN
+    transport: str = "urllib3"
+    impersonate: str | None = None
+    http2: bool = False
 
     def __post_init__(self) -> None:
         check_int("PoolConfig.pool_connections", self.pool_connections, minimum=1)
@@ -275,6 +290,7 @@ class PoolConfig:
         check_int("PoolConfig.proxy_failure_limit", self.proxy_failure_limit, minimum=1)
         cooldown = check_seconds("PoolConfig.proxy_cooldown", self.proxy_cooldown, allow_zero=True)
         object.__setattr__(self, "proxy_cooldown", cooldown)
+        check_transport(self.transport, self.impersonate, self.http2, self.ssl_context, self.socket_options)
 
     def _check_per_host(self) -> None:
         if self.per_host_limit is not None:
@@ -410,6 +426,9 @@ class PoolConfigFields(TypedDict, total=False):
     proxy_rotation: tuple[str, ...]
     proxy_failure_limit: int
     proxy_cooldown: float
+    transport: str
+    impersonate: str | None
+    http2: bool
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PoolConfig))

@@ -184,3 +184,65 @@ def check_proxy_rotation(rotation: object, proxies: Mapping[str, str]) -> tuple[
                 f" requests (proxies has {', '.join(repr(key) for key in clashing)}): give one of them"
             )
     return tuple(rotation)
+
+
+#: The transports a pool can send through.
+TRANSPORTS = ("urllib3", "curl")
+
+
+def check_transport(
+    transport: object, impersonate: object, http2: object, ssl_context: object, socket_options: object
+) -> None:
+    """``PoolConfig.transport`` and the settings only the curl transport has, or refuses.
+
+    :raises ImportError: for ``"curl"`` when curl_cffi (the ``curl`` extra) is not installed.
+    """
+    if not isinstance(transport, str):
+        raise TypeError(f"PoolConfig.transport must be a str ('urllib3' or 'curl'), got {describe(transport)}")
+    if transport not in TRANSPORTS:
+        allowed = " or ".join(repr(name) for name in TRANSPORTS)
+        raise ValueError(f"PoolConfig.transport must be {allowed}, got {describe(transport)}")
+    if not isinstance(http2, bool):
+        raise TypeError(f"PoolConfig.http2 must be a bool, got {describe(http2)}")
+    if transport != "curl":
+        for name, value, default in (("impersonate", impersonate, None), ("http2", http2, False)):
+            if value != default:
+                raise ValueError(
+                    f"PoolConfig.{name} is a setting of the curl transport, and transport is {transport!r}:"
+                    f" give transport='curl' too, or leave {name} out"
+                )
+        return
+    from sessionpool._curl import curl_missing  # the transport's package, not curl_cffi: nothing is imported yet
+
+    missing = curl_missing()
+    if missing is not None:
+        raise ImportError(missing)
+    for name, value, why in (
+        ("ssl_context", ssl_context, "give verify the path of a CA bundle (and cert a client certificate) instead"),
+        ("socket_options", socket_options, "libcurl sets TCP_NODELAY itself; leave socket_options out"),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"PoolConfig.{name} cannot be used with transport='curl': libcurl makes its own"
+                f" connections, so a Python {name} would be dropped; {why}"
+            )
+    if impersonate is not None and impersonation_target(impersonate) is None:
+        from curl_cffi import BrowserType
+
+        names = ", ".join(["chrome", "edge", "firefox", "safari", "safari_ios", "chrome_android", "tor"])
+        versions = ", ".join(str(member.value) for member in BrowserType)
+        raise ValueError(
+            f"PoolConfig.impersonate must be None, a browser ({names}: its newest fingerprint)"
+            f" or one of curl_cffi's versions ({versions}); got {describe(impersonate)}"
+        )
+
+
+def impersonation_target(name: object) -> str | None:
+    """curl_cffi's fingerprint for ``name`` (a browser's newest for a bare name such as ``"chrome"``), or None."""
+    from curl_cffi import BrowserType
+    from curl_cffi.requests.impersonate import resolve_latest_browser_type
+
+    if not isinstance(name, str):
+        return None
+    target = resolve_latest_browser_type(name)  # type: ignore[no-untyped-call]
+    return target if target in {str(member.value) for member in BrowserType} else None

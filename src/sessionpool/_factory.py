@@ -87,10 +87,19 @@ def make_session(
     if config.deadline is not None:
         bind_deadline(session, config.deadline)
     if adapter is None:
-        adapter = PoolAdapter(config, stats, events, routes, hosts)
+        adapter = adapter_class(config)(config, stats, events, routes, hosts)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session, adapter
+
+
+def adapter_class(config: PoolConfig) -> type[PoolAdapter]:
+    """The adapter of ``config``'s transport: the pool's own over urllib3, or over libcurl (imported only then)."""
+    if config.transport == "curl":
+        from sessionpool._curl.adapter import CurlAdapter  # curl_cffi is an extra: imported only when used
+
+        return CurlAdapter
+    return PoolAdapter
 
 
 def _refuse_foreign_adapters(session: requests.Session) -> None:

@@ -1,0 +1,329 @@
+"""The pool adapter of the curl transport: :class:`CurlAdapter`, one attempt on the wire through libcurl.
+
+Everything above the wire is :class:`~sessionpool._adapter.PoolAdapter`'s:
+the lease check, the default timeout, the deadline, the host's turn, the
+proxy rotation, the replays, the redirect-body bound. This class sends one
+attempt of a prepared request on one of its session's lines
+(:mod:`sessionpool._curl.line`) and builds requests' response from it.
+
+**Go's replay rule.** libcurl sends a request again by itself when the
+connection it reused dies before any byte of the answer arrived (uploads
+included; up to 5 times, and no option forbids it). That is the stale
+replay, and the pool allows it only for a request its
+:class:`~sessionpool.RetryPolicy` would replay after a stale connection:
+``retry_stale`` on, and a request safe to send twice
+(:func:`~sessionpool._classify.retry_refusal`). Any other request goes out
+on a connection made for it (``CURLOPT_FRESH_CONNECT``), where libcurl
+never resends: a POST reaches the server at most once. The connection is
+kept afterwards, for the requests that may reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from curl_cffi import CurlShare
+from requests.models import PreparedRequest, Response
+
+from sessionpool._adapter import PoolAdapter, RouteCache
+from sessionpool._classify import retry_refusal
+from sessionpool._config import PoolConfig
+from sessionpool._config_checks import impersonation_target
+from sessionpool._curl.errors import Failure, as_requests_error
+from sessionpool._curl.line import Line, Lines
+from sessionpool._curl.request import TLSFiles, Wire, chosen_proxy, invalid_proxy, set_request
+from sessionpool._curl.response import BodyFile, build_response, no_head_error, parse_head
+from sessionpool._deadline import current as current_deadline
+from sessionpool._environment import origin
+from sessionpool._events import EventDispatcher
+from sessionpool._hosts import HostGate
+from sessionpool._stats import StatsRecorder
+
+__all__ = ["CurlAdapter"]
+
+#: While a connection is still being made, the read timeout's clock is started again this often (seconds).
+_CONNECTING_CHECK = 0.05
+
+
+class CurlAdapter(PoolAdapter):
+    """The adapter every session of a pool with ``transport="curl"`` mounts (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: PoolConfig,
+        stats: StatsRecorder,
+        events: EventDispatcher | None = None,
+        routes: RouteCache | None = None,
+        hosts: HostGate | None = None,
+    ) -> None:
+        super().__init__(config, stats, events, routes, hosts)
+        self._share = _share_of(self._routes)
+        self._wire = Wire(
+            http2=config.http2,
+            impersonate=None if config.impersonate is None else _target(config.impersonate),
+            keepalive_expiry=config.keepalive_expiry,
+            source_address=config.source_address,
+        )
+        self._expiry = config.keepalive_expiry
+        max_connections = config.pool_connections * config.pool_maxsize
+        share = self._share._curl_share
+        self._lines = Lines(lambda: Line(share, max_connections), keep=config.pool_maxsize)
+        self._tls: dict[tuple[Any, Any], TLSFiles] = {}
+        self._last_used: dict[str, float] = {}
+
+    def close(self) -> None:
+        """Close the session's connections: its lines, and whatever urllib3 pools requests made."""
+        self._lines.close()
+        super().close()
+
+    def _send_on_wire(
+        self, request: PreparedRequest, stream: bool, timeout: Any, verify: Any, cert: Any, proxies: Any
+    ) -> Response:
+        connect_timeout, read_timeout = _split_timeout(timeout, request)
+        url = _url_of(request)
+        proxy = chosen_proxy(request, proxies)
+        if proxy is not None:
+            invalid = invalid_proxy(proxy, request)
+            if invalid is not None:
+                raise invalid
+        tls = None
+        if url[:6].lower() == "https:" or (proxy is not None and proxy[:6].lower() == "https:"):
+            tls = self._tls_files(verify, cert, url)
+        deadline = current_deadline()
+        expires = None if deadline is None else deadline.expires
+        where = origin(url)
+        fresh = not self._may_reuse(request) or self._expired(where)
+        line = self._lines.take()
+        try:
+            set_request(
+                line, self._wire, request, url,
+                connect_timeout=connect_timeout,
+                total_ms=None if expires is None else int((expires - time.monotonic()) * 1000) + 1,
+                proxy=proxy, tls=tls, fresh=fresh,
+            )  # fmt: skip
+            line.start()
+            _drive(line, read_timeout, expires, head_only=stream)
+        except BaseException:
+            line.abort()
+            self._lines.give_back(line)
+            raise
+        outcome = line.outcome
+        made = line.connections_made()
+        if outcome.ended and outcome.code:
+            connected = line.connected()
+            self._count(where, made, sent=connected)
+            failure = Failure(
+                outcome.code, line.message(), proxied=proxy is not None, connected=connected,
+                answered=bool(line.head), read_timeout=outcome.read_timeout,
+            )  # fmt: skip
+            self._lines.give_back(line)
+            raise as_requests_error(failure, request)
+        self._count(where, made, sent=True)
+        head = parse_head(line.head)
+        if head is None:
+            line.abort()
+            self._lines.give_back(line)
+            raise no_head_error(request)
+        if not stream:
+            body = line.take(None)
+            self._last_used[where] = time.monotonic()
+            self._lines.give_back(line)
+            return build_response(self, request, head, body, _ended)
+        body_file = _StreamedBody(self, line, read_timeout, expires, where)
+        return build_response(self, request, head, body_file.file, body_file.ended)
+
+    def _may_reuse(self, request: PreparedRequest) -> bool:
+        """Whether ``request`` may go out on a connection already open: the policy would replay it if that one died."""
+        policy = self._policy
+        if not policy.retry_stale or policy.stale_attempts <= 0:
+            return False
+        if request.body is None and request.method in policy.retry_methods:
+            return True
+        return retry_refusal(request, policy) is None
+
+    def _expired(self, where: str) -> bool:
+        """Whether this session's connection to ``where`` has been idle longer than ``keepalive_expiry``."""
+        if self._expiry is None:
+            return False
+        last = self._last_used.get(where)
+        return last is not None and time.monotonic() - last > self._expiry
+
+    def _count(self, where: str, made: int, *, sent: bool) -> None:
+        stats = self._stats
+        for _ in range(made):
+            stats.connection_opened()
+            if self._events:
+                scheme, _, rest = where.partition("://")
+                host, _, port = rest.rpartition(":")
+                if not host or not port.isdigit():
+                    host, port = rest, "443" if scheme == "https" else "80"
+                self._events.connection_opened(scheme, host.strip("[]"), int(port))
+        if sent:
+            stats.request_sent(reused=made == 0)
+
+    def _tls_files(self, verify: Any, cert: Any, url: str) -> TLSFiles:
+        key = (verify, cert)
+        try:
+            files = self._tls.get(key)
+        except TypeError:  # an unhashable verify or cert (a list): worked out for this request only
+            return TLSFiles(verify, cert, url)
+        if files is None:
+            files = self._tls[key] = TLSFiles(verify, cert, url)
+        return files
+
+
+class _StreamedBody:
+    """A streamed body: read from its line as it arrives; the line goes back to the session once the body is done."""
+
+    def __init__(
+        self, adapter: CurlAdapter, line: Line, read_timeout: float | None, expires: float | None, where: str
+    ) -> None:
+        self._adapter = adapter
+        self._line: Line | None = line
+        self._read_timeout = read_timeout
+        self._expires = expires
+        self._where = where
+        self.file = BodyFile(self._read, self._close, self.ended)
+
+    def ended(self) -> bool:
+        line = self._line
+        return line is None or (line.outcome.ended and not line.chunks)
+
+    def _read(self, amt: int | None) -> bytes:
+        line = self._line
+        if line is None:
+            return b""
+        wanted = (lambda: False) if amt is None else (lambda: line.buffered >= amt)
+        _drive(line, self._read_timeout, self._expires, until=wanted)
+        data = line.take(amt)
+        outcome = line.outcome
+        if outcome.ended and not line.chunks:
+            if outcome.code and not data:
+                self._release(line, clean=False)
+                raise _stream_error(outcome.code, outcome.read_timeout, line.message())
+            if (not outcome.code and not data) or (not outcome.code and amt is None):
+                self._release(line, clean=True)
+        return data
+
+    def _close(self) -> None:
+        line = self._line
+        if line is not None:
+            clean = line.outcome.ended and not line.outcome.code
+            if not line.outcome.ended:
+                line.abort()
+            self._release(line, clean=clean)
+
+    def _release(self, line: Line, *, clean: bool) -> None:
+        self._line = None
+        if clean:
+            self._adapter._last_used[self._where] = time.monotonic()
+        self._adapter._lines.give_back(line)
+
+    def __del__(self) -> None:
+        line = self._line
+        if line is not None and line.pid == os.getpid():
+            line.abort()
+            self._adapter._lines.give_back(line)
+
+
+def _url_of(request: PreparedRequest) -> str:
+    url: object = request.url
+    if isinstance(url, bytes):
+        return url.decode("utf-8")
+    return url if isinstance(url, str) else ""
+
+
+def _ended() -> bool:
+    return True
+
+
+def _drive(
+    line: Line,
+    read_timeout: float | None,
+    expires: float | None,
+    *,
+    head_only: bool = False,
+    until: Any = None,
+) -> None:
+    """Step ``line``'s transfer until it ends, its head is complete (``head_only``) or ``until()`` holds.
+
+    Stops it at ``expires`` (the deadline; the caller raises its error) and
+    after ``read_timeout`` seconds without a byte once connected.
+    """
+    outcome = line.outcome
+    while not outcome.ended:
+        if head_only and line.head_done:
+            return
+        if until is not None and until():
+            return
+        now = time.monotonic()
+        wait = 1.0
+        if expires is not None:
+            if now >= expires:
+                line.abort()
+                return
+            wait = min(wait, expires - now)
+        if read_timeout is not None:
+            idle = now - line.last_byte
+            if idle >= read_timeout:
+                if line.head or line.connected():
+                    line.abort(read_timeout=True)
+                    return
+                line.last_byte = now  # still connecting: the connect timeout is libcurl's; the read clock starts later
+                idle = 0.0
+                wait = min(wait, _CONNECTING_CHECK)
+            wait = min(wait, read_timeout - idle)
+        line.step(max(1, int(wait * 1000)))
+
+
+def _stream_error(code: int, read_timeout: bool, message: str) -> Exception:
+    """What a body read raises for a transfer that failed: errors urllib3's response turns into requests'."""
+    import http.client
+
+    if read_timeout or code == 28:
+        return TimeoutError("The read operation timed out")
+    if code == 18:
+        return http.client.IncompleteRead(b"")
+    return ConnectionResetError(f"curl: ({code}) {message}")
+
+
+def _split_timeout(timeout: Any, request: PreparedRequest) -> tuple[float | None, float | None]:
+    """``(connect, read)`` of a timeout as requests takes it (a number, a pair, None, or urllib3's ``Timeout``)."""
+    if timeout is None or isinstance(timeout, (int, float)):
+        return timeout, timeout
+    if isinstance(timeout, tuple):
+        try:
+            connect, read = timeout
+        except ValueError:
+            raise ValueError(
+                f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
+                f"or a single float to set both timeouts to the same value."
+            ) from None
+        return connect, read
+    connect = getattr(timeout, "connect_timeout", None)
+    read = getattr(timeout, "read_timeout", None)
+    return (
+        connect if isinstance(connect, (int, float)) else None,
+        read if isinstance(read, (int, float)) else None,
+    )
+
+
+def _target(name: str) -> bytes:
+    target = impersonation_target(name)
+    if target is None:  # pragma: no cover - PoolConfig checked it
+        raise ValueError(f"unknown browser to impersonate: {name!r}")
+    return target.encode("ascii")
+
+
+def _share_of(routes: RouteCache) -> Any:
+    """The pool's share handle (DNS and TLS session caches), one per process.
+
+    Made again in a forked child: the parent's may have been locked by one of
+    its threads at the fork. Its libcurl handle is curl_cffi's ``_curl_share``.
+    """
+    held = routes.transport_state
+    if held is None or held[0] != os.getpid():
+        held = routes.transport_state = (os.getpid(), CurlShare(connect=False, dns=True, ssl_session=True))
+    return held[1]

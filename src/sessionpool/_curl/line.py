@@ -1,0 +1,365 @@
+"""A *line*: one libcurl multi handle driving one easy handle, with the connections of one session.
+
+libcurl allows a handle to be used by one thread at a time, and no sharing
+of connection caches between threads that run at once. So each pooled
+session sends through lines of its own (:class:`Lines`): a line holds its
+connections in its multi handle's cache, as the session's urllib3 pools
+hold them with the default transport, and serves one transfer at a time. A
+second line is taken only while a streamed body still holds the first, as
+urllib3 takes a second connection.
+
+A transfer is driven from the thread that reads it: ``curl_multi_perform``
+does what the sockets allow, ``curl_multi_poll`` waits for them with the GIL
+released. Driving it from the caller keeps two promises that a transfer
+run to completion by ``curl_easy_perform`` could not: a streamed body is
+handed over as it arrives (nothing is read ahead but what one step brings),
+and the read timeout is requests' own (no byte for that long), measured
+here, where libcurl has only whole seconds of "low speed".
+
+Every option is reset between two transfers (``curl_easy_reset``, which
+keeps the connections, the DNS cache and TLS sessions), then set again from
+the request: nothing of one request reaches the next.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from curl_cffi import ffi, lib
+
+__all__ = ["Line", "Lines", "Outcome"]
+
+# libcurl's constants (curl/curl.h, curl/multi.h).
+_CURLMSG_DONE = 1
+_INFO_RESPONSE_CODE = 0x200000 + 2
+_INFO_NUM_CONNECTS = 0x200000 + 26
+_INFO_PRETRANSFER_TIME_T = 0x600000 + 53
+_MULTI_MAXCONNECTS = 6
+_WRITEFUNC_ERROR = 0xFFFFFFFF
+
+#: The longest one wait for the sockets lasts: a stop (a deadline, a read
+#: timeout) is noticed at least this often, in milliseconds.
+_POLL_MS = 1000
+
+
+class _Sink:
+    """Where libcurl's callbacks for one line go: curl_cffi's buffer callback calls ``callback.write``."""
+
+    __slots__ = ("callback", "exception")
+
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
+        self.exception: BaseException | None = None
+
+
+class _Writer:
+    __slots__ = ("write",)
+
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self.write = write
+
+
+class Outcome:
+    """How a transfer ended, or where it stands: its result code once it ended."""
+
+    __slots__ = ("code", "ended", "read_timeout")
+
+    def __init__(self) -> None:
+        self.ended = False
+        self.code = 0
+        self.read_timeout = False
+
+
+class Line:
+    """One multi handle and one easy handle; a transfer at a time (see the module docstring).
+
+    :param share: the pool's share handle (DNS and TLS session caches), or None.
+    :param max_connections: the most connections the line's cache keeps open.
+    """
+
+    def __init__(self, share: Any, max_connections: int) -> None:
+        self.pid = os.getpid()
+        self.multi = lib.curl_multi_init()
+        self.easy = lib.curl_easy_init()
+        if self.multi == ffi.NULL or self.easy == ffi.NULL:  # pragma: no cover - out of memory
+            raise MemoryError("libcurl could not make a handle")
+        self._share = share
+        self._long = ffi.new("long*")
+        self._int64 = ffi.new("int64_t*")
+        self._running = ffi.new("int*")
+        self._left = ffi.new("int*")
+        self.error_buffer = ffi.new("char[]", 256)
+        self._long[0] = max_connections
+        lib.curl_multi_setopt(self.multi, _MULTI_MAXCONNECTS, self._long)
+        # The callbacks' targets stay for the line's life; each transfer only changes where they write.
+        self._body_sink = ffi.new_handle(_Sink(_Writer(self._on_body)))
+        self._head_sink = ffi.new_handle(_Sink(_Writer(self._on_head)))
+        self._upload: Any = None
+        self._keep: list[Any] = []  # what libcurl points into until the transfer ends (a body, a header list)
+        self.slist: Any = ffi.NULL
+        self.head: list[bytes] = []
+        self.head_done = False
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.last_byte = 0.0
+        self.outcome = Outcome()
+        self.active = False
+
+    # -- options, for the request module -----------------------------------
+
+    def reset(self) -> None:
+        """Forget every option of the last transfer; set the callbacks and the share handle again."""
+        easy = self.easy
+        lib.curl_easy_reset(easy)
+        lib._curl_easy_setopt(easy, 10000 + 10, self.error_buffer)  # ERRORBUFFER
+        lib._curl_easy_setopt(easy, 20000 + 11, lib.buffer_callback)  # WRITEFUNCTION
+        lib._curl_easy_setopt(easy, 10000 + 1, self._body_sink)  # WRITEDATA
+        lib._curl_easy_setopt(easy, 20000 + 79, lib.buffer_callback)  # HEADERFUNCTION
+        lib._curl_easy_setopt(easy, 10000 + 29, self._head_sink)  # HEADERDATA
+        if self._share is not None:
+            lib._curl_easy_setopt(easy, 10000 + 100, self._share)  # SHARE
+
+    def set_long(self, option: int, value: int) -> None:
+        """``curl_easy_setopt`` of a long option."""
+        self._long[0] = value
+        self._check(lib._curl_easy_setopt(self.easy, option, self._long), option)
+
+    def set_int64(self, option: int, value: int) -> None:
+        """``curl_easy_setopt`` of an off_t option."""
+        self._int64[0] = value
+        self._check(lib._curl_easy_setopt(self.easy, option, self._int64), option)
+
+    def set_bytes(self, option: int, value: bytes | None) -> None:
+        """``curl_easy_setopt`` of a string option (libcurl copies it); None unsets it."""
+        self._check(lib._curl_easy_setopt(self.easy, option, ffi.NULL if value is None else value), option)
+
+    def set_pointer(self, option: int, value: Any) -> None:
+        """``curl_easy_setopt`` of a pointer libcurl keeps (not copied): kept alive until the transfer ends."""
+        self._keep.append(value)
+        self._check(lib._curl_easy_setopt(self.easy, option, value), option)
+
+    def keep(self, value: Any) -> None:
+        """Keep ``value`` alive until the transfer ends (libcurl points into it)."""
+        self._keep.append(value)
+
+    def set_headers(self, lines: Iterable[bytes]) -> None:
+        """The request's header lines (``HTTPHEADER``), freed when the transfer ends."""
+        slist = ffi.NULL
+        for line in lines:
+            slist = lib.curl_slist_append(slist, line)
+        self.slist = slist
+        self._check(lib._curl_easy_setopt(self.easy, 10000 + 23, slist), 10000 + 23)
+
+    def set_upload(self, read: Callable[[int], bytes], seek: Callable[[int, int], None] | None) -> None:
+        """A body read as it is sent: ``read(n)`` gives up to n bytes, b"" at its end; ``seek`` rewinds it."""
+        self._upload = ffi.new_handle(_Sink(read))
+        lib._curl_easy_setopt(self.easy, 20000 + 12, lib.read_callback)  # READFUNCTION
+        lib._curl_easy_setopt(self.easy, 10000 + 9, self._upload)  # READDATA
+        if seek is not None:
+            self._seek = ffi.new_handle(_Sink(_Seeker(seek)))
+            self._keep.append(self._seek)
+            lib._curl_easy_setopt(self.easy, 20000 + 167, lib.seek_buffer_callback)  # SEEKFUNCTION
+            lib._curl_easy_setopt(self.easy, 10000 + 168, self._seek)  # SEEKDATA
+
+    def impersonate(self, target: bytes) -> None:
+        """Send with the TLS and HTTP/2 fingerprint of ``target`` (curl_cffi's names); headers stay the request's."""
+        self._check(lib.curl_easy_impersonate(self.easy, target, 0), 0)
+
+    def _check(self, code: int, option: int) -> None:
+        if code != 0:
+            raise ValueError(f"libcurl refused option {option} (error {code}): {self.message()}")
+
+    # -- a transfer ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin the transfer the options describe."""
+        self.head = []
+        self.head_done = False
+        self.chunks = []
+        self.buffered = 0
+        self.outcome = Outcome()
+        self.error_buffer[0] = b"\0"
+        self.last_byte = time.monotonic()
+        self.active = True
+        lib.curl_multi_add_handle(self.multi, self.easy)
+
+    def step(self, wait_ms: int) -> None:
+        """Do what the sockets allow; if the transfer is not over, wait up to ``wait_ms`` for them."""
+        multi = self.multi
+        lib.curl_multi_perform(multi, self._running)
+        if self._running[0] == 0:
+            self._finish()
+            return
+        if wait_ms > 0:
+            lib.curl_multi_poll(multi, ffi.NULL, 0, min(wait_ms, _POLL_MS), ffi.NULL)
+            lib.curl_multi_perform(multi, self._running)
+            if self._running[0] == 0:
+                self._finish()
+
+    def _finish(self) -> None:
+        message = lib.curl_multi_info_read(self.multi, self._left)
+        code = 0
+        while message != ffi.NULL:
+            if message.msg == _CURLMSG_DONE:
+                code = message.data.result
+            message = lib.curl_multi_info_read(self.multi, self._left)
+        self._end(code)
+
+    def abort(self, *, read_timeout: bool = False) -> None:
+        """End the transfer where it is: libcurl closes its connection."""
+        if self.active:
+            self.outcome.read_timeout = read_timeout
+            self._end(28 if read_timeout else 42)  # OPERATION_TIMEDOUT, ABORTED_BY_CALLBACK
+
+    def _end(self, code: int) -> None:
+        lib.curl_multi_remove_handle(self.multi, self.easy)
+        self.active = False
+        outcome = self.outcome
+        outcome.ended = True
+        if not outcome.code:
+            outcome.code = code
+        if self.slist != ffi.NULL:
+            lib.curl_slist_free_all(self.slist)
+            self.slist = ffi.NULL
+        self._keep.clear()
+        self._upload = None
+        upload_error = _sink_error(self._body_sink) or _sink_error(self._head_sink)
+        if upload_error is not None:  # pragma: no cover - the callbacks only append
+            raise upload_error
+
+    def take(self, amt: int | None) -> bytes:
+        """Up to ``amt`` bytes of what arrived of the body (all of it if None), taken from the line's buffer."""
+        chunks = self.chunks
+        if not chunks:
+            return b""
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if amt is None or len(data) <= amt:
+            self.chunks = []
+            self.buffered = 0
+            return data
+        self.chunks = [data[amt:]]
+        self.buffered = len(data) - amt
+        return data[:amt]
+
+    def info_long(self, info: int) -> int:
+        """``curl_easy_getinfo`` of a long (or off_t) item of the last transfer."""
+        if info & 0xF00000 == 0x600000:
+            lib.curl_easy_getinfo(self.easy, info, self._int64)
+            return int(self._int64[0])
+        lib.curl_easy_getinfo(self.easy, info, self._long)
+        return int(self._long[0])
+
+    def connections_made(self) -> int:
+        """New connections the transfer opened (0: it went out on one already open)."""
+        return self.info_long(_INFO_NUM_CONNECTS)
+
+    def connected(self) -> bool:
+        """Whether the transfer got as far as sending (its connection, and any TLS or proxy tunnel, was up)."""
+        return self.info_long(_INFO_PRETRANSFER_TIME_T) > 0
+
+    def message(self) -> str:
+        """Libcurl's message for the last failure."""
+        return ffi.string(self.error_buffer).decode("utf-8", "replace")  # type: ignore[no-any-return]
+
+    def _on_body(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.buffered += len(data)
+        self.last_byte = time.monotonic()
+        self.head_done = True
+
+    def _on_head(self, line: bytes) -> None:
+        self.last_byte = time.monotonic()
+        if self.head_done:
+            return  # trailers of a chunked body: not headers of the answer
+        if line in (b"\r\n", b"\n"):
+            # The end of a block: the answer's, unless an interim 1xx (or the
+            # 200 of a proxy's CONNECT, which libcurl keeps from us) came first.
+            status = _status_of(self.head)
+            self.head.append(line)
+            self.head_done = status is not None and not 100 <= status < 200
+            return
+        if line.startswith(b"HTTP/"):
+            self.head = []
+        self.head.append(line)
+
+    def close(self) -> None:
+        """Close the line's connections and free its handles (in a forked child: only let go of them)."""
+        if self.pid != os.getpid():
+            return  # the parent still uses these connections: closing them here could end its TLS sessions
+        if self.active:
+            lib.curl_multi_remove_handle(self.multi, self.easy)
+            self.active = False
+        if self.easy != ffi.NULL:
+            lib.curl_easy_cleanup(self.easy)
+            self.easy = ffi.NULL
+        if self.multi != ffi.NULL:
+            lib.curl_multi_cleanup(self.multi)
+            self.multi = ffi.NULL
+
+
+class _Seeker:
+    __slots__ = ("seek",)
+
+    def __init__(self, seek: Callable[[int, int], None]) -> None:
+        self.seek = seek
+
+
+def _sink_error(sink: Any) -> BaseException | None:
+    context = ffi.from_handle(sink)
+    error, context.exception = context.exception, None
+    return error  # type: ignore[no-any-return]
+
+
+def _status_of(lines: list[bytes]) -> int | None:
+    if not lines or not lines[0].startswith(b"HTTP/"):
+        return None
+    parts = lines[0].split(None, 2)
+    code = parts[1] if len(parts) > 1 else b""
+    return int(code) if len(code) == 3 and code.isdigit() else None
+
+
+class Lines:
+    """The lines of one session: one normally, another for each streamed body still being read.
+
+    :param make: makes a line.
+    :param keep: the most idle lines kept (the session's ``pool_maxsize``); one
+        more is closed when its transfer ends.
+    """
+
+    def __init__(self, make: Callable[[], Line], keep: int) -> None:
+        self._make = make
+        self._keep = keep
+        self._idle: list[Line] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self) -> Line:
+        """A line with no transfer: an idle one (the most recently used, whose connections are warmest) or a new one."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._make()
+
+    def give_back(self, line: Line) -> None:
+        """``line``'s transfer ended: keep it for the next, or close it if enough are kept (or the session closed)."""
+        with self._lock:
+            if not self._closed and len(self._idle) < self._keep:
+                self._idle.append(line)
+                return
+        line.close()
+
+    def close(self) -> None:
+        """Close every idle line; a line still streaming closes when its body is done."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for line in idle:
+            line.close()
+
+    def __iter__(self) -> Iterator[Line]:
+        with self._lock:
+            return iter(list(self._idle))

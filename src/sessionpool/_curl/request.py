@@ -1,0 +1,267 @@
+"""A prepared request as the options of a line's transfer: exactly what requests prepared, nothing of libcurl's own.
+
+libcurl adds request headers of its own unless told not to: ``Accept: */*``
+when the request has none, ``Expect: 100-continue`` before a larger body,
+``Content-Type: application/x-www-form-urlencoded`` for a body without one.
+Each is turned off here (an empty ``Name:`` line), so the server sees the
+headers requests prepared, in their order, and the body as requests
+encoded it. Redirects, cookies and authentication stay requests' work:
+libcurl follows no redirect, keeps no cookie and answers no challenge.
+libcurl's own proxy settings from the environment are never read: the
+proxy is the one requests chose (none: ``CURLOPT_PROXY ""``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+from curl_cffi import CurlHttpVersion, CurlOpt, ffi
+from requests.models import PreparedRequest
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, prepend_scheme_if_needed, select_proxy
+
+from sessionpool._curl.line import Line
+
+__all__ = ["TLSFiles", "Wire", "set_request"]
+
+_URL = int(CurlOpt.URL)
+_NOBODY = int(CurlOpt.NOBODY)
+_POST = int(CurlOpt.POST)
+_CUSTOMREQUEST = int(CurlOpt.CUSTOMREQUEST)
+_POSTFIELDS = int(CurlOpt.POSTFIELDS)
+_POSTFIELDSIZE_LARGE = int(CurlOpt.POSTFIELDSIZE_LARGE)
+_CONNECTTIMEOUT_MS = int(CurlOpt.CONNECTTIMEOUT_MS)
+_TIMEOUT_MS = int(CurlOpt.TIMEOUT_MS)
+_PROXY = int(CurlOpt.PROXY)
+_FRESH_CONNECT = int(CurlOpt.FRESH_CONNECT)
+_NOSIGNAL = int(CurlOpt.NOSIGNAL)
+_PATH_AS_IS = int(CurlOpt.PATH_AS_IS)
+_HTTP_VERSION = int(CurlOpt.HTTP_VERSION)
+_SUPPRESS_CONNECT_HEADERS = int(CurlOpt.SUPPRESS_CONNECT_HEADERS)
+_MAXAGE_CONN = int(CurlOpt.MAXAGE_CONN)
+_BUFFERSIZE = int(CurlOpt.BUFFERSIZE)
+_ACCEPT_ENCODING = int(CurlOpt.ACCEPT_ENCODING)
+_HTTP_CONTENT_DECODING = int(CurlOpt.HTTP_CONTENT_DECODING)
+
+#: libcurl has no "no limit" for connecting (0 means its default, 300 s): this is as good as none.
+_FOREVER_MS = 2**31 - 1
+_BODY_TYPES = (bytes, bytearray, memoryview, str)
+
+
+class TLSFiles:
+    """The TLS options for one ``(verify, cert)``, worked out once as requests' ``cert_verify`` would.
+
+    :raises OSError: as requests raises it, for a CA bundle or a client
+        certificate that is not there.
+    """
+
+    __slots__ = ("options",)
+
+    def __init__(self, verify: Any, cert: Any, url: str) -> None:
+        options: list[tuple[int, int | bytes]] = []
+        if verify:
+            location = DEFAULT_CA_BUNDLE_PATH if verify is True else verify
+            if not location or not os.path.exists(location):
+                raise OSError(f"Could not find a suitable TLS CA certificate bundle, invalid path: {location}")
+            which = (
+                (CurlOpt.CAPATH, CurlOpt.PROXY_CAPATH)
+                if os.path.isdir(location)
+                else (CurlOpt.CAINFO, CurlOpt.PROXY_CAINFO)
+            )
+            options += [(int(which[0]), os.fsencode(location)), (int(which[1]), os.fsencode(location))]
+            options += [(int(CurlOpt.SSL_VERIFYPEER), 1), (int(CurlOpt.SSL_VERIFYHOST), 2)]
+        else:
+            options += [(int(CurlOpt.SSL_VERIFYPEER), 0), (int(CurlOpt.SSL_VERIFYHOST), 0)]
+            options += [(int(CurlOpt.PROXY_SSL_VERIFYPEER), 0), (int(CurlOpt.PROXY_SSL_VERIFYHOST), 0)]
+        if cert:
+            cert_file, key_file = (cert, None) if isinstance(cert, str) else cert
+            if not os.path.exists(cert_file):
+                raise OSError(f"Could not find the TLS certificate file, invalid path: {cert_file}")
+            options.append((int(CurlOpt.SSLCERT), os.fsencode(cert_file)))
+            if key_file:
+                if not os.path.exists(key_file):
+                    raise OSError(f"Could not find the TLS key file, invalid path: {key_file}")
+                options.append((int(CurlOpt.SSLKEY), os.fsencode(key_file)))
+        self.options = tuple(options)
+
+
+class Wire:
+    """What every transfer of one adapter is set up with, beyond the request: the config's transport options.
+
+    :param http2: offer HTTP/2 (by ALPN, for https); else HTTP/1.1 only.
+    :param impersonate: curl_cffi's name of a browser whose TLS and HTTP/2
+        fingerprint to send, as bytes; None for libcurl's own.
+    :param keepalive_expiry: seconds an idle connection may be reused (None: as long as the server keeps it).
+    :param source_address: ``(host, port)`` to connect from, or None.
+    """
+
+    __slots__ = ("http_version", "impersonate", "interface", "local_port", "max_age")
+
+    def __init__(
+        self, *, http2: bool, impersonate: bytes | None, keepalive_expiry: float | None, source_address: Any
+    ) -> None:
+        self.http_version = int(CurlHttpVersion.V2TLS if http2 else CurlHttpVersion.V1_1)
+        self.impersonate = impersonate
+        # libcurl counts idle ages in whole seconds; the adapter also opens a
+        # fresh connection for a request after a longer idle time than the expiry.
+        self.max_age = 2**31 - 1 if keepalive_expiry is None else max(1, math.ceil(keepalive_expiry))
+        self.interface = None if source_address is None else b"host!" + source_address[0].encode("ascii")
+        self.local_port = None if source_address is None or not source_address[1] else int(source_address[1])
+
+
+def set_request(
+    line: Line,
+    wire: Wire,
+    request: PreparedRequest,
+    url: str,
+    *,
+    connect_timeout: float | None,
+    total_ms: int | None,
+    proxy: str | None,
+    tls: TLSFiles | None,
+    fresh: bool,
+) -> None:
+    """Set ``line``'s options for sending ``request`` (after a reset of the last transfer's)."""
+    line.reset()
+    if wire.impersonate is not None:
+        line.impersonate(wire.impersonate)
+        line.set_bytes(_ACCEPT_ENCODING, None)  # the body is decoded as requests decodes it, not by libcurl
+        line.set_long(_HTTP_CONTENT_DECODING, 0)
+    line.set_long(_NOSIGNAL, 1)
+    line.set_long(_PATH_AS_IS, 1)
+    line.set_long(_SUPPRESS_CONNECT_HEADERS, 1)
+    line.set_long(_HTTP_VERSION, wire.http_version)
+    line.set_long(_MAXAGE_CONN, wire.max_age)
+    line.set_long(_BUFFERSIZE, 64 * 1024)
+    if wire.interface is not None:
+        line.set_bytes(int(CurlOpt.INTERFACE), wire.interface)
+        if wire.local_port is not None:
+            line.set_long(int(CurlOpt.LOCALPORT), wire.local_port)
+    line.set_bytes(_URL, url.encode("utf-8"))
+    line.set_bytes(_PROXY, b"" if proxy is None else proxy.encode("utf-8"))
+    if tls is not None:
+        for option, value in tls.options:
+            if isinstance(value, int):
+                line.set_long(option, value)
+            else:
+                line.set_bytes(option, value)
+    line.set_long(_CONNECTTIMEOUT_MS, _FOREVER_MS if connect_timeout is None else max(1, int(connect_timeout * 1000)))
+    if total_ms is not None:
+        line.set_long(_TIMEOUT_MS, max(1, total_ms))
+    if fresh:
+        line.set_long(_FRESH_CONNECT, 1)
+    method = (request.method or "GET").upper()
+    headers = request.headers
+    body = request.body
+    if method == "HEAD":
+        line.set_long(_NOBODY, 1)
+    elif body is not None:
+        _set_body(line, request, body, method)
+    elif method != "GET":
+        line.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
+    lines = [_header_line(name, value) for name, value in headers.items()]
+    if "Accept" not in headers:
+        lines.append(b"Accept:")
+    lines.append(b"Expect:")
+    if body is not None and "Content-Type" not in headers:
+        lines.append(b"Content-Type:")
+    line.set_headers(lines)
+
+
+def _header_line(name: str | bytes, value: str | bytes) -> bytes:
+    """``Name: value`` as http.client encodes it (ISO-8859-1); an empty value as libcurl's ``Name;``."""
+    name_bytes = name if isinstance(name, bytes) else name.encode("iso-8859-1")
+    value_bytes = value if isinstance(value, bytes) else value.encode("iso-8859-1")
+    if not value_bytes:
+        return name_bytes + b";"
+    return name_bytes + b": " + value_bytes
+
+
+def _set_body(line: Line, request: PreparedRequest, body: Any, method: str) -> None:
+    if method != "POST":
+        line.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
+    if isinstance(body, _BODY_TYPES):
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        line.set_int64(_POSTFIELDSIZE_LARGE, len(data))
+        line.keep(data)  # libcurl reads the body from its buffer, not a copy
+        line.set_pointer(_POSTFIELDS, ffi.from_buffer(data))
+        return
+    length = request.headers.get("Content-Length")
+    size = int(length) if isinstance(length, str) and length.isdigit() else -1
+    line.set_long(_POST, 1)
+    line.set_int64(_POSTFIELDSIZE_LARGE, size)
+    if hasattr(body, "read"):
+        start = getattr(request, "_body_position", None)
+        seek = None
+        if isinstance(start, int):
+
+            def seek(offset: int, origin: int, file: Any = body, start: int = start) -> None:
+                file.seek(start + offset if origin == os.SEEK_SET else offset, origin)
+
+        line.set_upload(_file_reader(body), seek)
+    else:
+        line.set_upload(_iterator_reader(iter(body)), None)
+
+
+def _file_reader(file: Any) -> Any:
+    def read(size: int) -> bytes:
+        data = file.read(size)
+        return data.encode("utf-8") if isinstance(data, str) else (data or b"")
+
+    return read
+
+
+def _iterator_reader(chunks: Iterator[Any]) -> Any:
+    left = b""
+
+    def read(size: int) -> bytes:
+        nonlocal left
+        while not left:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return b""
+            left = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+        data, left = left[:size], left[size:]
+        return data
+
+    return read
+
+
+def chosen_proxy(request: PreparedRequest, proxies: Any) -> str | None:
+    """The proxy requests would send ``request`` through (its scheme added if missing), or None."""
+    if not proxies:
+        return None
+    proxy = select_proxy(request.url, proxies)  # type: ignore[arg-type]
+    if not proxy:
+        return None
+    proxy = prepend_scheme_if_needed(proxy, "http")
+    if proxy[:10].lower() == "socks4a://" and _is_ip_literal(request.url or ""):
+        # SOCKS4a sends a name for the proxy to resolve; libcurl sends an IP
+        # address that way too, which some proxies (Dante) refuse. For an
+        # address, SOCKS4 says the same thing, and PySocks sends it so.
+        proxy = "socks4://" + proxy[10:]
+    return proxy
+
+
+def _is_ip_literal(url: str) -> bool:
+    host = url.partition("://")[2].split("/", 1)[0].rpartition("@")[2]
+    host = host[1:].partition("]")[0] if host.startswith("[") else (host.rpartition(":")[0] or host)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def invalid_proxy(proxy: str, request: PreparedRequest) -> requests.RequestException | None:
+    """Requests' error for a proxy URL without a host, or None."""
+    host = proxy.partition("://")[2].rpartition("@")[2].split("/", 1)[0]
+    if not host:
+        return requests.exceptions.InvalidProxyURL(
+            "Please check proxy URL. It is malformed and could be missing the host.", request=request
+        )
+    return None

@@ -1,0 +1,209 @@
+"""The curl transport (``PoolConfig(transport="curl")``) against real servers on loopback.
+
+nginx, the fault-injecting server and the hostile server; the proxies are in test_proxies.py.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+import pytest
+import requests
+
+from helpers import TLSFiles
+from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
+from sessionpool._curl.adapter import CurlAdapter
+from sessionpool.testing import Faults, HostileServer, LocalServer, Nginx
+
+RESET_ON_REUSE = Faults(after=1, on="request", how="rst")
+
+
+# -- the config ------------------------------------------------------------------
+
+
+def test_an_unknown_transport_is_refused_with_the_allowed_values() -> None:
+    with pytest.raises(ValueError, match=r"PoolConfig.transport must be 'urllib3' or 'curl', got 'pycurl'"):
+        PoolConfig(transport="pycurl")
+
+
+@pytest.mark.parametrize(("field", "value"), [("impersonate", "chrome"), ("http2", True)])
+def test_curl_settings_are_refused_on_urllib3(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=rf"PoolConfig.{field} is a setting of the curl transport"):
+        PoolConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_what_libcurl_cannot_take_is_refused_not_dropped() -> None:
+    with pytest.raises(ValueError, match=r"PoolConfig.ssl_context cannot be used with transport='curl'"):
+        PoolConfig(transport="curl", ssl_context=ssl.create_default_context())
+    with pytest.raises(ValueError, match=r"PoolConfig.socket_options cannot be used with transport='curl'"):
+        PoolConfig(transport="curl", socket_options=((6, 1, 1),))
+
+
+def test_an_unknown_browser_is_refused_and_a_bare_name_is_its_newest() -> None:
+    with pytest.raises(ValueError, match=r"PoolConfig.impersonate must be None, a browser .*got 'netscape4'"):
+        PoolConfig(transport="curl", impersonate="netscape4")
+    assert PoolConfig(transport="curl", impersonate="chrome").impersonate == "chrome"
+
+
+def test_a_pool_on_curl_mounts_the_curl_adapter(server: LocalServer) -> None:
+    with ThreadLocalPool(transport="curl") as pool, pool.session() as session:
+        assert isinstance(session.get_adapter(server.url), CurlAdapter)
+
+
+# -- requests' own response --------------------------------------------------------
+
+
+def _answer(response: requests.Response) -> tuple[object, ...]:
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "date"}
+    return (
+        response.status_code, response.reason, response.url, headers, response.content, response.encoding,
+        [r.status_code for r in response.history], response.raw.status, response.raw.version,
+    )  # fmt: skip
+
+
+_COOKIES = "/respond?header=Set-Cookie: a=1; Path=/&header=Set-Cookie: b=2&header=X-Twice: 1&header=X-Twice: 2"
+
+
+_CHARSET = "/respond?header=Content-Type: text/plain; charset=utf-8&body=%C3%A9"
+
+
+@pytest.mark.parametrize("path", ["/", "/status/404", "/redirect/2", _COOKIES, _CHARSET])
+def test_a_response_is_what_the_default_transport_gives(server: LocalServer, path: str) -> None:
+    url = f"{server.url}{path}"
+    with ThreadLocalPool() as plain, ThreadLocalPool(transport="curl") as curl:
+        expected, got = plain.get(url), curl.get(url)
+        with plain.session() as plain_session, curl.session() as curl_session:
+            jars = (dict(plain_session.cookies), dict(curl_session.cookies))
+    assert _answer(got) == _answer(expected)
+    assert got.elapsed.total_seconds() > 0
+    assert jars[0] == jars[1]
+
+
+def test_a_coded_body_is_decoded_as_requests_decodes_it(hostile: HostileServer) -> None:
+    url = f"{hostile.url}/gzip-bomb?size=100000"
+    with ThreadLocalPool() as plain, ThreadLocalPool(transport="curl") as curl:
+        assert curl.get(url).content == plain.get(url).content == bytes(100_000)
+        coded = curl.get(url, stream=True).raw.read(decode_content=False)
+        assert coded == plain.get(url, stream=True).raw.read(decode_content=False) != bytes(100_000)
+        streamed = b"".join(curl.get(url, stream=True).raw.stream(1024, decode_content=True))
+    assert streamed == bytes(100_000)
+
+
+def test_cookies_redirects_and_the_request_headers_are_requests_own(server: LocalServer) -> None:
+    with ThreadLocalPool(transport="curl") as pool, pool.session() as session:
+        response = session.get(f"{server.url}/echo", headers={"X-One": "1"})
+    sent = response.json()["headers"]
+    # Exactly requests' headers: no Accept, Expect or Content-Type of libcurl's own.
+    assert {k.lower() for k in sent} == {"host", "user-agent", "accept-encoding", "accept", "connection", "x-one"}
+    assert sent["Accept"] == "*/*"
+    assert response.status_code == 200
+
+
+def test_a_post_body_arrives_as_requests_encoded_it(server: LocalServer) -> None:
+    with ThreadLocalPool(transport="curl") as pool:
+        pool.post(f"{server.url}/form", data={"a": "1", "b": "two words"})
+        pool.put(f"{server.url}/raw", data=b"x" * 200_000)
+        pool.post(f"{server.url}/chunks", data=iter([b"ab", b"cd"]))
+    form, raw, chunks = server.requests[-3:]
+    assert (form.method, form.body) == ("POST", b"a=1&b=two+words")
+    assert form.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert (raw.method, len(raw.body)) == ("PUT", 200_000)
+    assert "Expect" not in raw.headers
+    assert "Content-Type" not in raw.headers
+    assert (chunks.body, chunks.headers["Transfer-Encoding"]) == (b"abcd", "chunked")
+
+
+def test_a_streamed_body_arrives_as_the_server_sends_it(hostile: HostileServer) -> None:
+    # 4 chunks of 1 KiB, 0.5 s apart: the first must be read long before the last is sent.
+    url = f"{hostile.url}/trickle?size=4096&chunk=1024&interval=0.5"
+    with ThreadLocalPool(transport="curl", timeout=(5, 5)) as pool:
+        started = time.monotonic()
+        response = pool.get(url, stream=True)
+        first = next(response.iter_content(1024))
+        first_at = time.monotonic() - started
+        rest = b"".join(response.iter_content(1024))
+        total = time.monotonic() - started
+    assert len(first) + len(rest) == 4096
+    assert first_at < 1.0 < total
+
+
+# -- connections, and Go's replay rule --------------------------------------------
+
+
+def test_100_requests_count_100_and_exactly_the_connections_the_server_accepted(nginx: Nginx) -> None:
+    with QueuePool(size=1, transport="curl") as pool:
+        for n in range(100):
+            pool.get(f"{nginx.url}/ok/{n}")
+        stats = pool.stats()
+    assert stats.requests == 100
+    assert stats.connections_opened == nginx.connections_accepted()
+    assert stats.requests_reused == 100 - stats.connections_opened
+
+
+def test_a_post_goes_out_on_a_connection_of_its_own_and_reaches_the_server_once() -> None:
+    with LocalServer(faults=RESET_ON_REUSE) as server, QueuePool(size=1, transport="curl") as pool:
+        pool.get(server.url + "/warm-up")
+        response = pool.post(server.url + "/orders", data=b"one order")
+        stats = pool.stats()
+    assert response.status_code == 200
+    assert server.count("POST", "/orders") == 1
+    assert stats.connections_opened == server.connections_accepted == 2
+
+
+def test_a_get_whose_reused_connection_died_is_sent_again() -> None:
+    with LocalServer(faults=RESET_ON_REUSE) as server, QueuePool(size=1, transport="curl") as pool:
+        pool.get(server.url + "/warm-up")
+        assert pool.get(server.url + "/again").status_code == 200
+
+
+def test_with_stale_replays_off_nothing_reuses_a_connection(nginx: Nginx) -> None:
+    from sessionpool import RetryPolicy
+
+    with QueuePool(size=1, transport="curl", retry=RetryPolicy.disabled()) as pool:
+        for _ in range(5):
+            pool.get(f"{nginx.url}/ok")
+        stats = pool.stats()
+    assert stats.connections_opened == nginx.connections_accepted() == 5
+
+
+# -- errors as requests raises them ----------------------------------------------
+
+
+def test_a_refused_connection_is_a_connect_failure(server: LocalServer) -> None:
+    url = server.url
+    server.stop()
+    with ThreadLocalPool(transport="curl") as pool, pytest.raises(requests.ConnectionError) as raised:
+        pool.get(url)
+    assert not isinstance(raised.value, requests.exceptions.ProxyError)
+
+
+def test_a_silent_server_is_a_read_timeout(silent_server: str) -> None:
+    with ThreadLocalPool(transport="curl", timeout=(2, 0.3)) as pool:
+        started = time.monotonic()
+        with pytest.raises(requests.ReadTimeout):
+            pool.get(silent_server)
+    assert 0.3 <= time.monotonic() - started < 2
+
+
+def test_tls_is_verified_against_the_ca_given(tls_server: LocalServer, tls_files: TLSFiles) -> None:
+    with ThreadLocalPool(transport="curl", verify=tls_files.ca_bundle) as pool:
+        assert pool.get(tls_server.url + "/").status_code == 200
+    with ThreadLocalPool(transport="curl") as pool, pytest.raises(requests.exceptions.SSLError):
+        pool.get(tls_server.url + "/")
+
+
+def test_a_client_certificate_is_sent(mtls_server: LocalServer, tls_files: TLSFiles) -> None:
+    cert = (tls_files.client_cert, tls_files.client_key)
+    with ThreadLocalPool(transport="curl", verify=tls_files.ca_bundle, cert=cert) as pool:
+        assert pool.get(mtls_server.url + "/").status_code == 200
+    pool = ThreadLocalPool(transport="curl", verify=tls_files.ca_bundle)
+    with pool, pytest.raises(requests.RequestException):
+        pool.get(mtls_server.url + "/")
+
+
+def test_a_missing_ca_bundle_is_requests_own_error(server: LocalServer, tls_server: LocalServer) -> None:
+    with ThreadLocalPool(transport="curl") as pool:
+        with pytest.raises(OSError, match="Could not find a suitable TLS CA certificate bundle"):
+            pool.get(tls_server.url + "/", verify="/nonexistent/ca.pem")
+        assert pool.get(server.url + "/", verify="/nonexistent/ca.pem").status_code == 200  # plain http needs no CA

@@ -207,3 +207,46 @@ def test_a_missing_ca_bundle_is_requests_own_error(server: LocalServer, tls_serv
         with pytest.raises(OSError, match="Could not find a suitable TLS CA certificate bundle"):
             pool.get(tls_server.url + "/", verify="/nonexistent/ca.pem")
         assert pool.get(server.url + "/", verify="/nonexistent/ca.pem").status_code == 200  # plain http needs no CA
+
+
+def test_the_deadline_ends_a_trickle(hostile: HostileServer) -> None:
+    from sessionpool import DeadlineExceeded
+
+    url = f"{hostile.url}/trickle?size=100&interval=0.2"  # 20 s in all, a byte every 0.2 s
+    with ThreadLocalPool(transport="curl", deadline=1.0, timeout=(5, 5)) as pool:
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded):
+            pool.get(url)
+        with pytest.raises(DeadlineExceeded):
+            b"".join(pool.get(url, stream=True).iter_content(10))
+    assert time.monotonic() - started < 5
+
+
+def test_impersonating_a_browser_keeps_the_requests_headers(tls_server: LocalServer, tls_files: TLSFiles) -> None:
+    with ThreadLocalPool(transport="curl", impersonate="chrome", verify=tls_files.ca_bundle) as pool:
+        response = pool.get(tls_server.url + "/echo")
+    assert response.json()["headers"]["User-Agent"].startswith("python-requests/")
+    assert response.raw.version == 11  # HTTP/2 only when asked
+
+
+@pytest.mark.parametrize("kind", ["thread-local", "queue"])
+@pytest.mark.usefixtures("tiny_switch_interval")
+def test_16_threads_never_share_a_handle_and_every_request_is_counted(nginx: Nginx, kind: str) -> None:
+    from sessionpool.testing import run_threads
+
+    threads, per_thread = 16, 40
+    pool = ThreadLocalPool(transport="curl") if kind == "thread-local" else QueuePool(size=4, transport="curl")
+    bodies: list[bytes] = []
+
+    def work(index: int) -> None:
+        for n in range(per_thread):
+            stream = n % 4 == 0  # a streamed body holds its line until read: another line serves meanwhile
+            response = pool.get(f"{nginx.url}/{index}/{n}", stream=stream)
+            bodies.append(response.content)
+
+    with pool:
+        run_threads(threads, work, seconds=120)
+        stats = pool.stats()
+    assert bodies == [b"ok"] * (threads * per_thread)
+    assert stats.requests == threads * per_thread == len(nginx.access_log())
+    assert stats.connections_opened == nginx.connections_accepted()

@@ -7,11 +7,11 @@
                      (seq), batches   worker.py), fed through its own      pipe, finds each       for the
                      it per worker    pipe, at most `window` URLs ahead    result's seq by index  Fetch)
 
-Each worker has a pipe of its own each way, so a worker killed in the middle
-of a message spoils only its own pipe, and no lock is shared between
-processes. URLs go to the worker of their host (:func:`~.shard.shard_of`),
-so a host's connections are reused in one pool, and a per-host limit kept by
-each worker holds across all of them.
+URLs go to the worker of their host (:func:`~.shard.shard_of`), so a
+host's connections are reused in one pool, and a per-host limit kept by
+each worker holds across all of them. Each worker has a pipe of its own
+each way, and is started by fork or by spawn: see
+:mod:`~sessionpool._fetch.worker_handle`.
 
 The parent remembers every URL it handed to a worker until its result came
 back, so nothing is lost when a worker dies: its URLs get a ``WorkerDied``
@@ -19,29 +19,17 @@ result, and a new worker takes its place (at most :data:`RESTARTS` times per
 shard; after that its hosts' URLs get ``WorkerDied`` at once). Those URLs are
 not sent again by the fetch: one of them may have been sent already, with a
 method not safe to repeat; ``sessionpool fetch --resume`` fetches them again.
-
-Worker processes are forked when the calling process runs no other thread
-(``sessionpool fetch`` does not): they start at once, with everything
-imported. Otherwise they are started with ``spawn``, a clean interpreter,
-since forking a process whose other threads may hold locks is not safe. A
-script that fetches over processes must therefore start from an
-``if __name__ == "__main__":`` block, as :mod:`multiprocessing` requires.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import multiprocessing
 import multiprocessing.connection
 import queue
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
-from multiprocessing.process import BaseProcess
 
 from sessionpool._config import PoolConfig
 from sessionpool._errors import WorkerDied
@@ -50,7 +38,8 @@ from sessionpool._fetch.intake import Intake
 from sessionpool._fetch.options import FetchOptions, grace_seconds
 from sessionpool._fetch.result import FetchResult
 from sessionpool._fetch.shard import shard_of
-from sessionpool._fetch.worker import ABANDON, PARENTS_SIGNALS, STOP, Orders, ResultBatch, WorkerDone, WorkerTask, serve
+from sessionpool._fetch.worker import ABANDON, STOP, Orders, ResultBatch, WorkerDone, WorkerTask
+from sessionpool._fetch.worker_handle import WorkerHandle, end_process, start_method_context, start_worker
 from sessionpool._stats import PoolStats
 
 __all__ = ["RESTARTS", "SHUTDOWN_MARGIN", "ProcessRun"]
@@ -74,52 +63,7 @@ class _Held:
 
     seq: int
     url: str
-    worker: _Worker
-
-
-class _Worker:
-    """One worker process, the parent's ends of its pipes, and what the parent knows of it."""
-
-    def __init__(
-        self, context: BaseContext, task: WorkerTask, shard: int, orders: Orders, others: list[Connection]
-    ) -> None:
-        inbox_end, self.inbox = context.Pipe(duplex=False)
-        self.outbox, outbox_end = context.Pipe(duplex=False)
-        # A forked worker inherits the parent's ends of every pipe, which it closes first; a spawned one
-        # inherits only what it is given.
-        inherited = [*others, self.inbox, self.outbox] if context.get_start_method() == "fork" else []
-        self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
-            target=serve,
-            args=(task, inbox_end, outbox_end, orders, inherited),
-            name=f"sessionpool-fetch-worker-{shard}",
-            daemon=True,
-        )
-        self.process.start()
-        inbox_end.close()  # the worker's ends: closed here, so a dead worker reads as EOF
-        outbox_end.close()
-        self.shard = shard
-        self.batch: list[tuple[int, str]] = []  # (index, url) pairs waiting to be sent
-        self.batch_since = 0.0
-        self.outstanding = 0  # URLs handed to it whose result has not come back
-        self.send_lock = threading.Lock()
-        self.done = False  # it sent WorkerDone
-        self.exited = False  # its process has ended
-        self.dead = False  # it exited without sending WorkerDone
-        self.pipe_ended = False  # its pipe to the parent has nothing more to give
-        self.stats: PoolStats | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
-
-    def send(self, batch: list[tuple[int, str]] | None) -> None:
-        """Send a batch (None: the end of the input); a worker that is gone is found by its sentinel."""
-        with self.send_lock, contextlib.suppress(OSError, ValueError):
-            self.inbox.send(batch)
-
-    def close_pipes(self) -> None:
-        self.inbox.close()
-        self.outbox.close()
+    worker: WorkerHandle
 
 
 class ProcessRun:
@@ -145,11 +89,11 @@ class ProcessRun:
         self._intake = Intake(items, self._processes * self._window, self.results, lambda: self.stopping)
         worker_options = dataclasses.replace(options, processes=1, ordered=False, grace=worker_grace)
         self._task = WorkerTask(config, worker_options, self._batch_size)
-        self._context = _start_method_context()
+        self._context = start_method_context()
         self._orders = Orders(self._context)
         self._changed = threading.Condition()  # guards everything below
-        self._workers: list[_Worker | None] = []  # None: the shard is lost (its worker died too often)
-        self._gone: list[_Worker] = []  # workers that died, for their last counters
+        self._workers: list[WorkerHandle | None] = []  # None: the shard is lost (its worker died too often)
+        self._gone: list[WorkerHandle] = []  # workers that died, for their last counters
         self._deaths = [0] * self._processes
         self._held: dict[int, _Held] = {}  # by index
         self._input_ended = False
@@ -214,7 +158,7 @@ class ProcessRun:
         for worker in workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
         for worker in workers:
-            _end_process(worker.process)
+            end_process(worker.process)
         if self._collector is not None:
             self._collector.join()
         for worker in workers + self._gone:
@@ -222,17 +166,9 @@ class ProcessRun:
 
     # -- starting workers ---------------------------------------------------
 
-    def _start_worker(self, shard: int) -> _Worker:
-        """A new worker for ``shard``, started with SIGINT and SIGTERM blocked so that they never reach it."""
-        masked = hasattr(signal, "pthread_sigmask")
-        if masked:
-            previous = signal.pthread_sigmask(signal.SIG_BLOCK, PARENTS_SIGNALS)
-        try:
-            others = [end for worker in self._workers if worker is not None for end in (worker.inbox, worker.outbox)]
-            return _Worker(self._context, self._task, shard, self._orders, others)
-        finally:
-            if masked:
-                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    def _start_worker(self, shard: int) -> WorkerHandle:
+        others = [worker for worker in self._workers if worker is not None]
+        return start_worker(self._context, self._task, shard, self._orders, others)
 
     # -- the input thread ---------------------------------------------------
 
@@ -260,7 +196,7 @@ class ProcessRun:
         if batch:
             worker.send(batch)
 
-    def _take_batch(self, worker: _Worker) -> list[tuple[int, str]]:
+    def _take_batch(self, worker: WorkerHandle) -> list[tuple[int, str]]:
         batch, worker.batch = worker.batch, []
         return batch
 
@@ -308,8 +244,8 @@ class ProcessRun:
                     return
                 time.sleep(_POLL)  # a new worker is starting
                 continue
-            handles: dict[int, _Worker] = {worker.process.sentinel: worker for worker in running}
-            messages: dict[Connection, _Worker] = {
+            handles: dict[int, WorkerHandle] = {worker.process.sentinel: worker for worker in running}
+            messages: dict[Connection, WorkerHandle] = {
                 worker.outbox: worker for worker in running if not worker.pipe_ended
             }
             for ready in multiprocessing.connection.wait([*handles, *messages], timeout=_POLL):
@@ -321,7 +257,7 @@ class ProcessRun:
                     self._drain(worker)
                     self._ended(worker)
 
-    def _read(self, worker: _Worker) -> bool:
+    def _read(self, worker: WorkerHandle) -> bool:
         """Take one message from ``worker``; False when its pipe has ended (or holds half a message)."""
         try:
             message = worker.outbox.recv()
@@ -343,12 +279,12 @@ class ProcessRun:
             self._changed.notify_all()
         return True
 
-    def _drain(self, worker: _Worker) -> None:
+    def _drain(self, worker: WorkerHandle) -> None:
         """Read what an exited worker sent before it went."""
         while not worker.pipe_ended and worker.outbox.poll():
             worker.pipe_ended = not self._read(worker)
 
-    def _ended(self, worker: _Worker) -> None:
+    def _ended(self, worker: WorkerHandle) -> None:
         """``worker`` exited: if it had not finished, its URLs are reported and a new worker takes its place."""
         worker.process.join()
         worker.exited = True
@@ -393,17 +329,3 @@ def _lost_shard_result(index: int, url: str, deaths: int) -> FetchResult:
         f"not sent: the worker process for {url!r}'s host died {deaths} times, and was not started again"
     )
     return FetchResult.failed(index, url, error)
-
-
-def _start_method_context() -> BaseContext:
-    """Fork when no other thread runs (fast, and safe then), else spawn."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
-
-
-def _end_process(process: BaseProcess) -> None:
-    """Make sure ``process`` has exited: kill it, by PID (a worker ignores SIGTERM, which is its parent's)."""
-    if process.is_alive():
-        process.kill()
-        process.join(1.0)

@@ -4,7 +4,8 @@ The task fetches its ``(seq, url)`` pairs with a :class:`~sessionpool.Fetch`
 over the worker's pool (made by :class:`~sessionpool.dask.PoolPlugin`), and
 returns a :class:`BatchDone`. It is told to stop, or to give up on its
 requests in flight, through two ``distributed.Event`` of the fetch, named in
-its :class:`Orders`; the client's side is :mod:`~sessionpool._fetch.cluster`.
+its :class:`Orders`; the client's side is :mod:`~sessionpool._fetch.cluster`, which
+sets those events through :mod:`~sessionpool._fetch.cluster_orders`.
 """
 
 from __future__ import annotations

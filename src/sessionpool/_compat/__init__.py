@@ -30,6 +30,7 @@ from __future__ import annotations
 from sessionpool._compat.requests_internals import (
     SESSION_ATTRIBUTES,
     body_can_rewind,
+    body_start,
     cookie_jar_lock,
     copy_headers,
     copy_prepared,
@@ -64,6 +65,7 @@ __all__ = [
     "HookedPoolManager",
     "add_connection_keywords",
     "body_can_rewind",
+    "body_start",
     "cookie_jar_lock",
     "copy_headers",
     "copy_prepared",

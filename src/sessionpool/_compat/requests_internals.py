@@ -29,6 +29,7 @@ from urllib3.response import BaseHTTPResponse
 __all__ = [
     "SESSION_ATTRIBUTES",
     "body_can_rewind",
+    "body_start",
     "cookie_jar_lock",
     "copy_headers",
     "copy_prepared",
@@ -239,6 +240,12 @@ def body_can_rewind(request: requests.PreparedRequest) -> bool:
     it). Read with a default, so if it vanished no stream would be retried.
     """
     return isinstance(getattr(request, "_body_position", None), int)
+
+
+def body_start(request: requests.PreparedRequest) -> int | None:
+    """Where ``request``'s file-like body starts (``_body_position``, see :func:`body_can_rewind`), or None."""
+    start = getattr(request, "_body_position", None)
+    return start if isinstance(start, int) else None
 
 
 def set_content(response: requests.Response, content: bytes) -> None:

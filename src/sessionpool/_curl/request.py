@@ -24,6 +24,7 @@ from curl_cffi import CurlHttpVersion, CurlOpt, ffi
 from requests.models import PreparedRequest
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, prepend_scheme_if_needed, select_proxy
 
+from sessionpool._compat import body_start
 from sessionpool._curl.line import Line
 
 __all__ = ["TLSFiles", "Wire", "set_request"]
@@ -195,9 +196,9 @@ def _set_body(line: Line, request: PreparedRequest, body: Any, method: str) -> N
     line.set_long(_POST, 1)
     line.set_int64(_POSTFIELDSIZE_LARGE, size)
     if hasattr(body, "read"):
-        start = getattr(request, "_body_position", None)
+        start = body_start(request)
         seek = None
-        if isinstance(start, int):
+        if start is not None:
 
             def seek(offset: int, origin: int, file: Any = body, start: int = start) -> None:
                 file.seek(start + offset if origin == os.SEEK_SET else offset, origin)

@@ -24,8 +24,7 @@ import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
 from requests.utils import get_encoding_from_headers
-from urllib3 import HTTPResponse
-from urllib3._collections import HTTPHeaderDict
+from urllib3 import HTTPHeaderDict, HTTPResponse
 
 from sessionpool._compat import response_headers, set_content
 

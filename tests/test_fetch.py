@@ -510,3 +510,15 @@ def test_proxies_from_the_command_line_and_a_file_carry_every_request(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert all(line["status"] == 200 for line in results(done.stdout))
     assert sorted(proxied) == sorted(f"http://sessionpool.invalid/echo?n={n}" for n in range(8))
+
+
+def test_the_curl_transport_fetches_the_same_results(server: LocalServer) -> None:
+    stdin = "".join(f"{server.url}/n/{n}\n" for n in range(20))
+    plain = fetch("--ordered", stdin=stdin)
+    curl = fetch("--ordered", "--transport", "curl", stdin=stdin)
+    assert plain.returncode == curl.returncode == 0, curl.stderr
+    keep = ("url", "final_url", "status", "bytes", "attempts", "error")
+    expected = [{k: r[k] for k in keep} for r in results(plain.stdout)]
+    assert [{k: r[k] for k in keep} for r in results(curl.stdout)] == expected
+    opened = int(curl.stderr.split("20 HTTP requests on ", 1)[1].split(" ", 1)[0])
+    assert 1 <= opened <= 8  # at most one connection per worker thread (8 by default)

@@ -104,6 +104,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="request timeout in seconds (default: the pool's, 10 to connect and 30 to read)",
     )
     parser.add_argument(
+        "--transport",
+        choices=("urllib3", "curl"),
+        default="urllib3",
+        help="what sends the requests: urllib3 (requests' own adapter) or curl (libcurl, through curl_cffi: the"
+        " sessionpool[curl] extra); both give the same results (default: urllib3)",
+    )
+    parser.add_argument(
         "--deadline",
         type=non_negative_seconds,
         default=DEFAULT_DEADLINE,
@@ -204,6 +211,11 @@ def misused(args: argparse.Namespace) -> tuple[str, str] | None:
         return "--size", "sizes a QueuePool: use it with --pool queue (or --dask)"
     if args.resume and args.output in (None, "-"):
         return "--resume", "needs -o/--output FILE, the results of the run to resume"
+    if args.transport == "curl":
+        try:
+            PoolConfig(transport="curl")
+        except ImportError as missing:  # the curl extra is not installed
+            return "--transport", str(missing)
     return None
 
 
@@ -216,6 +228,7 @@ def pool_config(args: argparse.Namespace) -> PoolConfig:
         per_host_delay=args.delay or 0.0,
         autothrottle=AutoThrottle() if args.autothrottle else None,
         deadline=args.deadline or None,  # 0: no deadline
+        transport=args.transport,
         proxy_rotation=(*args.proxy, *(() if args.proxy_file is None else args.proxy_file.urls)),
     )
     if args.timeout is not None:

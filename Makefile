@@ -53,7 +53,7 @@ demo: $(STAMP)
 # The documentation site, from docs/ and the docstrings, into site/; a
 # warning (a broken link, a docstring mkdocstrings cannot read) fails it.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # The built site/ as a reader sees it: served on a loopback port and opened in
 # headless Chromium (Debian's chromium, which .ci/run installs): navigation,

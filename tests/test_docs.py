@@ -1,6 +1,6 @@
 """Every Python example of the documentation runs, against local servers this module starts.
 
-The examples of ``docs/*.md`` are collected with sybil, one test per page:
+The examples of ``docs/*.md`` and ``README.md`` are collected with sybil, one test per page:
 a page's examples run in order in one namespace, as a reader reads them,
 with ``URL`` (a keep-alive :class:`~sessionpool.testing.LocalServer`),
 ``CA_BUNDLE`` (a test CA's bundle) and, on pages that use it, ``SCHEDULER``
@@ -41,7 +41,8 @@ from sessionpool.testing import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = sorted(path for path in DOCS.rglob("*.md") if "hooks" not in path.parts)
+#: The pages whose examples run: the docs, and the README (the front page).
+PAGES = [ROOT / "README.md", *sorted(path for path in DOCS.rglob("*.md") if "hooks" not in path.parts)]
 HOOKS = DOCS / "hooks"
 
 #: Fence languages the docs may use; only ``python`` ones are examples to run.
@@ -140,7 +141,7 @@ def _close_pools(namespace: dict[str, Any]) -> None:
             value.close()
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(DOCS)) for page in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
 def test_the_examples_of_a_page_run(
     page: Path, request: pytest.FixtureRequest, tmp_path: Path, ca_bundle: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,7 +164,7 @@ def test_the_examples_of_a_page_run(
             assert server.requests, "the examples name URL but sent it nothing"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(DOCS)) for page in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
 def test_every_fence_names_a_known_language(page: Path) -> None:
     unknown = _languages(page.read_text()) - LANGUAGES
     assert not unknown, f"{page.name}: fences in {unknown}; a Python example must be tagged python to run"

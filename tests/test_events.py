@@ -224,7 +224,7 @@ def test_listeners_come_and_go_while_threads_send(server: LocalServer, make_pool
     assert steady.counts["connection_opened"] == stats.connections_opened
 
 
-# -- the example of the README ------------------------------------------------
+# -- the example of docs/statistics.md (Events) ------------------------------
 
 
 class Tally(PoolListener):
@@ -243,7 +243,7 @@ class Tally(PoolListener):
             self.counts[f"retry {reason}"] += 1
 
 
-def test_the_readme_tally() -> None:
+def test_the_docs_tally() -> None:
     tally = Tally()
     with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=4) as pool:
         pool.add_listener(tally)

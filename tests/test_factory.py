@@ -73,7 +73,7 @@ def test_adapters_for_other_schemes_and_requests_own_defaults_are_kept(
 
 
 class _KeepsItsKeyAtHome(requests.Session):
-    """The README's recipe: a header that carries credentials is dropped when a redirect leaves its host."""
+    """The recipe of docs/hostile.md: a header that carries credentials is dropped when a redirect leaves its host."""
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)

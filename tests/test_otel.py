@@ -1,4 +1,4 @@
-"""sessionpool.otel: the metrics bridge read through the SDK, and the tracing recipe of the README."""
+"""sessionpool.otel: the metrics bridge read through the SDK, and the tracing recipe of docs/ecosystem.md."""
 
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ def test_without_opentelemetry_the_import_names_the_extra(monkeypatch: pytest.Mo
         importlib.import_module("sessionpool.otel")
 
 
-# -- the tracing recipe of the README ----------------------------------------
+# -- the tracing recipe of docs/ecosystem.md ---------------------------------
 
 
 def resend_count_hook(span: Span, request: requests.PreparedRequest, response: requests.Response) -> None:

@@ -64,13 +64,14 @@ docs-check: docs
 # sessionpool against requests, httpx, urllib3, niquests, pycurl & co. on a
 # local nginx: writes benchmarks/results/latest.md and throughput.png. Runs
 # without niquests (its row says why) if the niquests venv cannot be made.
+# Every benchmark runs as a module from here (see benchmarks/README.md).
 bench: $(STAMP)
 	-$(MAKE) --no-print-directory niquests-venv
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.peers
 
 bench-quick: $(STAMP)
 	-$(MAKE) --no-print-directory niquests-venv
-	$(BIN)/python benchmarks/run.py --quick
+	$(BIN)/python -m benchmarks.peers --quick
 
 # A client kept in a virtual environment of its own: $(call client-venv,DIR,PACKAGE).
 # pip's output is kept in install.log: when the package cannot be installed,
@@ -98,7 +99,7 @@ scrapy-venv: $(SCRAPY_STAMP)
 # without Scrapy (its row says why) if the Scrapy venv cannot be made.
 bench-scaleout: $(STAMP)
 	-$(MAKE) --no-print-directory scrapy-venv
-	$(BIN)/python benchmarks/scaleout.py --scrapy-venv $(SCRAPY_VENV)
+	$(BIN)/python -m benchmarks.scaleout --scrapy-venv $(SCRAPY_VENV)
 
 # requests' own test suite, from the source distribution of the dev venv's
 # requests, run plain and with every Session lent by a pool; fails when a

@@ -1,12 +1,18 @@
-"""The comparative benchmark runs end to end (--smoke) and its numbers hold together."""
+"""The benchmark suites run end to end (--smoke) and their numbers hold together; every entry point starts.
+
+Every benchmark module runs as a module from the repository's root
+(``python -m benchmarks.peers``), as the Makefile runs them.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -15,19 +21,20 @@ from helpers import require_nginx
 from sessionpool.testing import nginx_binary
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNNER = ROOT / "benchmarks" / "run.py"
 SESSIONPOOL_CLIENTS = {"threadlocalpool", "queuepool", "queuepool-quarter"}
 
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     output = tmp_path_factory.mktemp("bench")
+    # No niquests venv here (whether or not `make niquests-venv` was run): its row must say why.
+    absent = output / "absent"
     completed = subprocess.run(
-        # No niquests venv here (whether or not `make niquests-venv` was run): its row must say why.
-        [sys.executable, str(RUNNER), "--smoke", "--output", str(output), "--niquests-venv", str(output / "absent")],
+        [sys.executable, "-m", "benchmarks.peers", "--smoke", "--output", str(output), "--niquests-venv", str(absent)],
         capture_output=True,
         text=True,
         timeout=180,
+        cwd=ROOT,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
@@ -44,8 +51,8 @@ def test_writes_the_report_and_the_chart(smoke: tuple[Path, dict[str, Any]]) -> 
     text = report.read_text()
     for client in results["meta"]["clients"]:
         assert f"| {client['label']} " in text, client["label"]
-    assert "checkout.py" in text
-    assert "retry_cost.py" in text
+    assert "python -m benchmarks.peers.micro.checkout --quick" in text
+    assert "python -m benchmarks.peers.micro.retry_cost --quick" in text
 
 
 @pytest.mark.timeout(200)
@@ -86,16 +93,21 @@ def test_each_round_runs_both_environments(smoke: tuple[Path, dict[str, Any]]) -
     assert "NO_PROXY=localhost,127.0.0.1,::1" in text
 
 
-def test_client_env_removes_every_proxy_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+def benchmark_module(name: str) -> ModuleType:
+    """A module of the benchmarks package, imported with the repository's root on sys.path for the while."""
+    sys.path.insert(0, str(ROOT))
     try:
-        from run import client_env
+        return importlib.import_module(name)
     finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    for name in ("http_proxy", "HTTPS_PROXY", "All_Proxy", "no_proxy", "NO_PROXY"):
+        sys.path.remove(str(ROOT))
+
+
+def test_client_env_removes_every_proxy_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    client_env = benchmark_module("benchmarks.peers.run").client_env
+    for name in ("http_proxy", "HTTPS_PROXY", "All_Proxy", "ftp_proxy", "no_proxy", "NO_PROXY"):
         monkeypatch.setenv(name, "http://proxy.invalid:1")
     bare = client_env(Path("/ca.pem"), "bare")
-    assert not [k for k in bare if k.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}]
+    assert not [k for k in bare if k.lower().endswith("_proxy")]
     assert bare["REQUESTS_CA_BUNDLE"] == bare["CURL_CA_BUNDLE"] == "/ca.pem"
     scoped = client_env(Path("/ca.pem"), "no_proxy")
     assert [(k, v) for k, v in scoped.items() if k.lower().endswith("proxy")] == [
@@ -145,11 +157,11 @@ def test_micro_benchmarks_include_layers_in_both_environments_and_session_memory
 ) -> None:
     output, _ = smoke
     text = (output / "latest.md").read_text()
-    assert "(no proxy variables) python benchmarks/layers.py --quick" in text
-    assert "NO_PROXY=localhost,127.0.0.1,::1 python benchmarks/layers.py --quick" in text
-    assert "python benchmarks/session_memory.py" in text
+    assert "(no proxy variables) python -m benchmarks.peers.micro.layers --quick" in text
+    assert "NO_PROXY=localhost,127.0.0.1,::1 python -m benchmarks.peers.micro.layers --quick" in text
+    assert "python -m benchmarks.peers.micro.session_memory" in text
     for name in ("requests.Session (plain)", "QueuePool(size=N)", "ThreadLocalPool"):
-        assert name in text.split("session_memory.py", 1)[1]
+        assert name in text.split("benchmarks.peers.micro.session_memory", 1)[1]
 
 
 @pytest.mark.timeout(200)
@@ -169,18 +181,16 @@ def test_sessionpool_clients_make_no_errors_and_few_connections(smoke: tuple[Pat
             assert 1 <= run["connections"] <= run["threads"], where
 
 
-SCALEOUT = ROOT / "benchmarks" / "scaleout.py"
-
-
 @pytest.fixture(scope="module")
 def scaleout_smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     require_nginx()  # the scale-out benchmark has no fallback server
     output = tmp_path_factory.mktemp("scaleout")
     completed = subprocess.run(
-        [sys.executable, str(SCALEOUT), "--smoke", "--output", str(output)],
+        [sys.executable, "-m", "benchmarks.scaleout", "--smoke", "--output", str(output)],
         capture_output=True,
         text=True,
         timeout=240,
+        cwd=ROOT,
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
@@ -208,3 +218,39 @@ def test_scaleout_writes_a_row_per_client_and_sessionpool_rows_have_no_errors(
             assert row["connections"] is not None
             assert row["connections"][0] >= 1
     assert "Scale-out against the targets" in text
+
+
+#: Every module a user, the Makefile or a runner starts, with what its --help says first.
+ENTRY_POINTS = {
+    "benchmarks.peers": "sessionpool against what users would write instead",
+    "benchmarks.peers.client_run": "Run one client on the workload",
+    "benchmarks.peers.micro.checkout": "What lending a session costs",
+    "benchmarks.peers.micro.layers": "Where one GET's time goes",
+    "benchmarks.peers.micro.retry_cost": "What the retry policy costs",
+    "benchmarks.peers.micro.session_memory": "Memory per pooled session",
+    "benchmarks.scaleout": "Scale-out: ``sessionpool fetch``",
+    "benchmarks.scaleout.memory": "Memory of ``sessionpool fetch``",
+    "benchmarks.scaleout.threadpool_fetch": "What users write without sessionpool",
+}
+
+
+@pytest.mark.parametrize("module", sorted(ENTRY_POINTS))
+def test_every_entry_point_starts_as_a_module_from_the_root(module: str) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert ENTRY_POINTS[module] in completed.stdout
+
+
+def test_a_client_subprocess_imports_neither_sessionpool_nor_requests() -> None:
+    # client_run is run by the niquests venv's python too, which has neither: only the client itself may import them.
+    probe = (
+        "import sys, benchmarks.peers.client_run;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sessionpool', 'requests', 'urllib3', 'psutil'}))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "[]"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from typing import Any
 
+from benchmarks.common.rounds import median
+
+PROTOCOLS = ("HTTP", "TLS")
 Run = dict[str, Any]  # one client run: where it ran, and the client's JSON line
 Cell = dict[str, Any]  # one client at one (env, protocol, path, threads): its rounds summarized
 Key = tuple[str, str, str, int, str]
@@ -17,10 +19,6 @@ RIVALS = {"httpx": "httpx.Client", "niquests": "niquests.Session"}
 def cell_key(run: Run) -> Key:
     """Which cell a run belongs to."""
     return (run.get("env", "bare"), run["protocol"], run["path"], run["threads"], run["client"])
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def _round(run: Run) -> tuple[str, str, str, int, int]:
@@ -61,7 +59,7 @@ def targets(runs: list[Run], threads: list[int] | tuple[int, ...]) -> list[dict[
                     for t in at:
                         if t not in threads:
                             continue
-                        ratio = _median(ratios.get((env, protocol, "/tiny", t, pool), []))
+                        ratio = median(ratios.get((env, protocol, "/tiny", t, pool), []))
                         verdict = None if ratio is None else (ratio >= bound if inclusive else ratio > bound)
                         lines.append(
                             {
@@ -101,11 +99,11 @@ def summarize(runs: list[Run], baseline: str) -> list[Cell]:
                 "label": group[0]["label"],
                 "sessionpool": bool(group[0].get("sessionpool")),
                 "rounds": len(measured),
-                "rps": _median([run["rps"] for run in measured]),
-                "ratio": _median(ratios.get(key, [])),
-                "ratio_urllib3": _median(to_urllib3.get(key, [])),
-                "p50_ms": _median([run["p50_ms"] for run in measured if run.get("p50_ms") is not None]),
-                "p99_ms": _median([run["p99_ms"] for run in measured if run.get("p99_ms") is not None]),
+                "rps": median([run["rps"] for run in measured]),
+                "ratio": median(ratios.get(key, [])),
+                "ratio_urllib3": median(to_urllib3.get(key, [])),
+                "p50_ms": median([run["p50_ms"] for run in measured if run.get("p50_ms") is not None]),
+                "p99_ms": median([run["p99_ms"] for run in measured if run.get("p99_ms") is not None]),
                 "connections": sorted(connections),
                 "rss_kib": max((run["rss_kib"] for run in measured), default=None),
                 "errors": sum(run.get("errors", 0) for run in measured),

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -198,6 +199,7 @@ def run_tree(
     stdout: int | None,
     stderr: int | None,
     preexec_fn: Callable[[], None] | None,
+    cwd: Path | None = None,
 ) -> TreeRun:
     """Run ``command`` to its end (or kill it after ``timeout``) and measure its whole process tree.
 
@@ -209,7 +211,7 @@ def run_tree(
     cpu_before, own_before = children_cpu_seconds(), own_cpu_seconds()
     started = time.monotonic()
     process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env, preexec_fn=preexec_fn
+        command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env, preexec_fn=preexec_fn, cwd=cwd
     )
     sampler = _Sampler(process.pid, lambda: spare | {process.pid})
     sampler.start()

@@ -23,14 +23,15 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+from benchmarks.common.machine import command_version
+from benchmarks.common.paths import ROOT, module_command
+from benchmarks.common.venvs import pip_last_words
+
 DEFAULT_SCRAPY_VENV = ROOT / ".venv-scrapy"
 #: worker processes of the two scale-out clients (the machine has two cores).
 WORKERS = 2
@@ -90,8 +91,8 @@ def _split(work: Workload, output: Path) -> list[str]:
 
 
 def _threadpool(work: Workload, output: Path) -> list[str]:
-    script = str(HERE / "threadpool_fetch.py")
-    return [sys.executable, script, "--threads", str(work.threads), str(work.urls_file), str(output)]
+    module = "benchmarks.scaleout.threadpool_fetch"
+    return module_command(module, "--threads", str(work.threads), str(work.urls_file), str(output))
 
 
 def _curl(work: Workload, output: Path) -> list[str]:
@@ -103,8 +104,8 @@ def _curl(work: Workload, output: Path) -> list[str]:
 
 
 def _scrapy(work: Workload, output: Path) -> list[str]:
-    spider = str(HERE / "scrapy_spider.py")
-    return [str(work.scrapy_python), spider, "--concurrency", str(work.threads), str(work.urls_file), str(output)]
+    arguments = ("--concurrency", str(work.threads), str(work.urls_file), str(output))
+    return module_command("benchmarks.scaleout.scrapy_spider", *arguments, python=work.scrapy_python)
 
 
 def parse_json_line(line: str) -> Record:
@@ -155,19 +156,6 @@ def write_workload(urls: list[str], hosts: int, directory: Path, threads: int, s
     return work
 
 
-def _version_line(command: list[str]) -> tuple[str | None, str]:
-    """(the first output line, "") if ``command`` succeeds, else (None, why not)."""
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return None, f"{type(error).__name__}: {error}"
-    text = (completed.stdout or completed.stderr).strip()
-    if completed.returncode:
-        tail = " | ".join(completed.stderr.strip().splitlines()[-2:])
-        return None, f"exit {completed.returncode}: {tail}"[:300]
-    return text.splitlines()[0] if text else "", ""
-
-
 def availability(scrapy_python: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The versions of the outside tools, and for each client that cannot run, why not."""
     versions: dict[str, str] = {}
@@ -175,13 +163,13 @@ def availability(scrapy_python: Path) -> tuple[dict[str, str], dict[str, str]]:
     if shutil.which("curl") is None:
         missing["curl"] = "curl is not installed"
     else:
-        version, why = _version_line(["curl", "--version"])
+        version, why = command_version(["curl", "--version"])
         versions["curl"] = version or f"unknown ({why})"
     venv = scrapy_python.parent.parent
     if not scrapy_python.exists():
         missing["scrapy"] = f"no Scrapy venv at {venv} (`make scrapy-venv` makes it){_install_failure(venv)}"
     else:
-        version, why = _version_line([str(scrapy_python), "-c", "import scrapy; print(scrapy.__version__)"])
+        version, why = command_version([str(scrapy_python), "-c", "import scrapy; print(scrapy.__version__)"])
         if version is None:
             missing["scrapy"] = f"Scrapy does not import in {venv}: {why}{_install_failure(venv)}"
         else:
@@ -191,8 +179,5 @@ def availability(scrapy_python: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 def _install_failure(venv: Path) -> str:
     """The last line pip wrote when `make scrapy-venv` last tried (it keeps pip's output in install.log)."""
-    log = venv / "install.log"
-    if not log.exists():
-        return ""
-    lines = log.read_text(errors="replace").strip().splitlines()
-    return f"; pip's last words in {log.name}: {lines[-1][:200] if lines else '(none)'}"
+    words = pip_last_words(venv)
+    return "" if words is None else f"; pip's last words in install.log: {words[:200]}"

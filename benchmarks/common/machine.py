@@ -1,13 +1,15 @@
-"""What the numbers were measured on: the machine, the OS, Python and the package versions."""
+"""What the numbers were measured on: the machine, the OS, Python, the package versions and the tools' versions."""
 
 from __future__ import annotations
 
 import datetime
 import os
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
+#: The packages every report lists (a suite adds its own: ``versions("distributed")``).
 PACKAGES = ("requests", "urllib3", "sessionpool", "httpx", "requests-futures", "requests-toolbelt", "pycurl")
 
 
@@ -41,10 +43,10 @@ def _memory() -> str:
     return f"{int(total.split()[0]) / 1024 / 1024:.1f} GiB"
 
 
-def versions() -> dict[str, str]:
-    """The installed version of every package the benchmark compares."""
+def versions(*more: str) -> dict[str, str]:
+    """The installed version of every package of PACKAGES, and of ``more``."""
     found = {}
-    for name in PACKAGES:
+    for name in (*PACKAGES, *more):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -62,3 +64,16 @@ def describe() -> dict[str, str]:
         "os": _os_name(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
     }
+
+
+def command_version(command: list[str]) -> tuple[str | None, str]:
+    """(the first line ``command`` printed, "") if it succeeds, else (None, why not): a tool's or a venv's version."""
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, f"{type(error).__name__}: {error}"
+    text = (completed.stdout or completed.stderr).strip()
+    if completed.returncode:
+        tail = " | ".join(completed.stderr.strip().splitlines()[-2:])
+        return None, f"exit {completed.returncode}: {tail}"[:300]
+    return text.splitlines()[0] if text else "", ""

@@ -1,10 +1,11 @@
-"""The server every client is measured against: nginx in its own process, or the Python test server as a fallback.
+"""The servers clients are measured against: one nginx (or the Python test server as a fallback), or N nginx hosts.
 
-Both serve the same two bodies on 127.0.0.1, over plain HTTP and over TLS
-(a certificate from a throwaway ``trustme`` CA, whose bundle is written to a
-file for the clients), and both count the connections they accepted, so that
-each client run can be charged with the connections it opened. Both come
-from :mod:`sessionpool.testing`, which the tests share:
+The peers suite's server (:func:`start_server`) serves two bodies on
+127.0.0.1, over plain HTTP and over TLS (a certificate from a throwaway
+``trustme`` CA, whose bundle is written to a file for the clients), and
+counts the connections it accepted, so that each client run can be charged
+with the connections it opened. It is one of two, both from
+:mod:`sessionpool.testing`, which the tests share:
 
 - nginx (Debian's nginx-light, :class:`~sessionpool.testing.Nginx`):
   ``worker_processes 1`` (the machine has two cores: one for nginx, one for
@@ -13,20 +14,25 @@ from :mod:`sessionpool.testing`, which the tests share:
 - the fallback, when nginx is absent: two :class:`~sessionpool.testing.LocalServer`
   (HTTP and HTTPS) in threads of the runner, which only waits while a client
   runs. Its numbers are bounded by a Python server.
+
+The scale-out suite's hosts (:func:`start_hosts`) are N such nginx, plain
+HTTP, each on a loopback address of its own (127.0.0.2, 127.0.0.3, ...), so
+that a URL list spans several hosts; there is no fallback for them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import psutil
 import trustme
 
-from processes import die_with_parent
+from benchmarks.common.processes import die_with_parent
 from sessionpool.testing import LocalServer, Nginx, nginx_binary
 
 #: What each path serves: 2 bytes, and a 16 KiB static file.
@@ -34,6 +40,7 @@ BODIES: dict[str, bytes] = {"/tiny": b"ok", "/16k": bytes(range(256)) * 64}
 #: The bodies both servers are given; every other path, /tiny included, answers "ok".
 STATIC = {"/16k": BODIES["/16k"]}
 KEEPALIVE_SECONDS = 75
+KEEPALIVE_REQUESTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,26 @@ class BenchServer(Protocol):
         ...
 
 
+def bench_nginx(
+    directory: Path,
+    bodies: Mapping[str, bytes],
+    *,
+    host: str = "127.0.0.1",
+    tls: TLSFiles | None = None,
+) -> Nginx:
+    """nginx as every suite runs it: keep-alive for 75 s and a million requests, no access log, tied to the runner."""
+    return Nginx(
+        directory,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        keepalive_requests=KEEPALIVE_REQUESTS,
+        access_log=False,
+        tls=None if tls is None else (tls.server_cert, tls.server_key),
+        bodies=bodies,
+        host=host,
+        preexec_fn=die_with_parent,  # the runner has no other thread when it starts nginx
+    )
+
+
 def make_tls_files(directory: Path) -> TLSFiles:
     """A throwaway CA and a certificate it signed for 127.0.0.1, written to ``directory``."""
     ca = trustme.CA()
@@ -85,15 +112,7 @@ class NginxServer:
     fallback = False
 
     def __init__(self, directory: Path, tls: TLSFiles) -> None:
-        self._nginx = Nginx(
-            directory,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-            keepalive_requests=1_000_000,
-            access_log=False,
-            tls=(tls.server_cert, tls.server_key),
-            bodies=STATIC,
-            preexec_fn=die_with_parent,  # the runner has no other thread at this point
-        )
+        self._nginx = bench_nginx(directory, STATIC, tls=tls)
         self.version = self._nginx.version
         self.description = f"{self.version}, worker_processes 1, keepalive_timeout {KEEPALIVE_SECONDS}s"
         self.ca_bundle = tls.ca_bundle
@@ -158,3 +177,25 @@ def start_server(directory: Path, prefer: str = "auto") -> Iterator[BenchServer]
         yield server
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class Host:
+    """One nginx on its own loopback address, and the PID of its master process."""
+
+    nginx: Nginx
+    pid: int
+
+
+@contextlib.contextmanager
+def start_hosts(directory: Path, count: int, bodies: Mapping[str, bytes]) -> Iterator[list[Host]]:
+    """``count`` nginx serving ``bodies`` on 127.0.0.2, 127.0.0.3, ...; every one stopped on the way out."""
+    runner = psutil.Process()
+    with contextlib.ExitStack() as stack:
+        hosts = []
+        for index in range(count):
+            before = {child.pid for child in runner.children()}
+            nginx = stack.enter_context(bench_nginx(directory / f"host{index}", bodies, host=f"127.0.0.{index + 2}"))
+            (pid,) = {child.pid for child in runner.children()} - before
+            hosts.append(Host(nginx, pid))
+        yield hosts

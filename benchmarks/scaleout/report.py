@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from report import table
+from benchmarks.common.markdown import machine_tables, table
 
-Row = dict[str, Any]  # one (environment, client): its rounds summarized (scaleout.summarize)
+Row = dict[str, Any]  # one (environment, client): its rounds summarized (run.summarize)
 
 HOW_TO_READ = """\
 - Every run is a fresh process tree fetching the whole list, each URL once, at concurrency T (threads, or
@@ -183,8 +183,6 @@ def render(meta: dict[str, Any], rows: list[Row]) -> str:
         "",
         "## Machine and versions",
         "",
-        *table(["what", "value"], [[k, str(v)] for k, v in machine.items() if k != "date"], numbers=False),
-        "",
-        *table(["package", "version"], [[k, v] for k, v in meta["versions"].items()], numbers=False),
+        *machine_tables(machine, meta["versions"]),
     ]
     return "\n".join(out) + "\n"

@@ -1,21 +1,23 @@
 """sessionpool against what users would write instead, on loopback, as ratios to a baseline of the same run.
 
 Every client (see clients.py) sends the same GETs from T threads to one
-server (nginx, or a Python fallback: see servers.py), each run in a fresh
-subprocess. A cell is the median of several rounds; every round runs every
-client once in each environment (no proxy variable; NO_PROXY naming
-loopback), in a rotated order, and each ratio is taken against the
-``threading.local`` Session baseline (and urllib3.PoolManager) of the same
-round and environment, then the median of those per-round ratios is kept.
-niquests runs with the python of its own venv (make niquests-venv), or its
-row says why not. The Targets table checks the pools against urllib3, httpx,
-niquests and the baseline. The server counts the connections each run
-opened. The micro-benchmarks run afterwards, in quick mode: layers.py in
-both environments, and session_memory.py (memory per pooled session).
+server (nginx, or a Python fallback: see benchmarks/common/servers.py), each
+run in a fresh subprocess (client_run.py). A cell is the median of several
+rounds; every round runs every client once in each environment (no proxy
+variable; NO_PROXY naming loopback), in a rotated order, and each ratio is
+taken against the ``threading.local`` Session baseline (and
+urllib3.PoolManager) of the same round and environment, then the median of
+those per-round ratios is kept (benchmarks/common/rounds.py). niquests runs
+with the python of its own venv (make niquests-venv), or its row says why
+not. The Targets table checks the pools against urllib3, httpx, niquests and
+the baseline. The server counts the connections each run opened. The
+micro-benchmarks (micro/) run afterwards, in quick mode: checkout and
+retry_cost, layers in both environments, and session_memory (memory per
+pooled session).
 
-    python benchmarks/run.py            # threads 1/4/16/64, 2,000 GETs, 3 rounds; /16k at 16 threads
-    python benchmarks/run.py --quick    # threads 1/16, 1,000 GETs, 2 rounds
-    python benchmarks/run.py --smoke    # threads 1/4, 100 GETs, 1 round (the test suite runs it)
+    python -m benchmarks.peers            # threads 1/4/16/64, 2,000 GETs, 3 rounds; /16k at 16 threads
+    python -m benchmarks.peers --quick    # threads 1/16, 1,000 GETs, 2 rounds
+    python -m benchmarks.peers --smoke    # threads 1/4, 100 GETs, 1 round (the test suite runs it)
 
 Writes latest.md, throughput.png and results.json to benchmarks/results/
 (or --output DIR), and prints the tables.
@@ -26,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib.metadata as metadata
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,20 +36,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chart import plot_throughput
-from clients import BASELINE, CLIENTS, ClientSpec
-from machine import describe, versions
-from processes import die_with_parent, terminate_on_sigterm
-from report import render, stdout_tables
-from results import Run, summarize, targets
-from servers import BODIES, BenchServer, start_server
+from benchmarks.common.environment import without_proxies
+from benchmarks.common.machine import command_version, describe, versions
+from benchmarks.common.paths import RESULTS, ROOT, module_command
+from benchmarks.common.processes import die_with_parent, terminate_on_sigterm
+from benchmarks.common.rounds import rotated
+from benchmarks.common.servers import BODIES, BenchServer, start_server
+from benchmarks.common.venvs import installed, pip_last_words, python_of
+from benchmarks.peers.chart import plot_throughput
+from benchmarks.peers.clients import BASELINE, CLIENTS, ClientSpec
+from benchmarks.peers.report import render, stdout_tables
+from benchmarks.peers.summary import PROTOCOLS, Run, summarize, targets
 from sessionpool.testing import DEFAULT_TIMEOUT
 
-HERE = Path(__file__).resolve().parent
 CLIENT_TIMEOUT = 120.0  # a client subprocess is killed after this, and recorded as broken
 CLIENT_BUDGET = 100.0  # ... and stops starting requests after this, so that it still reports
 MICRO_TIMEOUT = 300.0
-PROTOCOLS = ("HTTP", "TLS")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Plan:
     rounds: int
     wide_threads: tuple[int, ...]  # thread counts at which /16k is measured too (none: tiny body only)
     micro_args: tuple[str, ...]  # extra arguments of the micro-benchmarks
-    memory_sessions: int = 200  # sessions in session_memory.py
+    memory_sessions: int = 200  # sessions in micro/session_memory.py
 
 
 PLANS = {
@@ -69,26 +72,27 @@ PLANS = {
     "quick": Plan("quick", (1, 16), 1000, 2, (), ("--quick",)),
     "smoke": Plan("smoke", (1, 4), 100, 1, (), ("--quick", "--rounds", "1"), memory_sessions=20),
 }
-MICRO_BENCHMARKS = ("checkout.py", "retry_cost.py")
+MICRO = "benchmarks.peers.micro"
+MICRO_BENCHMARKS = (f"{MICRO}.checkout", f"{MICRO}.retry_cost")
 #: Micro-benchmarks run once per environment (they measure what the environment costs).
-PER_ENVIRONMENT = ("layers.py",)
+PER_ENVIRONMENT = (f"{MICRO}.layers",)
 #: The two environments every client runs in: no proxy variable at all, and NO_PROXY naming loopback
 #: (requests short-circuits its proxy lookup when NO_PROXY matches the host).
 ENVIRONMENTS = ("bare", "no_proxy")
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 NO_PROXY = "localhost,127.0.0.1,::1"
 #: Clients that run in a venv of their own: its directory, relative to the project.
-VENVS = {"niquests": HERE.parent / ".venv-niquests"}
+VENVS = {"niquests": ROOT / ".venv-niquests"}
 TIMEOUT_ARG = ",".join(f"{part:g}" for part in DEFAULT_TIMEOUT)
 
 
+def proxy_env(environment: str) -> dict[str, str]:
+    """This environment without any proxy variable (any case), and with NO_PROXY in the "no_proxy" one."""
+    return without_proxies(NO_PROXY=NO_PROXY) if environment == "no_proxy" else without_proxies()
+
+
 def client_env(ca_bundle: Path, environment: str = "bare") -> dict[str, str]:
-    """This environment without any proxy variable (any case), CA variables at the test CA, NO_PROXY if asked."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
-    env |= {"REQUESTS_CA_BUNDLE": str(ca_bundle), "CURL_CA_BUNDLE": str(ca_bundle)}
-    if environment == "no_proxy":
-        env["NO_PROXY"] = NO_PROXY
-    return env
+    """A client's environment (see :func:`proxy_env`), the CA variables pointing at the test CA."""
+    return proxy_env(environment) | {"REQUESTS_CA_BUNDLE": str(ca_bundle), "CURL_CA_BUNDLE": str(ca_bundle)}
 
 
 def venv_python(spec: ClientSpec) -> tuple[str | None, str | None]:
@@ -96,14 +100,12 @@ def venv_python(spec: ClientSpec) -> tuple[str | None, str | None]:
     if spec.venv is None:
         return sys.executable, None
     directory = VENVS[spec.venv]
-    python = directory / "bin" / "python"
-    if (directory / ".installed").exists() and python.exists():
-        return str(python), None
-    log = directory / "install.log"
+    if installed(directory):
+        return str(python_of(directory)), None
     why = f"not installed: {directory} not made (make {spec.venv}-venv)"
-    if log.exists():
-        tail = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()][-1:]
-        why += f": {' '.join(tail)}"[:200]
+    words = pip_last_words(directory)
+    if words is not None:
+        why += f": {words}"[:200]
     return None, why
 
 
@@ -130,14 +132,12 @@ def venv_versions() -> dict[str, str]:
         future = "no urllib3-future"
     found = {"dev venv urllib3": f"urllib3 module {urllib3.__version__}, {future}"}
     for name, directory in VENVS.items():
-        python = directory / "bin" / "python"
+        python = python_of(directory)
         if not python.exists():
             found[f"{name} venv"] = "not made"
             continue
-        completed = subprocess.run(
-            [str(python), "-c", VERSION_PROBE], capture_output=True, text=True, timeout=60, check=False
-        )
-        found[f"{name} venv"] = completed.stdout.strip() or completed.stderr.strip()[-200:]
+        version, why = command_version([str(python), "-c", VERSION_PROBE])
+        found[f"{name} venv"] = version if version is not None else why
     return found
 
 
@@ -149,13 +149,13 @@ def run_client(
     python, why = venv_python(spec)
     if python is None:
         return {"client": spec.name, "skipped": why, "connections": None}
-    command = [
-        python,
-        str(HERE / "client_run.py"),
+    command = module_command(
+        "benchmarks.peers.client_run",
         *("--client", spec.name, "--threads", str(threads), "--requests", str(requests)),
         *("--url", url, "--ca", str(server.ca_bundle)),
         *("--expect-bytes", str(len(BODIES[path])), "--budget", str(CLIENT_BUDGET), "--timeout", TIMEOUT_ARG),
-    ]
+        python=python,
+    )
     before = server.accepted()
     try:
         completed = subprocess.run(
@@ -163,6 +163,7 @@ def run_client(
             capture_output=True,
             text=True,
             timeout=CLIENT_TIMEOUT,
+            cwd=ROOT,
             env=client_env(server.ca_bundle, environment),
             # A preexec_fn is not safe while other threads run: the fallback server's do.
             preexec_fn=None if server.fallback else die_with_parent,
@@ -179,12 +180,6 @@ def run_client(
         return {"broken": f"exit {completed.returncode}, no result: {' | '.join(tail)}"[:400]}
     result["connections"] = None if result.get("skipped") else connections
     return result
-
-
-def rotated(clients: list[ClientSpec], shift: int) -> list[ClientSpec]:
-    """The clients in round-robin order, starting ``shift`` places further along."""
-    shift %= len(clients)
-    return clients[shift:] + clients[:shift]
 
 
 def measure(server: BenchServer, plan: Plan) -> list[Run]:
@@ -212,22 +207,21 @@ def micro_benchmarks(plan: Plan) -> dict[str, str]:
     outputs = {}
     jobs: list[tuple[str, tuple[str, ...], str | None]] = [(s, plan.micro_args, None) for s in MICRO_BENCHMARKS]
     jobs += [(s, ("--quick",), e) for s in PER_ENVIRONMENT for e in ENVIRONMENTS]
-    jobs.append(("session_memory.py", ("--sessions", str(plan.memory_sessions)), None))
-    for script, arguments, environment in jobs:
-        command = [sys.executable, str(HERE / script), *arguments]
-        shown = " ".join(["python", f"benchmarks/{script}", *arguments])
+    jobs.append((f"{MICRO}.session_memory", ("--sessions", str(plan.memory_sessions)), None))
+    for module, arguments, environment in jobs:
+        command = module_command(module, *arguments)
+        shown = " ".join(["python", "-m", module, *arguments])
         env = None
         if environment is not None:
             shown = ("NO_PROXY=" + NO_PROXY + " " if environment == "no_proxy" else "(no proxy variables) ") + shown
-            env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
-            if environment == "no_proxy":
-                env["NO_PROXY"] = NO_PROXY
+            env = proxy_env(environment)
         try:
             completed = subprocess.run(
                 command,
                 capture_output=True,
                 text=True,
                 timeout=MICRO_TIMEOUT,
+                cwd=ROOT,
                 env=env,
                 preexec_fn=die_with_parent,
                 check=False,
@@ -246,7 +240,7 @@ def main() -> None:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="threads 1 and 16, 1,000 GETs, 2 rounds")
     size.add_argument("--smoke", action="store_true", help="threads 1 and 4, 100 GETs, 1 round")
-    parser.add_argument("--output", type=Path, default=HERE / "results", help="where latest.md etc. go")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.md etc. go")
     parser.add_argument(
         "--server", choices=("auto", "nginx", "python"), default="auto", help="python: force the fallback server"
     )

@@ -1,6 +1,6 @@
 """A minimal Scrapy spider that fetches a URL list: what a Scrapy user would write for the scale-out benchmark.
 
-    .venv-scrapy/bin/python benchmarks/scrapy_spider.py --concurrency C URLS OUT
+    .venv-scrapy/bin/python -m benchmarks.scaleout.scrapy_spider --concurrency C URLS OUT    # from the repo's root
 
 Runs in a venv of its own (``make scrapy-venv``), never the dev venv: Scrapy
 brings Twisted, lxml and pyOpenSSL. One request per URL (``dont_filter``:

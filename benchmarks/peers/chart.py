@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from results import Cell
-
-PROTOCOLS = ("HTTP", "TLS")
+from benchmarks.peers.summary import PROTOCOLS, Cell
 
 
 def plot_throughput(cells: list[Cell], threads: tuple[int, ...], path: Path, server: str, env: str = "bare") -> None:

@@ -6,8 +6,8 @@ its session (a ``threading.local`` lookup), which is what it pays for the
 same step. Results are printed as microseconds per checkout and as a ratio
 to the baseline; the machine's noise cancels in the ratio.
 
-    python benchmarks/checkout.py            # 200,000 checkouts a cell
-    python benchmarks/checkout.py --quick    # 20,000, for a smoke run
+    python -m benchmarks.peers.micro.checkout            # 200,000 checkouts a cell
+    python -m benchmarks.peers.micro.checkout --quick    # 20,000, for a smoke run
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The clients compared, each as users would write it, all on the same workload (see harness.py).
+"""The clients compared, each as users would write it, all on the same workload (see benchmarks/common/harness.py).
 
 Each client imports its library only when it runs, so a client subprocess
 loads (and its peak RSS counts) what that client needs, and besides only what
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness import Fetch, Outcome, Tally, Workload, run_workload
+from benchmarks.common.harness import Fetch, Outcome, Tally, Workload, run_workload
 
 BASELINE = "threadlocal-session"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from results import Cell
+from benchmarks.common.markdown import machine_tables, table
+from benchmarks.peers.summary import PROTOCOLS, Cell
 
-PROTOCOLS = ("HTTP", "TLS")
 ENVIRONMENT_TITLES = {"bare": "bare environment (no proxy variable)", "no_proxy": "NO_PROXY=localhost,127.0.0.1,::1"}
 
 HOW_TO_READ = """\
@@ -16,7 +16,7 @@ HOW_TO_READ = """\
   the table shows the median of the per-round ratios (and the median req/s); "vs urllib3" is the
   median of per-round ratios to `urllib3.PoolManager` of the same round.
 - Environments: every client runs twice per round, with every proxy variable removed (http_proxy,
-  https_proxy, all_proxy, no_proxy, any case) and with `NO_PROXY=localhost,127.0.0.1,::1` (requests
+  https_proxy, all_proxy, ftp_proxy, no_proxy, any case) and with `NO_PROXY=localhost,127.0.0.1,::1` (requests
   short-circuits its proxy lookup when NO_PROXY matches); ratios are taken within an environment.
 - niquests runs with the python of `.venv-niquests` (its urllib3-future replaces urllib3, so it
   never shares the dev venv); one shared Session, `pool_maxsize=T`, HTTP/2 and HTTP/3 disabled. Rounds interleave the
@@ -65,20 +65,6 @@ def _connections(cell: Cell | None) -> str:
 
 def _rss(cell: Cell | None) -> str:
     return "-" if cell is None or cell["rss_kib"] is None else f"{cell['rss_kib'] / 1024:.1f}"
-
-
-def table(headers: list[str], rows: list[list[str]], *, numbers: bool = True) -> list[str]:
-    """A markdown table, the first column left-aligned, the others right-aligned if ``numbers``."""
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        rest = [c.rjust(w) if numbers else c.ljust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        padded = [cells[0].ljust(widths[0]), *rest]
-        return "| " + " | ".join(padded) + " |"
-
-    right = ":" if numbers else "-"
-    rule = "|" + "|".join([":" + "-" * (widths[0] + 1)] + ["-" * (w + 1) + right for w in widths[1:]]) + "|"
-    return [line(headers), rule, *(line(row) for row in rows)]
 
 
 class Grid:
@@ -243,9 +229,7 @@ def render(
         "",
         "## Machine and versions",
         "",
-        *table(["what", "value"], [[k, str(v)] for k, v in machine.items() if k != "date"], numbers=False),
-        "",
-        *table(["package", "version"], [[k, v] for k, v in meta["versions"].items()], numbers=False),
+        *machine_tables(machine, meta["versions"]),
         "",
         "## Targets (medians of per-round ratios, /tiny)",
         "",

@@ -10,8 +10,8 @@ of 1.00 means the policy costs nothing measurable; the machine's noise cancels
 in the ratio. For scale, it also times what wrapping every call in a fresh
 tenacity ``Retrying`` would cost, against calling the send function directly.
 
-    python benchmarks/retry_cost.py            # 1,000,000 calls a cell, 9 rounds (about a minute)
-    python benchmarks/retry_cost.py --quick    # 200,000 calls a cell, 5 rounds (a few seconds)
+    python -m benchmarks.peers.micro.retry_cost            # 1,000,000 calls a cell, 9 rounds (about a minute)
+    python -m benchmarks.peers.micro.retry_cost --quick    # 200,000 calls a cell, 5 rounds (a few seconds)
 """
 
 from __future__ import annotations

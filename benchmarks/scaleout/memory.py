@@ -3,11 +3,12 @@
 The input is streamed, so the peak memory of the whole process tree (the
 command, its worker processes, multiprocessing's helpers) should be the
 same for 20,000 URLs as for a million. Each list is written to a file,
-fetched from nginx on loopback hosts (as in scaleout.py) by one command, and
-measured by sampling the tree's summed RSS (proctree.py).
+fetched from nginx on loopback hosts (as in the scale-out runner) by one
+command, and measured by sampling the tree's summed RSS
+(benchmarks/common/proctree.py).
 
-    python benchmarks/memory.py                                  # 20,000 and 1,000,000 URLs, --processes 2
-    python benchmarks/memory.py --urls 20000 200000 --processes 1
+    python -m benchmarks.scaleout.memory                                  # 20,000 and 1,000,000 URLs, --processes 2
+    python -m benchmarks.scaleout.memory --urls 20000 200000 --processes 1
 
 A million URLs take about 8 minutes at 2,000 URLs/s. Prints one line per
 list: URLs, URLs/s, peak tree RSS, and the records checked (each URL once,
@@ -22,9 +23,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from processes import die_with_parent
-from proctree import become_subreaper, run_tree
-from scaleout import BODY_PATH, RUN_TIMEOUT, environment, start_hosts
+from benchmarks.common.processes import die_with_parent
+from benchmarks.common.proctree import become_subreaper, run_tree
+from benchmarks.common.servers import start_hosts
+from benchmarks.scaleout.run import BODY, BODY_PATH, RUN_TIMEOUT, environment
 
 HOSTS = 4
 THREADS = 8
@@ -56,7 +58,7 @@ def main() -> None:
     become_subreaper()
     with tempfile.TemporaryDirectory(prefix="sessionpool-memory-") as name:
         directory = Path(name)
-        with start_hosts(directory, HOSTS) as hosts:
+        with start_hosts(directory, HOSTS, {BODY_PATH: BODY}) as hosts:
             servers = {host.pid for host in hosts}
             origins = [host.nginx.url for host in hosts]
             for count in args.urls:

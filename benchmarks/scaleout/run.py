@@ -2,19 +2,19 @@
 
 The same list of distinct URLs, spread round-robin over several nginx hosts
 on loopback (127.0.0.2, 127.0.0.3, ...: one nginx each, worker_processes 1),
-is fetched with the same concurrency by each client of scaleout_clients.py:
+is fetched with the same concurrency by each client of clients.py:
 ``sessionpool fetch`` alone, with ``--processes 2`` and with
 ``--dask local:2``, and the tools a user would pick instead (a
 ThreadPoolExecutor of threading.local Sessions, ``curl --parallel``, a
 Scrapy spider). Every run is a fresh process tree, measured as a whole (see
-proctree.py), and its records are read back: a run that missed a URL, got a
+benchmarks/common/proctree.py), and its records are read back: a run that missed a URL, got a
 status other than 200 or exited non-zero is reported as such and left out of
 the medians. Every round runs every client once per environment, in a
 rotated order; each ratio is taken against the one-process run of the same
 round and environment, and the median of the per-round ratios is kept.
 
-    python benchmarks/scaleout.py            # 12,000 URLs over 4 hosts, 8 threads, 5 rounds, bare and no-proxy
-    python benchmarks/scaleout.py --smoke    # 400 URLs, 1 round, bare only (the test suite runs it)
+    python -m benchmarks.scaleout            # 12,000 URLs over 4 hosts, 8 threads, 5 rounds, bare and no-proxy
+    python -m benchmarks.scaleout --smoke    # 400 URLs, 1 round, bare only (the test suite runs it)
 
 Writes scaleout.md and scaleout.json to benchmarks/results/ (or --output DIR),
 and prints the tables.
@@ -23,25 +23,24 @@ and prints the tables.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from machine import describe, versions
-from processes import die_with_parent, terminate_on_sigterm
-from proctree import become_subreaper, machine_cpu_seconds, run_tree, tree_cpu_seconds
-from scaleout_clients import (
+from benchmarks.common.environment import without_proxies
+from benchmarks.common.machine import describe, versions
+from benchmarks.common.paths import RESULTS, ROOT
+from benchmarks.common.processes import die_with_parent, terminate_on_sigterm
+from benchmarks.common.proctree import become_subreaper, machine_cpu_seconds, run_tree, tree_cpu_seconds
+from benchmarks.common.rounds import median, rotated
+from benchmarks.common.servers import KEEPALIVE_SECONDS, Host, start_hosts
+from benchmarks.common.venvs import python_of
+from benchmarks.scaleout.clients import (
     CLIENTS,
     DEFAULT_SCRAPY_VENV,
     ONE_PROCESS,
@@ -52,15 +51,12 @@ from scaleout_clients import (
     parse_json_line,
     write_workload,
 )
-from scaleout_report import render, stdout_tables
-from servers import KEEPALIVE_SECONDS
-from sessionpool.testing import Nginx, nginx_binary
+from benchmarks.scaleout.report import render, stdout_tables
+from sessionpool.testing import nginx_binary
 
-HERE = Path(__file__).resolve().parent
 BODY_PATH = "/body"
 BODY = bytes(range(256)) * 4  # 1 KiB, served as a static file whatever the query string
 RUN_TIMEOUT = 300.0  # a client still running after this is killed (its tree too) and reported
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
 NO_PROXY = "127.0.0.0/8,localhost"
 ENVIRONMENTS = ("bare", "no-proxy")
 #: Rounds of a full run: the speed of these machines swings by a third within a minute, and three rounds
@@ -80,38 +76,6 @@ class Plan:
     environments: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Host:
-    """One nginx on its own loopback address, and the PID of its master process."""
-
-    nginx: Nginx
-    pid: int
-
-
-@contextlib.contextmanager
-def start_hosts(directory: Path, count: int) -> Iterator[list[Host]]:
-    """``count`` nginx instances on 127.0.0.2, 127.0.0.3, ...; every one stopped on the way out."""
-    runner = psutil.Process()
-    with contextlib.ExitStack() as stack:
-        hosts = []
-        for index in range(count):
-            before = {child.pid for child in runner.children()}
-            nginx = stack.enter_context(
-                Nginx(
-                    directory / f"host{index}",
-                    host=f"127.0.0.{index + 2}",
-                    bodies={BODY_PATH: BODY},
-                    keepalive_timeout=KEEPALIVE_SECONDS,
-                    keepalive_requests=1_000_000,
-                    access_log=False,
-                    preexec_fn=die_with_parent,  # the runner has no other thread at this point
-                )
-            )
-            (pid,) = {child.pid for child in runner.children()} - before
-            hosts.append(Host(nginx, pid))
-        yield hosts
-
-
 def url_list(hosts: list[Host], count: int) -> list[str]:
     """``count`` distinct URLs, round-robin over the hosts."""
     return [f"{hosts[i % len(hosts)].nginx.url}{BODY_PATH}?n={i}" for i in range(count)]
@@ -119,10 +83,9 @@ def url_list(hosts: list[Host], count: int) -> list[str]:
 
 def environment(name: str) -> dict[str, str]:
     """This process' environment without any proxy variable ("bare"), or with NO_PROXY for loopback too."""
-    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
     if name == "no-proxy":
-        env |= {"NO_PROXY": NO_PROXY, "no_proxy": NO_PROXY}
-    return env
+        return without_proxies(NO_PROXY=NO_PROXY, no_proxy=NO_PROXY)
+    return without_proxies()
 
 
 def check_records(spec: ClientSpec, output: Path, urls: list[str]) -> dict[str, Any]:
@@ -179,6 +142,7 @@ def run_client(
             stdout=out.fileno(),
             stderr=err.fileno(),
             preexec_fn=die_with_parent,
+            cwd=ROOT,  # the scripts run as modules of this package (threadpool_fetch, scrapy_spider)
         )
     server_cpu = tree_cpu_seconds(servers) - server_cpu_before
     # What neither the client, nor nginx, nor the runner spent: other work on the machine, which the run competed with.
@@ -212,12 +176,6 @@ def run_client(
     }
 
 
-def rotated(clients: list[ClientSpec], shift: int) -> list[ClientSpec]:
-    """The clients in round-robin order, starting ``shift`` places further along."""
-    shift %= len(clients)
-    return clients[shift:] + clients[:shift]
-
-
 def measure(
     plan: Plan, hosts: list[Host], work: Workload, urls: list[str], missing: dict[str, str], scratch: Path
 ) -> list[dict[str, Any]]:
@@ -242,10 +200,6 @@ def measure(
                 )
             turn += 1
     return runs
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def summarize(runs: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
@@ -274,12 +228,12 @@ def summarize(runs: list[dict[str, Any]], plan: Plan) -> list[dict[str, Any]]:
                     "sessionpool": spec.sessionpool,
                     "runs": len(group),
                     "complete": len(complete),
-                    "urls_per_s": _median([run["urls_per_s"] for run in complete]),
-                    "ratio": _median(ratios),
-                    "cpu_per_1k": _median([run["cpu_per_1k"] for run in complete]),
-                    "server_cpu_seconds": _median([run["server_cpu_seconds"] for run in complete]),
+                    "urls_per_s": median([run["urls_per_s"] for run in complete]),
+                    "ratio": median(ratios),
+                    "cpu_per_1k": median([run["cpu_per_1k"] for run in complete]),
+                    "server_cpu_seconds": median([run["server_cpu_seconds"] for run in complete]),
                     "other_cores": max((run["other_cores"] for run in complete), default=None),
-                    "peak_rss_mib": _median([run["peak_rss_mib"] for run in complete]),
+                    "peak_rss_mib": median([run["peak_rss_mib"] for run in complete]),
                     "connections": [connections[0], connections[-1]] if connections else None,
                     "errors": sum(run.get("errors", 0) + run.get("unreadable", 0) for run in group),
                     "missing": sum(run.get("missing", 0) for run in group),
@@ -307,7 +261,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="concurrency of every client (default 8)")
     parser.add_argument("--rounds", type=int, help=f"rounds (default {ROUNDS}; --smoke: 1)")
     parser.add_argument("--env", choices=("bare", "no-proxy", "both"), default="both", help="environments to run in")
-    parser.add_argument("--output", type=Path, default=HERE / "results", help="where scaleout.md and .json go")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where scaleout.md and .json go")
     parser.add_argument("--scrapy-venv", type=Path, default=DEFAULT_SCRAPY_VENV, help="the venv Scrapy runs in")
     parser.add_argument("--smoke", action="store_true", help="400 URLs, 1 round, bare environment only")
     args = parser.parse_args()
@@ -315,17 +269,17 @@ def main() -> None:
     if not 1 <= plan.hosts <= 250 or plan.threads < 1 or plan.rounds < 1 or plan.urls < plan.hosts:
         parser.error("need 1 <= hosts <= 250, threads >= 1, rounds >= 1 and at least one URL per host")
     if nginx_binary() is None:
-        sys.exit("scaleout.py needs nginx (Debian package nginx-light): there is no fallback server")
+        sys.exit("the scale-out benchmark needs nginx (Debian package nginx-light): there is no fallback server")
     terminate_on_sigterm()
     subreaper = become_subreaper()
-    scrapy_python = args.scrapy_venv.absolute() / "bin" / "python"  # absolute, not resolved: a venv is its path
+    scrapy_python = python_of(args.scrapy_venv.absolute())  # absolute, not resolved: a venv is its path
     tool_versions, missing = availability(scrapy_python)
     if plan.hosts < 2:
         missing["fetch-split-2"] = "one host cannot be split between two processes"
     began = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="sessionpool-scaleout-") as scratch,
-        start_hosts(Path(scratch), plan.hosts) as hosts,
+        start_hosts(Path(scratch), plan.hosts, {BODY_PATH: BODY}) as hosts,
     ):
         urls = url_list(hosts, plan.urls)
         work = write_workload(urls, plan.hosts, Path(scratch), plan.threads, scrapy_python)
@@ -334,7 +288,7 @@ def main() -> None:
     meta = {
         "plan": asdict(plan),
         "machine": describe(),
-        "versions": {**versions(), **_more_versions(), **tool_versions, "nginx": nginx_version},
+        "versions": {**versions("distributed", "psutil"), **tool_versions, "nginx": nginx_version},
         "server": f"{nginx_version}, {plan.hosts} instances on 127.0.0.2-127.0.0.{plan.hosts + 1}, worker_processes 1"
         f" each, keepalive_timeout {KEEPALIVE_SECONDS}s, a {len(BODY):,}-byte static file at {BODY_PATH}",
         "clients": [{"name": c.name, "label": c.label, "sessionpool": c.sessionpool} for c in CLIENTS],
@@ -350,17 +304,6 @@ def main() -> None:
     (args.output / "scaleout.md").write_text(render(meta, rows))
     print(stdout_tables(meta, rows))
     print(f"\nwrote {args.output / 'scaleout.md'} and scaleout.json in {meta['seconds']:.0f} s")
-
-
-def _more_versions() -> dict[str, str]:
-    """Versions of what machine.versions() does not list: Dask's distributed (and psutil, which measures)."""
-    found = {}
-    for name in ("distributed", "psutil"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
 
 
 if __name__ == "__main__":

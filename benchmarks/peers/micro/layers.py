@@ -1,6 +1,6 @@
 """Where one GET's time goes: the same GET timed at each layer of requests, and through the pools.
 
-One thread, nginx on loopback (see servers.py), plain HTTP and TLS. Each
+One thread, nginx on loopback (see benchmarks/common/servers.py), plain HTTP and TLS. Each
 layer sends the same GET and reads the whole body:
 
 - ``urllib3.PoolManager.request``: requests' transport, bare;
@@ -14,9 +14,9 @@ median over rounds of microseconds per GET, with its throughput as a
 fraction of urllib3's in the same round. Run it in the environment to be
 measured: requests reads proxy variables and ``NO_PROXY`` on every call.
 
-    python benchmarks/layers.py                   # 3 rounds of 3,000 GETs per layer
-    python benchmarks/layers.py --quick           # 3 rounds of 500
-    python benchmarks/layers.py --profile pooled  # and cProfile's top functions of the pooled GET
+    python -m benchmarks.peers.micro.layers                   # 3 rounds of 3,000 GETs per layer
+    python -m benchmarks.peers.micro.layers --quick           # 3 rounds of 500
+    python -m benchmarks.peers.micro.layers --profile pooled  # and cProfile's top functions of the pooled GET
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 import sessionpool
-from processes import terminate_on_sigterm
-from servers import start_server
+from benchmarks.common.processes import terminate_on_sigterm
+from benchmarks.common.servers import start_server
 
 Get = Callable[[], int]
 

@@ -1,6 +1,6 @@
 """What users write without sessionpool: a ThreadPoolExecutor, and a requests Session per thread (threading.local).
 
-    python benchmarks/threadpool_fetch.py --threads T URLS OUT
+    python -m benchmarks.scaleout.threadpool_fetch --threads T URLS OUT    # from the repository's root
 
 Reads the URLs (one per line), GETs each from T threads, each thread through
 its own Session, and writes one JSON line per URL (url, status, error) to OUT.

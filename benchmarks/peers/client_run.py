@@ -1,6 +1,10 @@
 """Run one client on the workload in this (fresh) process and print one JSON line.
 
-    python benchmarks/client_run.py --client NAME --threads T --requests N --url URL --ca CA_FILE
+    python -m benchmarks.peers.client_run --client NAME --threads T --requests N --url URL --ca CA_FILE --timeout C,R
+
+Run from the repository's root (the runner sets ``cwd``), by the dev venv's
+python or by a client venv's (niquests'): it imports only the standard
+library, this package, and the client's own library once the client runs.
 
 The line holds: requests, ok, errors, lost, seconds, req/s (successful
 responses per second), p50 and p99 latency in ms, peak RSS in KiB, error
@@ -23,8 +27,8 @@ import threading
 import time
 from typing import Any
 
-from clients import BY_NAME, ClientUnavailable
-from harness import Outcome, Workload, percentile
+from benchmarks.common.harness import Outcome, Workload, percentile
+from benchmarks.peers.clients import BY_NAME, ClientUnavailable
 
 
 def peak_rss_kib() -> int:

@@ -1,7 +1,7 @@
 """Memory per pooled session: what N sessions that each sent one GET hold, in KiB per session.
 
-Each session sends one GET to nginx on loopback (see servers.py), so that its
-adapter, its pool manager and one kept-alive connection exist. Three ways
+Each session sends one GET to nginx on loopback (benchmarks/common/servers.py),
+so that its adapter, its pool manager and one kept-alive connection exist. Three ways
 are measured in one process, each with tracemalloc started just before it
 and stopped after it (allocations by Python code only, not OpenSSL's own):
 
@@ -15,8 +15,8 @@ Peak is tracemalloc's peak while the sessions were made and used; retained
 is what was still allocated once they all had sent their GET (and, for the
 pools, been given back), before anything was closed. Both are divided by N.
 
-    python benchmarks/session_memory.py                 # 200 sessions, HTTP and TLS
-    python benchmarks/session_memory.py --sessions 50
+    python -m benchmarks.peers.micro.session_memory                 # 200 sessions, HTTP and TLS
+    python -m benchmarks.peers.micro.session_memory --sessions 50
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from pathlib import Path
 import requests
 
 import sessionpool
-from processes import terminate_on_sigterm
-from servers import start_server
+from benchmarks.common.processes import terminate_on_sigterm
+from benchmarks.common.servers import start_server
 from sessionpool.testing import run_threads
 
 #: One way to hold N sessions that each sent a GET: it returns a closer, called after the figure is read.

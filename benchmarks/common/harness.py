@@ -1,4 +1,7 @@
-"""The workload every client runs, and how it is counted: N GETs from T threads released together.
+"""The threaded workload, and how it is counted: N GETs from T threads released together.
+
+The peers suite's clients run it (each in a client subprocess, possibly by
+another venv's python: this module imports only the standard library).
 
 Every response's body is read in full and checked (status 200 and the
 expected length); a response that fails either check, and a call that
@@ -14,11 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from benchmarks.common.paths import ROOT
 
 #: The barrier helper, sessionpool.testing's own (stdlib only), loaded from its file: a client subprocess
 #: run by another venv's python (niquests') must not import sessionpool, requests or urllib3.
-_THREADS_FILE = Path(__file__).resolve().parent.parent / "src" / "sessionpool" / "testing" / "_threads.py"
+_THREADS_FILE = ROOT / "src" / "sessionpool" / "testing" / "_threads.py"
 _spec = importlib.util.spec_from_file_location("bench_threads", _THREADS_FILE)
 assert _spec is not None
 assert _spec.loader is not None

@@ -250,3 +250,15 @@ def test_16_threads_never_share_a_handle_and_every_request_is_counted(nginx: Ngi
     assert bodies == [b"ok"] * (threads * per_thread)
     assert stats.requests == threads * per_thread == len(nginx.access_log())
     assert stats.connections_opened == nginx.connections_accepted()
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_body_that_fails_while_it_is_sent_raises_its_own_error(server: LocalServer, transport: str) -> None:
+    def body() -> object:
+        yield b"first part"
+        raise LookupError("the upload's source failed")
+
+    with ThreadLocalPool(transport=transport) as pool:
+        with pytest.raises(LookupError, match="the upload's source failed"):
+            pool.post(f"{server.url}/upload", data=body())
+        assert pool.get(f"{server.url}/after").status_code == 200  # the session still serves

@@ -111,6 +111,9 @@ class CurlAdapter(PoolAdapter):
             raise
         outcome = line.outcome
         made = line.connections_made()
+        if outcome.error is not None:  # the request's own body failed: its error, as requests raises it
+            self._lines.give_back(line)
+            raise outcome.error
         if outcome.ended and outcome.code:
             connected = line.connected()
             self._count(where, made, sent=connected)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from curl_cffi import ffi, lib
@@ -66,12 +66,14 @@ class _Writer:
 class Outcome:
     """How a transfer ended, or where it stands: its result code once it ended."""
 
-    __slots__ = ("code", "ended", "read_timeout")
+    __slots__ = ("code", "ended", "error", "read_timeout")
 
     def __init__(self) -> None:
         self.ended = False
         self.code = 0
         self.read_timeout = False
+        #: What the request's body raised while libcurl read it (raised to the caller as it is).
+        self.error: BaseException | None = None
 
 
 class Line:
@@ -226,10 +228,9 @@ class Line:
             lib.curl_slist_free_all(self.slist)
             self.slist = ffi.NULL
         self._keep.clear()
-        self._upload = None
-        upload_error = _sink_error(self._body_sink) or _sink_error(self._head_sink)
-        if upload_error is not None:  # pragma: no cover - the callbacks only append
-            raise upload_error
+        if self._upload is not None:
+            outcome.error = _sink_error(self._upload)
+            self._upload = None
 
     def take(self, amt: int | None) -> bytes:
         """Up to ``amt`` bytes of what arrived of the body (all of it if None), taken from the line's buffer."""
@@ -360,6 +361,3 @@ class Lines:
         for line in idle:
             line.close()
 
-    def __iter__(self) -> Iterator[Line]:
-        with self._lock:
-            return iter(list(self._idle))

@@ -20,6 +20,7 @@ kept afterwards, for the requests that may reuse it.
 
 from __future__ import annotations
 
+import http.client
 import os
 import time
 from typing import Any
@@ -90,7 +91,7 @@ class CurlAdapter(PoolAdapter):
                 raise invalid
         tls = None
         if url[:6].lower() == "https:" or (proxy is not None and proxy[:6].lower() == "https:"):
-            tls = self._tls_files(verify, cert, url)
+            tls = self._tls_files(verify, cert)
         deadline = current_deadline()
         expires = None if deadline is None else deadline.expires
         where = origin(url)
@@ -166,14 +167,14 @@ class CurlAdapter(PoolAdapter):
         if sent:
             stats.request_sent(reused=made == 0)
 
-    def _tls_files(self, verify: Any, cert: Any, url: str) -> TLSFiles:
+    def _tls_files(self, verify: Any, cert: Any) -> TLSFiles:
         key = (verify, cert)
         try:
             files = self._tls.get(key)
         except TypeError:  # an unhashable verify or cert (a list): worked out for this request only
-            return TLSFiles(verify, cert, url)
+            return TLSFiles(verify, cert)
         if files is None:
-            files = self._tls[key] = TLSFiles(verify, cert, url)
+            files = self._tls[key] = TLSFiles(verify, cert)
         return files
 
 
@@ -198,16 +199,15 @@ class _StreamedBody:
         line = self._line
         if line is None:
             return b""
-        wanted = (lambda: False) if amt is None else (lambda: line.buffered >= amt)
-        _drive(line, self._read_timeout, self._expires, until=wanted)
+        _drive(line, self._read_timeout, self._expires, wanted=amt)
         data = line.take(amt)
         outcome = line.outcome
         if outcome.ended and not line.chunks:
-            if outcome.code and not data:
+            if not outcome.code:
+                self._release(line, clean=True)  # the whole body came: later reads give b""
+            elif not data:  # what arrived before the failure was handed over first
                 self._release(line, clean=False)
                 raise _stream_error(outcome.code, outcome.read_timeout, line.message())
-            if (not outcome.code and not data) or (not outcome.code and amt is None):
-                self._release(line, clean=True)
         return data
 
     def _close(self) -> None:
@@ -248,9 +248,9 @@ def _drive(
     expires: float | None,
     *,
     head_only: bool = False,
-    until: Any = None,
+    wanted: int | None = None,
 ) -> None:
-    """Step ``line``'s transfer until it ends, its head is complete (``head_only``) or ``until()`` holds.
+    """Step ``line``'s transfer until it ends, its head is complete (``head_only``) or ``wanted`` bytes of body wait.
 
     Stops it at ``expires`` (the deadline; the caller raises its error) and
     after ``read_timeout`` seconds without a byte once connected.
@@ -259,7 +259,7 @@ def _drive(
     while not outcome.ended:
         if head_only and line.head_done:
             return
-        if until is not None and until():
+        if wanted is not None and line.buffered >= wanted:
             return
         now = time.monotonic()
         wait = 1.0
@@ -283,8 +283,6 @@ def _drive(
 
 def _stream_error(code: int, read_timeout: bool, message: str) -> Exception:
     """What a body read raises for a transfer that failed: errors urllib3's response turns into requests'."""
-    import http.client
-
     if read_timeout or code == 28:
         return TimeoutError("The read operation timed out")
     if code == 18:

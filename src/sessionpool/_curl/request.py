@@ -62,7 +62,7 @@ class TLSFiles:
 
     __slots__ = ("options",)
 
-    def __init__(self, verify: Any, cert: Any, url: str) -> None:
+    def __init__(self, verify: Any, cert: Any) -> None:
         options: list[tuple[int, int | bytes]] = []
         if verify:
             location = DEFAULT_CA_BUNDLE_PATH if verify is True else verify

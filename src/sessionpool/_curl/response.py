@@ -25,6 +25,7 @@ from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3.exceptions import ProtocolError
 
 from sessionpool._compat import response_headers, set_content
 
@@ -191,7 +192,5 @@ def build_response(
 
 def no_head_error(request: requests.PreparedRequest) -> requests.ConnectionError:
     """The error for an answer without a status line (requests' ``BadStatusLine``)."""
-    from urllib3.exceptions import ProtocolError
-
     bad = http.client.BadStatusLine("the server's answer has no valid status line")
     return requests.ConnectionError(ProtocolError("Connection aborted.", bad), request=request)

@@ -17,10 +17,12 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -103,6 +105,7 @@ class Browser:
             [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its zygote, renderers and crash handler join its group
         )
         self._profile = Path(profile)
         self._loop = asyncio.new_event_loop()
@@ -170,15 +173,38 @@ class Browser:
         return result["result"].get("value")
 
     def close(self) -> None:
+        """Stop Chromium and every process it started (they write to the profile until they exit)."""
         if self._socket is not None:
             self._socket.close()
         self._loop.close()
-        self._process.terminate()
+        group = self._process.pid  # start_new_session made chromium its group's leader
+        _signal_group(group, signal.SIGTERM)
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        _signal_group(group, signal.SIGKILL)
+        for _ in range(100):  # bounded: 10 s for the group's last member to go
+            if not _group_alive(group):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"chromium's process group {group} outlived SIGKILL")
+
+
+def _signal_group(group: int, signum: int) -> None:
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")

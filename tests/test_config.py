@@ -15,7 +15,8 @@ import pytest
 import requests
 from requests.auth import HTTPBasicAuth
 
-import sessionpool._config
+import sessionpool._config_types
+import sessionpool._defaults
 from sessionpool import PoolConfig, RetryPolicy
 
 
@@ -28,10 +29,10 @@ def _existing_file(tmp_path: Path, name: str = "file.pem") -> str:
 def test_defaults() -> None:
     config = PoolConfig()
     assert config.timeout is not None
-    assert config.timeout == sessionpool._config.DEFAULT_TIMEOUT
-    assert config.pool_connections == sessionpool._config.DEFAULT_POOL_CONNECTIONS
-    assert config.pool_maxsize == sessionpool._config.DEFAULT_POOL_MAXSIZE
-    assert config.pool_block is sessionpool._config.DEFAULT_POOL_BLOCK
+    assert config.timeout == sessionpool._defaults.DEFAULT_TIMEOUT
+    assert config.pool_connections == sessionpool._defaults.DEFAULT_POOL_CONNECTIONS
+    assert config.pool_maxsize == sessionpool._defaults.DEFAULT_POOL_MAXSIZE
+    assert config.pool_block is sessionpool._defaults.DEFAULT_POOL_BLOCK
     assert isinstance(config.retry, RetryPolicy)
     assert config.retry.retry_stale is True
     assert dict(config.headers) == {}
@@ -253,7 +254,7 @@ def test_build_validates_field_values(base: PoolConfig | None) -> None:
 
 
 def test_typed_fields_match_config_fields() -> None:
-    annotated = set(sessionpool._config.PoolConfigFields.__annotations__)
+    annotated = set(sessionpool._config_types.PoolConfigFields.__annotations__)
     assert annotated == {f.name for f in dataclasses.fields(PoolConfig)}
 
 

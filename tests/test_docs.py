@@ -307,3 +307,20 @@ def test_the_config_reference_covers_every_field() -> None:
         assert f"### `{field.name}` {{ #poolconfig-{field.name} }}" in text
         assert f"PoolConfig({field.name}=" in text
     assert "ValueError: PoolConfig.pool_maxsize must be an int >= 1, got 0" in text
+
+
+def test_the_source_layout_names_every_module() -> None:
+    """docs/development.md's map of src/sessionpool names every module, so a newcomer finds each one there."""
+    page = (DOCS / "development.md").read_text(encoding="utf-8")
+    layout = page[page.index("```text\nsrc/sessionpool/") : page.index("\ntests/ ")]
+    source = ROOT / "src" / "sessionpool"
+    missing = []
+    for path in sorted(source.rglob("*.py")):
+        relative = path.relative_to(source)
+        if relative.name == "__init__.py" and len(relative.parts) > 1:
+            named = f"{relative.parent}/"  # a package is named by its folder
+        else:
+            named = relative.name
+        if not re.search(rf"(?<![\w/]){re.escape(named)}", layout):
+            missing.append(str(relative))
+    assert missing == [], f"not in docs/development.md's source layout: {missing}"

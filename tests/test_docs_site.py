@@ -12,6 +12,7 @@ the search box and wait for material's search worker to answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
@@ -193,10 +194,8 @@ class Browser:
 
 
 def _signal_group(group: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _group_alive(group: int) -> bool:

@@ -17,7 +17,10 @@ settings. Beyond requests' own :class:`~requests.adapters.HTTPAdapter`, it
   and refuses a second thread that sends while another thread's send on the
   same session is under way (:class:`~sessionpool.LeaseError`). A helper
   thread that sends on a session while its holder keeps the lease (a cache
-  refreshing in the background, a callback) is delegation, and allowed.
+  refreshing in the background, a callback) is delegation, and allowed;
+- takes requests' answers about an origin (pool key, TLS settings) from the
+  pool's :class:`~sessionpool._routes.RouteCache` rather than work them out
+  for every request (:mod:`sessionpool._routes`).
 
 Pickled (with its session), the adapter becomes requests' own
 :class:`~requests.adapters.HTTPAdapter` of the same sizes: an unpickled
@@ -30,58 +33,28 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
-from requests.utils import get_auth_from_url, get_encoding_from_headers
+from requests.utils import get_auth_from_url
 
-from sessionpool._compat import (
-    is_requests_own,
-    may_set_cookies,
-    pool_sizes,
-    response_headers,
-    set_content,
-    set_pool_sizes,
-)
+from sessionpool._compat import pool_sizes, set_content, set_pool_sizes
 from sessionpool._config import PoolConfig
 from sessionpool._deadline import Deadline, clamp_timeout, guard_stream, within
 from sessionpool._deadline import current as current_deadline
-from sessionpool._environment import origin
 from sessionpool._errors import LeaseError
 from sessionpool._events import EventDispatcher
 from sessionpool._hosts import HostGate
 from sessionpool._proxies import ProxyBinding
 from sessionpool._record import SessionRecord
 from sessionpool._retry import retry
+from sessionpool._routes import RouteCache, RoutedAdapter
+from sessionpool._socks import managed_socks_manager
 from sessionpool._stats import StatsRecorder
-from sessionpool._transport import TransportSettings, managed_pool_manager, managed_proxy_manager, managed_socks_manager
+from sessionpool._transport import TransportSettings, managed_pool_manager, managed_proxy_manager
 
-__all__ = ["PoolAdapter", "RouteCache"]
-
-
-class RouteCache:
-    """What requests works out for an origin, kept once for every adapter of a pool.
-
-    The connection-pool key of an origin (with ``verify`` and ``cert``) and
-    the TLS settings of a connection depend on nothing an adapter holds
-    (requests' rules, and the pool's ``ssl_context``, which all its adapters
-    share), so a pool keeps one copy of each answer rather than one per
-    session. Each is a plain dict: a lookup or a store is atomic; two threads
-    that miss at once both work the answer out, and one is kept.
-    """
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
-        self.tls_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
-        #: What a transport keeps for the whole pool (the curl transport's share handle), if anything.
-        self.transport_state: Any = None
-
-    def clear(self) -> None:
-        """Forget every answer (the pool's ``invalidate``: a CA file may have changed)."""
-        self.routes = {}
-        self.tls_settings = {}
+__all__ = ["PoolAdapter"]
 
 
-class PoolAdapter(HTTPAdapter):
+class PoolAdapter(RoutedAdapter):
     """The adapter every session of a pool mounts for ``http://`` and ``https://``.
 
     :param config: the pool's shared configuration (adapter sizes, default
@@ -109,19 +82,18 @@ class PoolAdapter(HTTPAdapter):
         self._events = events if events is not None else EventDispatcher()
         self._settings = TransportSettings(stats=stats, keepalive_expiry=config.keepalive_expiry, events=self._events)
         self._transport_options = _transport_options(config)
-        self._ssl_context = config.ssl_context
         self._stats = stats
         self._default_timeout = config.timeout
         self._deadline = config.deadline
         self._policy = config.retry
         self._transient_statuses = config.retry.transient_statuses if config.retry.retry_transient else frozenset()
-        # Pool keys and TLS settings worked out by requests, kept by what they depend on.
-        self._routes = routes if routes is not None else RouteCache()
         self._hosts = hosts
         #: The pool's record of the session this adapter serves, set by the
         #: pool once the session is made; None for an adapter used alone.
         self.record: SessionRecord | None = None
         super().__init__(
+            routes=routes,
+            ssl_context=config.ssl_context,
             pool_connections=config.pool_connections,
             pool_maxsize=config.pool_maxsize,
             pool_block=config.pool_block,
@@ -163,111 +135,6 @@ class PoolAdapter(HTTPAdapter):
             manager = managed_proxy_manager(proxy, self._settings, proxy_headers=headers, **sizes, **proxy_kwargs)
         self.proxy_manager[proxy] = manager
         return manager
-
-    # -- the fast path: requests' answers, computed once per origin and settings --
-
-    def get_connection_with_tls_context(
-        self, request: PreparedRequest, verify: Any, proxies: Any = None, cert: Any = None
-    ) -> Any:
-        """The connection pool for ``request``, its pool key worked out once per origin, ``verify`` and ``cert``.
-
-        requests parses the URL and looks at the CA path on disk for every
-        request; the answer depends on nothing else, so it is kept. A request
-        through a proxy goes requests' own way.
-        """
-        url = request.url
-        if proxies or type(url) is not str or not _requests_own_adapter():
-            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
-        key = (origin(url), verify, cert)
-        try:
-            route = self._routes.routes.get(key)
-        except TypeError:  # an unhashable verify or cert: requests says what is wrong with it
-            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
-        if route is None:
-            try:
-                route = self.build_connection_pool_key_attributes(request, verify, cert)
-            except ValueError as error:
-                raise requests.exceptions.InvalidURL(error, request=request) from error
-            if len(self._routes.routes) >= _MAX_KEPT:
-                self._routes.routes = {}
-            self._routes.routes[key] = route
-        host_params, pool_kwargs = route
-        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
-
-    def request_url(self, request: PreparedRequest, proxies: Any) -> str:
-        """The path to send (requests' rule); without proxies, that is the URL's path and query."""
-        if proxies or not _requests_own_adapter():
-            return super().request_url(request, proxies)
-        path = request.path_url
-        return "/" + path.lstrip("/") if path.startswith("//") else path
-
-    def build_response(self, req: PreparedRequest, resp: Any) -> Response:
-        """The response requests builds for ``resp``, headers copied at once, cookies read only if it sets some."""
-        if not _requests_own_adapter():
-            return super().build_response(req, resp)
-        response = Response()
-        response.status_code = getattr(resp, "status", None)  # type: ignore[assignment]
-        response.headers = response_headers(resp)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response.raw = resp
-        response.reason = resp.reason
-        response.url = req.url.decode("utf-8") if isinstance(req.url, bytes) else req.url  # type: ignore[assignment]
-        if may_set_cookies(resp):
-            extract_cookies_to_jar(response.cookies, req, resp)
-        response.request = req
-        response.connection = self
-        return response
-
-    def build_connection_pool_key_attributes(
-        self, request: PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Requests' connection pool key, without the pool's ``ssl_context`` for a call with its own TLS settings."""
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        if self._ssl_context is not None and not self._uses_ssl_context(verify, cert):
-            # None removes the manager's ssl_context for this pool key: urllib3
-            # makes a context of its own, as for a plain session, rather than
-            # change the pool's (turning verification off on a shared context
-            # would reach every other connection made with it).
-            pool_kwargs["ssl_context"] = None
-        return host_params, pool_kwargs
-
-    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-        """Leave trust to the pool's ``ssl_context``, unless the call brought TLS settings of its own.
-
-        requests' own rule looks the CA and certificate paths up on disk for
-        every request; what it sets on the connection pool depends only on
-        the scheme, ``verify`` and ``cert``, so it is worked out once and
-        set again from there.
-        """
-        if self._ssl_context is None or not self._uses_ssl_context(verify, cert):
-            if not _requests_own_adapter():
-                super().cert_verify(conn, url, verify, cert)
-                return
-            key = (url[:5].lower() == "https", verify, cert)
-            try:
-                settings = self._routes.tls_settings.get(key)
-            except TypeError:  # an unhashable verify or cert
-                super().cert_verify(conn, url, verify, cert)
-                return
-            if settings is None:
-                recorder = _Settings()
-                super().cert_verify(recorder, url, verify, cert)
-                settings = vars(recorder)
-                if len(self._routes.tls_settings) >= _MAX_KEPT:
-                    self._routes.tls_settings = {}
-                self._routes.tls_settings[key] = settings
-            for name, value in settings.items():
-                setattr(conn, name, value)
-            return
-        # No CA file: urllib3 would load it into the shared context. The
-        # verify mode is the context's own, which urllib3 sets back on it.
-        conn.ca_certs = None
-        conn.ca_cert_dir = None
-        conn.cert_reqs = self._ssl_context.verify_mode
-
-    @staticmethod
-    def _uses_ssl_context(verify: Any, cert: Any) -> bool:
-        return verify is True and cert is None
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A pickled session becomes a plain one: its adapter, requests' own.
@@ -396,7 +263,6 @@ class PoolAdapter(HTTPAdapter):
         return response
 
 
-_MAX_KEPT = 1024  # origins and TLS settings kept per pool; past this, start again
 def _attempt_under(deadline: Deadline, timeout: Any) -> Any:
     """The timeout of an attempt about to be sent under ``deadline``, which counts it; raises once it passed."""
     attempt_timeout = clamp_timeout(timeout, deadline)
@@ -431,37 +297,6 @@ def _bound_redirect_body(response: Response) -> None:
     except requests.RequestException:
         response.close()
     set_content(response, b"".join(chunks)[:REDIRECT_BODY_MAX])
-
-_OWN_GET_CONNECTION = HTTPAdapter.get_connection_with_tls_context
-_OWN_REQUEST_URL = HTTPAdapter.request_url
-_OWN_BUILD_RESPONSE = HTTPAdapter.build_response
-_OWN_CERT_VERIFY = HTTPAdapter.cert_verify
-#: Whether requests' adapter methods were its own when sessionpool was imported.
-_ADAPTER_UNPATCHED = (
-    is_requests_own(_OWN_GET_CONNECTION, "requests.adapters", "HTTPAdapter.get_connection_with_tls_context")
-    and is_requests_own(_OWN_REQUEST_URL, "requests.adapters", "HTTPAdapter.request_url")
-    and is_requests_own(_OWN_BUILD_RESPONSE, "requests.adapters", "HTTPAdapter.build_response")
-    and is_requests_own(_OWN_CERT_VERIFY, "requests.adapters", "HTTPAdapter.cert_verify")
-)
-
-
-def _requests_own_adapter() -> bool:
-    """Whether requests' ``HTTPAdapter`` methods the pool's adapter short-cuts are still requests' own.
-
-    A tool that replaced one (a test double, an instrumentation) expects
-    every adapter to call it: then the pool's adapter does.
-    """
-    return (
-        _ADAPTER_UNPATCHED
-        and HTTPAdapter.get_connection_with_tls_context is _OWN_GET_CONNECTION
-        and HTTPAdapter.request_url is _OWN_REQUEST_URL
-        and HTTPAdapter.build_response is _OWN_BUILD_RESPONSE
-        and HTTPAdapter.cert_verify is _OWN_CERT_VERIFY
-    )
-
-
-class _Settings:
-    """Records the attributes requests' ``cert_verify`` sets on a connection pool."""
 
 
 def _transport_options(config: PoolConfig) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from sessionpool._adapter import PoolAdapter, RouteCache
+from sessionpool._adapter import PoolAdapter
 from sessionpool._baseline import SessionBaseline
 from sessionpool._config import PoolConfig
 from sessionpool._cookies import SharedCookieJar
@@ -56,6 +56,7 @@ from sessionpool._lease import Lease
 from sessionpool._proxies import ProxyRotation
 from sessionpool._record import SessionRecord
 from sessionpool._request_methods import RequestMethods
+from sessionpool._routes import RouteCache
 from sessionpool._stats import PoolStats, StatsRecorder
 from sessionpool._strategy import Strategy
 from sessionpool._transport import OpenConnections, open_connections

@@ -9,14 +9,12 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, Union
+from typing import Any
 
 import requests
-from requests.auth import AuthBase
 
 from sessionpool._autothrottle import AutoThrottle
 from sessionpool._config_checks import (
-    SocketOption,
     check_auth,
     check_cert,
     check_headers,
@@ -27,6 +25,18 @@ from sessionpool._config_checks import (
     check_timeout,
     check_transport,
     check_verify,
+)
+from sessionpool._config_types import Auth, Cert, SocketOption, Timeout
+from sessionpool._defaults import (
+    DEFAULT_KEEPALIVE_EXPIRY,
+    DEFAULT_PER_HOST_PAUSE_MAX,
+    DEFAULT_PER_HOST_WAIT_MAX,
+    DEFAULT_POOL_BLOCK,
+    DEFAULT_POOL_CONNECTIONS,
+    DEFAULT_POOL_MAXSIZE,
+    DEFAULT_PROXY_COOLDOWN,
+    DEFAULT_PROXY_FAILURE_LIMIT,
+    DEFAULT_TIMEOUT,
 )
 from sessionpool._frozendict import FrozenDict
 from sessionpool._policy import RetryPolicy
@@ -41,68 +51,7 @@ from sessionpool._validate import (
     describe,
 )
 
-__all__ = [
-    "DEFAULT_KEEPALIVE_EXPIRY",
-    "DEFAULT_PER_HOST_PAUSE_MAX",
-    "DEFAULT_PER_HOST_WAIT_MAX",
-    "DEFAULT_POOL_BLOCK",
-    "DEFAULT_POOL_CONNECTIONS",
-    "DEFAULT_POOL_MAXSIZE",
-    "DEFAULT_PROXY_COOLDOWN",
-    "DEFAULT_PROXY_FAILURE_LIMIT",
-    "DEFAULT_TIMEOUT",
-    "Auth",
-    "Cert",
-    "PoolConfig",
-    "PoolConfigFields",
-    "SocketOption",
-    "Timeout",
-]
-
-#: A request timeout as requests takes it: seconds for connect and read
-#: together, a ``(connect, read)`` pair in which either part may be ``None``
-#: (no limit), or ``None`` for no limit at all.
-Timeout = Union[float, tuple[Union[float, None], Union[float, None]], None]
-#: Credentials as requests takes them: a ``(user, password)`` pair for basic
-#: auth, or an :class:`requests.auth.AuthBase` (any callable that signs a request).
-Auth = Union[tuple[str, str], AuthBase, Callable[[requests.PreparedRequest], requests.PreparedRequest], None]
-#: A client certificate as requests takes it: one PEM file holding both, or a
-#: ``(certificate, key)`` pair of paths.
-Cert = Union[str, tuple[str, str], None]
-
-#: How many hosts each session keeps connection pools for (requests' default).
-DEFAULT_POOL_CONNECTIONS = 10
-#: How many connections each session keeps to one host (requests' default).
-DEFAULT_POOL_MAXSIZE = 10
-#: Whether a session waits for a free connection to a host rather than open
-#: one more that it will not keep (requests' default).
-DEFAULT_POOL_BLOCK = False
-#: Close a pooled connection idle longer than this rather than reuse it.
-#: Servers close idle keep-alive connections after their own timeout (Node
-#: and uvicorn after 5 s, gunicorn's async workers after 2 s, nginx after
-#: 75 s, cloud load balancers after about 60 s); reusing one just as the
-#: server closes it fails the request. 4 s stays clear of the 5 s that most
-#: application servers use, with a margin for network delay, so that race
-#: rarely happens there, which matters most for requests that are not safe
-#: to retry; shorter server timeouts are covered by the retry policy.
-DEFAULT_KEEPALIVE_EXPIRY: float | None = 4.0
-#: 10 s to connect, 30 s between bytes of the response. requests has no
-#: default timeout, which leaves a worker thread hanging forever on a server
-#: that stopped answering; these bounds are long enough for slow APIs.
-DEFAULT_TIMEOUT: Timeout = (10.0, 30.0)
-#: The longest a ``Retry-After`` pauses a host for the whole pool: long
-#: enough for a site's usual "come back in a minute", short enough that a
-#: server asking for an hour does not stall every thread that long.
-DEFAULT_PER_HOST_PAUSE_MAX = 60.0
-#: The longest a request waits for its host's turn: a request stuck longer
-#: behind a host's limits is reported, not left waiting forever.
-DEFAULT_PER_HOST_WAIT_MAX: float | None = 300.0
-#: Connect failures in a row after which a proxy of ``proxy_rotation`` is
-#: benched: one failure can be a blip, three in a row rarely are.
-DEFAULT_PROXY_FAILURE_LIMIT = 3
-#: How long a benched proxy gets no requests: long enough for a restarted
-#: proxy to come back, short enough not to lose one to a passing fault.
-DEFAULT_PROXY_COOLDOWN = 60.0
+__all__ = ["PoolConfig"]
 
 
 def _frozen_empty() -> Mapping[str, str]:
@@ -390,45 +339,6 @@ class PoolConfig:
         if config is None:
             return cls(**fields)
         return dataclasses.replace(config, **fields) if fields else config
-
-
-class PoolConfigFields(TypedDict, total=False):
-    """The fields of :class:`PoolConfig`, for typing the pools' ``**fields``."""
-
-    pool_connections: int
-    pool_maxsize: int
-    pool_block: bool
-    keepalive_expiry: float | None
-    timeout: Timeout
-    headers: Mapping[str, str]
-    auth: Auth
-    verify: bool | str
-    cert: Cert
-    ssl_context: ssl.SSLContext | None
-    socket_options: tuple[SocketOption, ...] | None
-    source_address: tuple[str, int] | None
-    proxies: Mapping[str, str]
-    trust_env: bool
-    session_factory: Callable[[], requests.Session]
-    retry: RetryPolicy
-    max_session_age: float | None
-    max_session_requests: int | None
-    share_cookies: bool
-    clock: Callable[[], float]
-    per_host_limit: int | None
-    per_host_rate: float | None
-    per_host_burst: int | None
-    per_host_delay: float
-    autothrottle: AutoThrottle | None
-    per_host_pause_max: float
-    per_host_wait_max: float | None
-    deadline: float | None
-    proxy_rotation: tuple[str, ...]
-    proxy_failure_limit: int
-    proxy_cooldown: float
-    transport: str
-    impersonate: str | None
-    http2: bool
 
 
 _FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(PoolConfig))

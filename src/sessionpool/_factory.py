@@ -6,7 +6,7 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.cookies import RequestsCookieJar
 
-from sessionpool._adapter import PoolAdapter, RouteCache
+from sessionpool._adapter import PoolAdapter
 from sessionpool._compat import pool_manager_keywords, pool_sizes
 from sessionpool._config import PoolConfig
 from sessionpool._deadline import bind_deadline
@@ -15,6 +15,7 @@ from sessionpool._errors import SessionFactoryError
 from sessionpool._events import EventDispatcher
 from sessionpool._fastpath import PreparedCache, bind_fast_path
 from sessionpool._hosts import HostGate
+from sessionpool._routes import RouteCache
 from sessionpool._stats import StatsRecorder
 from sessionpool._validate import describe
 

@@ -13,7 +13,8 @@ import requests
 
 from sessionpool._base import Pool
 from sessionpool._baseline import SessionBaseline
-from sessionpool._config import PoolConfig, PoolConfigFields
+from sessionpool._config import PoolConfig
+from sessionpool._config_types import PoolConfigFields
 from sessionpool._errors import LeaseError, PoolTimeout
 from sessionpool._record import SessionRecord
 from sessionpool._validate import check_bool, check_callable, check_int, check_seconds

@@ -7,7 +7,8 @@ import weakref
 from typing import TYPE_CHECKING
 
 from sessionpool._base import Pool
-from sessionpool._config import PoolConfig, PoolConfigFields
+from sessionpool._config import PoolConfig
+from sessionpool._config_types import PoolConfigFields
 from sessionpool._green import refuse_green_threads
 from sessionpool._record import SessionRecord
 

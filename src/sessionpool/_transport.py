@@ -4,8 +4,8 @@ A pool's :class:`~sessionpool._adapter.PoolAdapter` builds its pool managers
 from these classes. Beyond urllib3's own behaviour they
 
 - go through every kind of proxy the same way: HTTP and HTTPS proxies
-  (``CONNECT`` for https), and SOCKS4, SOCKS4a, SOCKS5 and SOCKS5h proxies
-  (urllib3's SOCKS support, with PySocks: the ``socks`` extra);
+  (``CONNECT`` for https) here, and SOCKS proxies in :mod:`sessionpool._socks`
+  on the same connection classes;
 - count every socket a connection opens (including the silent reconnect of
   a connection the server had dropped), and every request with whether it
   went out on a connection already open, into the pool's statistics, and
@@ -31,7 +31,6 @@ here.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 import time
@@ -40,7 +39,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import requests
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -60,13 +58,15 @@ from sessionpool._events import EventDispatcher
 from sessionpool._stats import StatsRecorder
 
 __all__ = [
-    "SOCKS_SUPPORTED",
+    "ManagedHTTPConnection",
+    "ManagedHTTPConnectionPool",
+    "ManagedHTTPSConnectionPool",
+    "ManagedPoolManager",
     "OpenConnections",
     "TransportSettings",
     "failed_after_connecting",
     "managed_pool_manager",
     "managed_proxy_manager",
-    "managed_socks_manager",
     "open_connections",
 ]
 
@@ -120,7 +120,7 @@ class OpenConnections:
     active: int
 
 
-class _ManagedHTTPConnection(HookedConnection):
+class ManagedHTTPConnection(HookedConnection):
     """An HTTP connection that counts its sockets and remembers when it went idle."""
 
     def __init__(
@@ -175,12 +175,12 @@ class _ManagedHTTPConnection(HookedConnection):
         return super().getresponse(*args, **kwargs)
 
 
-class _ManagedHTTPSConnection(_ManagedHTTPConnection, HTTPSConnection):
+class ManagedHTTPSConnection(ManagedHTTPConnection, HTTPSConnection):
     """An HTTPS connection that counts its sockets (TLS follows on each)."""
 
 
-class _ManagedHTTPConnectionPool(HookedConnectionPool):
-    ConnectionCls = _ManagedHTTPConnection
+class ManagedHTTPConnectionPool(HookedConnectionPool):
+    ConnectionCls = ManagedHTTPConnection
     #: Set by the pool manager right after it makes the pool.
     sessionpool_settings: TransportSettings
 
@@ -287,17 +287,17 @@ def _stop_watching(conn: Any) -> None:
         WATCHDOG.unwatch(conn)
 
 
-class _ManagedHTTPSConnectionPool(_ManagedHTTPConnectionPool, HTTPSConnectionPool):
-    ConnectionCls = _ManagedHTTPSConnection
+class ManagedHTTPSConnectionPool(ManagedHTTPConnectionPool, HTTPSConnectionPool):
+    ConnectionCls = ManagedHTTPSConnection
 
 
 _POOL_CLASSES: dict[str, type[HTTPConnectionPool]] = {
-    "http": _ManagedHTTPConnectionPool,
-    "https": _ManagedHTTPSConnectionPool,
+    "http": ManagedHTTPConnectionPool,
+    "https": ManagedHTTPSConnectionPool,
 }
 
 
-class _ManagedPoolManager(HookedPoolManager):
+class ManagedPoolManager(HookedPoolManager):
     """A pool manager whose connection pools are the managed ones above."""
 
     #: The connection pool classes it makes, by scheme.
@@ -314,71 +314,13 @@ class _ManagedPoolManager(HookedPoolManager):
         add_connection_keywords(pool, settings=self._sessionpool_settings, origin=(pool.scheme, pool.host, port))
 
 
-class _ManagedProxyManager(_ManagedPoolManager, ProxyManager):
+class _ManagedProxyManager(ManagedPoolManager, ProxyManager):
     """A proxy manager whose connections (to the proxy) are the managed ones above."""
-
-
-# SOCKS: urllib3.contrib.socks, which needs PySocks (the ``socks`` extra).
-# Without PySocks urllib3 warns (DependencyWarning) and then fails to import;
-# looking for it first keeps the warning away.
-try:
-    if importlib.util.find_spec("socks") is None:
-        raise ImportError("PySocks is not installed")
-    from urllib3.contrib.socks import (
-        SOCKSConnection,
-        SOCKSHTTPConnectionPool,
-        SOCKSHTTPSConnection,
-        SOCKSHTTPSConnectionPool,
-        SOCKSProxyManager,
-    )
-except ImportError:
-    #: Whether SOCKS proxies can be used: PySocks is installed.
-    SOCKS_SUPPORTED = False
-else:
-    SOCKS_SUPPORTED = True
-
-if SOCKS_SUPPORTED:
-    # urllib3's SOCKS classes have the shape of its own (urllib3 2.0 to 2.8):
-    # a connection takes ``_socks_options`` (what to tell the proxy, put in
-    # every pool's ``conn_kw`` by SOCKSProxyManager) as its first parameter,
-    # then host and port, and opens its socket through the proxy in
-    # ``_new_conn``; each pool class only names its connection class; the
-    # manager is a PoolManager that picks those pool classes. The managed
-    # classes put ours in front, so a socket through the proxy is counted,
-    # and its pools age and mark connections like direct ones; their
-    # connections serve the target, which reports name them by.
-
-    class _ManagedSOCKSConnection(_ManagedHTTPConnection, SOCKSConnection):
-        """A connection through a SOCKS proxy that counts its sockets and remembers when it went idle."""
-
-    class _ManagedSOCKSHTTPSConnection(_ManagedSOCKSConnection, SOCKSHTTPSConnection):
-        """An HTTPS connection through a SOCKS proxy (TLS with the target, over the proxy's tunnel)."""
-
-    # The managed connections take the transport's keywords beside urllib3's
-    # (their pools pass every one by keyword), which mypy's check of the
-    # constructor against urllib3's SOCKS classes cannot see.
-    class _ManagedSOCKSHTTPConnectionPool(_ManagedHTTPConnectionPool, SOCKSHTTPConnectionPool):
-        ConnectionCls = _ManagedSOCKSConnection  # type: ignore[assignment]
-
-    class _ManagedSOCKSHTTPSConnectionPool(_ManagedHTTPSConnectionPool, SOCKSHTTPSConnectionPool):
-        ConnectionCls = _ManagedSOCKSHTTPSConnection  # type: ignore[assignment]
-
-    class _ManagedSOCKSProxyManager(_ManagedPoolManager, SOCKSProxyManager):
-        """A SOCKS proxy manager whose connection pools are the managed SOCKS ones."""
-
-        sessionpool_pool_classes: ClassVar[dict[str, type[HTTPConnectionPool]]] = {
-            "http": _ManagedSOCKSHTTPConnectionPool,
-            "https": _ManagedSOCKSHTTPSConnectionPool,
-        }
-
-
-#: What a SOCKS proxy without PySocks raises: requests' own error type, with the extra to install.
-_NO_SOCKS = "SOCKS proxies need PySocks, which is not installed: pip install 'sessionpool[socks]'"
 
 
 #: Every managed connection alive in this process, for a forked child to let
 #: go of and for :func:`open_connections` to count.
-_LIVE_CONNECTIONS: weakref.WeakSet[_ManagedHTTPConnection] = weakref.WeakSet()
+_LIVE_CONNECTIONS: weakref.WeakSet[ManagedHTTPConnection] = weakref.WeakSet()
 #: Guards adding to it against a concurrent copy: iterating a WeakSet while
 #: another thread adds to it raises RuntimeError. (Entries that die during a
 #: copy are handled by the WeakSet itself.)
@@ -436,22 +378,9 @@ if hasattr(os, "register_at_fork"):  # POSIX
 
 def managed_pool_manager(settings: TransportSettings, **kwargs: Any) -> PoolManager:
     """A :class:`urllib3.PoolManager` taking ``kwargs``, whose pools use ``settings``."""
-    return _ManagedPoolManager(settings=settings, **kwargs)
+    return ManagedPoolManager(settings=settings, **kwargs)
 
 
 def managed_proxy_manager(proxy_url: str, settings: TransportSettings, **kwargs: Any) -> ProxyManager:
     """A :class:`urllib3.ProxyManager` for ``proxy_url`` taking ``kwargs``, whose pools use ``settings``."""
     return _ManagedProxyManager(proxy_url=proxy_url, settings=settings, **kwargs)
-
-
-def managed_socks_manager(proxy_url: str, settings: TransportSettings, **kwargs: Any) -> PoolManager:
-    """urllib3's ``SOCKSProxyManager`` for ``proxy_url`` taking ``kwargs``, whose pools use ``settings``.
-
-    ``proxy_url``'s scheme is ``socks4``, ``socks4a``, ``socks5`` or
-    ``socks5h`` (the ``a`` and ``h`` forms let the proxy resolve names).
-    Raises :class:`requests.exceptions.InvalidSchema`, as requests does, if
-    PySocks is not installed.
-    """
-    if not SOCKS_SUPPORTED:
-        raise requests.exceptions.InvalidSchema(_NO_SOCKS)
-    return _ManagedSOCKSProxyManager(proxy_url, settings=settings, **kwargs)

@@ -28,7 +28,7 @@ from typing import Any
 from curl_cffi import CurlShare
 from requests.models import PreparedRequest, Response
 
-from sessionpool._adapter import PoolAdapter, RouteCache
+from sessionpool._adapter import PoolAdapter
 from sessionpool._classify import retry_refusal
 from sessionpool._config import PoolConfig
 from sessionpool._config_checks import impersonation_target
@@ -40,6 +40,7 @@ from sessionpool._deadline import current as current_deadline
 from sessionpool._environment import origin
 from sessionpool._events import EventDispatcher
 from sessionpool._hosts import HostGate
+from sessionpool._routes import RouteCache
 from sessionpool._stats import StatsRecorder
 
 __all__ = ["CurlAdapter"]

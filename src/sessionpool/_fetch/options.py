@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sessionpool._config import Timeout
+from sessionpool._config_types import Timeout
 from sessionpool._validate import check_bool, check_int, check_seconds, describe
 
 __all__ = [

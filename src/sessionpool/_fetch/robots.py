@@ -34,7 +34,7 @@ import requests
 from requests.utils import default_user_agent
 
 from sessionpool._base import Pool
-from sessionpool._config import DEFAULT_PER_HOST_PAUSE_MAX
+from sessionpool._defaults import DEFAULT_PER_HOST_PAUSE_MAX
 from sessionpool._errors import DisallowedByRobots
 from sessionpool._hosts import host_of
 

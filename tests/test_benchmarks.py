@@ -21,7 +21,7 @@ from helpers import require_nginx
 from sessionpool.testing import nginx_binary
 
 ROOT = Path(__file__).resolve().parent.parent
-SESSIONPOOL_CLIENTS = {"threadlocalpool", "queuepool", "queuepool-quarter"}
+SESSIONPOOL_CLIENTS = {"threadlocalpool", "queuepool", "queuepool-quarter", "threadlocalpool-curl", "queuepool-curl"}
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,13 @@ def test_targets_table_has_a_verdict_or_a_reason_per_line(smoke: tuple[Path, dic
     threads = set(results["meta"]["plan"]["threads"])
     against = {line["against"] for line in lines}
     assert against == {"urllib3.PoolManager", "httpx.Client", "niquests.Session", "threading.local Session"}
-    assert {line["pool"] for line in lines} == {"ThreadLocalPool", "QueuePool(size=T)"}
+    pools = {"ThreadLocalPool", "QueuePool(size=T)", "ThreadLocalPool, curl", "QueuePool(size=T), curl"}
+    assert {line["pool"] for line in lines} == pools
+    curl = [line for line in lines if line["pool"].endswith(", curl")]
+    assert {(line["against"], line["bound"], line["threads"]) for line in curl} <= {
+        ("urllib3.PoolManager", "≥ 1x", 1),
+        ("urllib3.PoolManager", "≥ 1.5x", 16),
+    }
     assert {line["env"] for line in lines} == {"bare", "no_proxy"}
     assert {line["threads"] for line in lines} <= threads
     for line in lines:
@@ -217,7 +223,7 @@ def test_scaleout_writes_a_row_per_client_and_sessionpool_rows_have_no_errors(
             assert row["urls_per_s"] > 0
             assert row["connections"] is not None
             assert row["connections"][0] >= 1
-    assert "Scale-out against the targets" in text
+    assert "### Against the targets" in text
 
 
 #: Every module a user, the Makefile or a runner starts, with what its --help says first.

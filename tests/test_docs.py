@@ -317,10 +317,8 @@ def test_the_source_layout_names_every_module() -> None:
     missing = []
     for path in sorted(source.rglob("*.py")):
         relative = path.relative_to(source)
-        if relative.name == "__init__.py" and len(relative.parts) > 1:
-            named = f"{relative.parent}/"  # a package is named by its folder
-        else:
-            named = relative.name
+        package = relative.name == "__init__.py" and len(relative.parts) > 1
+        named = f"{relative.parent}/" if package else relative.name  # a package is named by its folder
         if not re.search(rf"(?<![\w/]){re.escape(named)}", layout):
             missing.append(str(relative))
     assert missing == [], f"not in docs/development.md's source layout: {missing}"

@@ -216,16 +216,18 @@ class NiquestsSession(ThreadedClient):
 class SessionPool(ThreadedClient):
     """A sessionpool pool, used as documented: ``pool.get(url)`` from any thread."""
 
-    def __init__(self, size: Callable[[int], int] | None = None) -> None:
+    def __init__(self, size: Callable[[int], int] | None = None, transport: str = "urllib3") -> None:
         self._size = size  # None: a ThreadLocalPool; else a QueuePool of size(threads)
+        self._transport = transport
 
     def setup(self, work: Workload) -> None:
         import sessionpool
 
+        settings: dict[str, Any] = {"verify": work.ca_bundle, "transport": self._transport}
         if self._size is None:
-            self._pool: Any = sessionpool.ThreadLocalPool(verify=work.ca_bundle)
+            self._pool: Any = sessionpool.ThreadLocalPool(**settings)
         else:
-            self._pool = sessionpool.QueuePool(size=self._size(work.threads), verify=work.ca_bundle)
+            self._pool = sessionpool.QueuePool(size=self._size(work.threads), **settings)
 
     def fetch(self, url: str) -> tuple[int, int]:
         response = self._pool.get(url)
@@ -360,5 +362,9 @@ CLIENTS: list[ClientSpec] = [
     ClientSpec("threadlocalpool", "ThreadLocalPool", SessionPool, sessionpool=True),
     ClientSpec("queuepool", "QueuePool(size=T)", lambda: SessionPool(lambda t: t), sessionpool=True),
     ClientSpec("queuepool-quarter", "QueuePool(size=max(1,T//4))", lambda: SessionPool(_quarter), sessionpool=True),
+    ClientSpec(
+        "threadlocalpool-curl", "ThreadLocalPool, curl", lambda: SessionPool(transport="curl"), sessionpool=True
+    ),
+    ClientSpec("queuepool-curl", "QueuePool(size=T), curl", lambda: SessionPool(lambda t: t, "curl"), sessionpool=True),
 ]
 BY_NAME = {spec.name: spec for spec in CLIENTS}

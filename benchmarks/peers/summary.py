@@ -13,6 +13,7 @@ Cell = dict[str, Any]  # one client at one (env, protocol, path, threads): its r
 Key = tuple[str, str, str, int, str]
 URLLIB3 = "urllib3"  # the transport's own throughput, the other reference
 POOLS = {"threadlocalpool": "ThreadLocalPool", "queuepool": "QueuePool(size=T)"}
+CURL_POOLS = {"threadlocalpool-curl": "ThreadLocalPool, curl", "queuepool-curl": "QueuePool(size=T), curl"}
 RIVALS = {"httpx": "httpx.Client", "niquests": "niquests.Session"}
 
 
@@ -37,23 +38,27 @@ def round_ratios(runs: list[Run], baseline: str) -> dict[Key, list[float]]:
 
 
 def targets(runs: list[Run], threads: list[int] | tuple[int, ...]) -> list[dict[str, Any]]:
-    """The issue's targets, each line a median of per-round ratios and PASS or MISS (None: not measured).
+    """The issues' targets, each line a median of per-round ratios and PASS or MISS (None: not measured).
 
     - each pool >= 0.75x urllib3.PoolManager at T=1 and 16, HTTP and TLS, both environments;
     - each pool > 1.0x httpx.Client and niquests.Session at T=1, 4, 16, 64, HTTP and TLS, both environments;
-    - each pool >= 1.5x the threading.local Session baseline at T=1 and 16 (HTTP and TLS), both environments.
+    - each pool >= 1.5x the threading.local Session baseline at T=1 and 16 (HTTP and TLS), both environments;
+    - each pool on the curl transport >= 1.0x urllib3.PoolManager at T=1 and >= 1.5x at T=16, HTTP and TLS,
+      both environments.
     """
     envs = sorted({run.get("env", "bare") for run in runs})
-    wanted: list[tuple[str, str, float, bool, tuple[int, ...]]] = [
-        (URLLIB3, "urllib3.PoolManager", 0.75, True, (1, 16))
+    wanted: list[tuple[str, str, float, bool, tuple[int, ...], dict[str, str]]] = [
+        (URLLIB3, "urllib3.PoolManager", 0.75, True, (1, 16), POOLS)
     ]
-    wanted += [(name, label, 1.0, False, (1, 4, 16, 64)) for name, label in RIVALS.items()]
-    wanted.append(("threadlocal-session", "threading.local Session", 1.5, True, (1, 16)))
+    wanted += [(name, label, 1.0, False, (1, 4, 16, 64), POOLS) for name, label in RIVALS.items()]
+    wanted.append(("threadlocal-session", "threading.local Session", 1.5, True, (1, 16), POOLS))
+    wanted.append((URLLIB3, "urllib3.PoolManager", 1.0, True, (1,), CURL_POOLS))
+    wanted.append((URLLIB3, "urllib3.PoolManager", 1.5, True, (16,), CURL_POOLS))
     lines = []
-    for reference, label, bound, inclusive, at in wanted:
+    for reference, label, bound, inclusive, at, pools in wanted:
         ratios = round_ratios(runs, reference)
         skipped = next((run["skipped"] for run in runs if run["client"] == reference and run.get("skipped")), None)
-        for pool, pool_label in POOLS.items():
+        for pool, pool_label in pools.items():
             for env in envs:
                 for protocol in ("HTTP", "TLS"):
                     for t in at:

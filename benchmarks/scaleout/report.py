@@ -106,7 +106,7 @@ def env_table(rows: list[Row], env: str) -> list[str]:
 
 
 def verdicts(rows: list[Row]) -> list[str]:
-    """The two scale-out ratios against their targets, per environment."""
+    """The ratios that have a target, against it, per environment."""
     body = []
     for row in rows:
         if row["target"] is None:
@@ -146,7 +146,7 @@ def tables(meta: dict[str, Any], rows: list[Row]) -> list[str]:
     out = []
     for env in meta["plan"]["environments"]:
         out += ["", f"### Environment: {env}", "", *env_table(rows, env)]
-    out += ["", "### Scale-out against the targets", "", *verdicts(rows)]
+    out += ["", "### Against the targets", "", *verdicts(rows)]
     return out
 
 

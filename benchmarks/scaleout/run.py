@@ -264,6 +264,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS, help="where scaleout.md and .json go")
     parser.add_argument("--scrapy-venv", type=Path, default=DEFAULT_SCRAPY_VENV, help="the venv Scrapy runs in")
     parser.add_argument("--smoke", action="store_true", help="400 URLs, 1 round, bare environment only")
+    parser.add_argument(
+        "--client",
+        action="append",
+        choices=[spec.name for spec in CLIENTS],
+        help="run only this client (repeatable); fetch-1, the reference of every ratio, always runs",
+    )
     args = parser.parse_args()
     plan = plan_from(args)
     if not 1 <= plan.hosts <= 250 or plan.threads < 1 or plan.rounds < 1 or plan.urls < plan.hosts:
@@ -276,6 +282,9 @@ def main() -> None:
     tool_versions, missing = availability(scrapy_python)
     if plan.hosts < 2:
         missing["fetch-split-2"] = "one host cannot be split between two processes"
+    if args.client:
+        chosen = {"fetch-1", *args.client}
+        missing |= {spec.name: "--client chose others" for spec in CLIENTS if spec.name not in chosen}
     began = time.monotonic()
     with (
         tempfile.TemporaryDirectory(prefix="sessionpool-scaleout-") as scratch,

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import ssl
 import time
+from pathlib import Path
 
 import pytest
 import requests
+import trustme
 
-from helpers import TLSFiles
+from helpers import TLSFiles, require_nginx
 from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
 from sessionpool._curl.adapter import CurlAdapter
 from sessionpool.testing import Faults, HostileServer, LocalServer, Nginx
@@ -128,6 +130,17 @@ def test_a_streamed_body_arrives_as_the_server_sends_it(hostile: HostileServer) 
     assert first_at < 1.0 < total
 
 
+def test_each_body_is_its_own_after_a_longer_one_on_the_same_line(hostile: HostileServer) -> None:
+    """libcurl writes every answer into the line's memory streams, which start over: nothing of one is left for the next."""
+    sizes = [300_000, 10, 0, 70_000, 1]
+    with ThreadLocalPool(transport="curl") as pool, pool.session() as session:
+        bodies = [session.get(f"{hostile.url}/huge?size={size}").content for size in sizes]
+        streamed = session.get(f"{hostile.url}/huge?size=5", stream=True)
+        pieces = list(streamed.iter_content(2))
+    assert [len(body) for body in bodies] == sizes
+    assert b"".join(pieces) == bodies[-1] * 5 and [len(piece) for piece in pieces] == [2, 2, 1]
+
+
 # -- connections, and Go's replay rule --------------------------------------------
 
 
@@ -186,11 +199,69 @@ def test_a_silent_server_is_a_read_timeout(silent_server: str) -> None:
     assert 0.3 <= time.monotonic() - started < 2
 
 
+def test_nothing_of_one_request_reaches_the_next_on_the_same_handle(server: LocalServer) -> None:
+    """One session, one handle: each request is sent as it is, whatever the one before it set."""
+    calls = [
+        ("GET", {"headers": {"X-One": "1"}}),
+        ("GET", {}),
+        ("HEAD", {}),
+        ("GET", {"params": {"q": "1"}}),
+        ("POST", {"data": b"body"}),
+        ("GET", {}),
+        ("DELETE", {}),
+        ("GET", {"headers": {"X-Two": "2"}}),
+        ("PUT", {"data": iter([b"a", b"b"])}),
+        ("GET", {}),
+    ]
+    with ThreadLocalPool(transport="curl", deadline=30) as pool, pool.session() as session:
+        before = len(server.requests)
+        for method, arguments in calls:
+            assert session.request(method, f"{server.url}/seq", **arguments).status_code == 200
+        seen = server.requests[before:]
+    assert [(r.method, r.path, r.body) for r in seen] == [
+        ("GET", "/seq", b""),
+        ("GET", "/seq", b""),
+        ("HEAD", "/seq", b""),
+        ("GET", "/seq?q=1", b""),
+        ("POST", "/seq", b"body"),
+        ("GET", "/seq", b""),
+        ("DELETE", "/seq", b""),
+        ("GET", "/seq", b""),
+        ("PUT", "/seq", b"ab"),
+        ("GET", "/seq", b""),
+    ]
+    custom = [[name for name in r.headers if name.startswith("X-")] for r in seen]
+    assert custom == [["X-One"], [], [], [], [], [], [], ["X-Two"], [], []]
+    assert ["Content-Length" in r.headers or "Transfer-Encoding" in r.headers for r in seen] == [
+        False, False, False, False, True, False, True, False, True, False,
+    ]  # fmt: skip
+
+
 def test_tls_is_verified_against_the_ca_given(tls_server: LocalServer, tls_files: TLSFiles) -> None:
     with ThreadLocalPool(transport="curl", verify=tls_files.ca_bundle) as pool:
         assert pool.get(tls_server.url + "/").status_code == 200
     with ThreadLocalPool(transport="curl") as pool, pytest.raises(requests.exceptions.SSLError):
         pool.get(tls_server.url + "/")
+
+
+def test_http2_when_asked_for_and_http_1_1_otherwise(tmp_path: Path, ca: trustme.CA) -> None:
+    require_nginx()
+    pem, bundle = tmp_path / "server.pem", str(tmp_path / "ca.pem")
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
+    ca.cert_pem.write_to_path(bundle)
+    with Nginx(tmp_path / "nginx", tls=(pem, pem), http2=True, bodies={"/16k": b"x" * 16384}) as nginx:
+        url = f"{nginx.https_url}/16k"
+        with ThreadLocalPool(transport="curl", http2=True, verify=bundle) as pool:
+            answers = [pool.get(url) for _ in range(20)]
+            stats = pool.stats()
+        with ThreadLocalPool(transport="curl", verify=bundle) as pool:
+            plain = pool.get(url)
+        log = nginx.access_log()
+    assert {(a.status_code, a.raw.version, a.content) for a in answers} == {(200, 20, b"x" * 16384)}
+    assert answers[0].headers["Content-Length"] == "16384"
+    assert (stats.requests, stats.connections_opened) == (20, 1)
+    assert (plain.raw.version, plain.content) == (11, b"x" * 16384)
+    assert [entry.protocol for entry in log] == ["HTTP/2.0"] * 20 + ["HTTP/1.1"]
 
 
 def test_a_client_certificate_is_sent(mtls_server: LocalServer, tls_files: TLSFiles) -> None:

@@ -15,7 +15,9 @@ pool adapter's own, the same for both transports. The modules:
   :class:`requests.Response` built over a urllib3 response that reads the
   body from the line;
 - :mod:`~sessionpool._curl.errors`: libcurl's result codes as requests'
-  exceptions, so the retry policy classifies them as it does urllib3's.
+  exceptions, so the retry policy classifies them as it does urllib3's;
+- :mod:`~sessionpool._curl.memory_file`: the C streams in memory libcurl
+  writes an answer to, so that no byte of it calls back into Python.
 
 curl_cffi is imported only when a pool with the curl transport makes its
 first session; :func:`curl_missing` says, without importing it, why it
@@ -24,16 +26,35 @@ cannot be.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import importlib.util
+from typing import Any
 
-__all__ = ["CURL_EXTRA_HINT", "curl_missing"]
+__all__ = ["CURL_EXTRA_HINT", "curl_missing", "libc"]
 
 #: How to get the transport.
 CURL_EXTRA_HINT = "install the curl extra: pip install 'sessionpool[curl]' (curl_cffi)"
 
 
 def curl_missing() -> str | None:
-    """Why the curl transport cannot be used here (curl_cffi is not installed), or None if it can."""
+    """Why the curl transport cannot be used here (curl_cffi is not installed, or no ``open_memstream``), or None."""
     if importlib.util.find_spec("curl_cffi") is None:
         return f"PoolConfig.transport 'curl' needs curl_cffi, which is not installed: {CURL_EXTRA_HINT}"
+    if libc() is None:
+        return (
+            "PoolConfig.transport 'curl' needs a C library with open_memstream (POSIX: Linux, macOS, the BSDs),"
+            " which this platform does not have; use transport='urllib3'"
+        )
     return None
+
+
+@functools.cache
+def libc() -> Any:
+    """The C library of this process, its calls keeping the GIL (:class:`ctypes.PyDLL`); None: no ``open_memstream``."""
+    try:
+        found = ctypes.PyDLL(None)  # the program and what it links: the C library among them
+        found.open_memstream  # noqa: B018 - the one function a platform may lack
+    except (OSError, TypeError, AttributeError):  # Windows: no dlopen(NULL), no open_memstream
+        return None
+    return found

@@ -16,9 +16,15 @@ handed over as it arrives (nothing is read ahead but what one step brings),
 and the read timeout is requests' own (no byte for that long), measured
 here, where libcurl has only whole seconds of "low speed".
 
-Every option is reset between two transfers (``curl_easy_reset``, which
-keeps the connections, the DNS cache and TLS sessions), then set again from
-the request: nothing of one request reaches the next.
+Nothing of one request's options reaches the next. The options of a
+transfer are gathered first (:meth:`Line.begin`, the setters, then
+:meth:`Line.commit`): if they are the same options as the last transfer's,
+with no body to send, only the values that changed are set (a crawl's next
+GET usually changes just the URL); otherwise every option is reset
+(``curl_easy_reset``, which keeps the connections, the DNS cache and TLS
+sessions) and each is set again. Either way the handle holds exactly the
+options of this request, and each setting costs a call into libcurl that
+lets go of the GIL, which many threads pay for in turn.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from typing import Any
 
 from curl_cffi import ffi, lib
 
+from sessionpool._curl.memory_file import MemoryFile
+
 __all__ = ["Line", "Lines", "Outcome"]
 
 # libcurl's constants (curl/curl.h, curl/multi.h).
@@ -39,7 +47,12 @@ _INFO_RESPONSE_CODE = 0x200000 + 2
 _INFO_NUM_CONNECTS = 0x200000 + 26
 _INFO_PRETRANSFER_TIME_T = 0x600000 + 53
 _MULTI_MAXCONNECTS = 6
-_WRITEFUNC_ERROR = 0xFFFFFFFF
+
+# What an option's value is, for Line.commit.
+_LONG, _INT64, _BYTES, _POINTER, _HEADERS, _IMPERSONATE, _UPLOAD = range(7)
+_HTTPHEADER = 10000 + 23
+_IMPERSONATION = -1  # not an option of libcurl's: curl_cffi's call that sets a browser's options
+_UPLOADING = -2  # the read (and seek) callbacks of a body sent as it is read
 
 #: The longest one wait for the sockets lasts: a stop (a deadline, a read
 #: timeout) is noticed at least this often, in milliseconds.
@@ -47,20 +60,13 @@ _POLL_MS = 1000
 
 
 class _Sink:
-    """Where libcurl's callbacks for one line go: curl_cffi's buffer callback calls ``callback.write``."""
+    """Where libcurl's callbacks for a body it sends go: curl_cffi's read and seek callbacks call ``callback``."""
 
     __slots__ = ("callback", "exception")
 
     def __init__(self, callback: Any) -> None:
         self.callback = callback
         self.exception: BaseException | None = None
-
-
-class _Writer:
-    __slots__ = ("write",)
-
-    def __init__(self, write: Callable[[bytes], None]) -> None:
-        self.write = write
 
 
 class Outcome:
@@ -97,12 +103,16 @@ class Line:
         self.error_buffer = ffi.new("char[]", 256)
         self._long[0] = max_connections
         lib.curl_multi_setopt(self.multi, _MULTI_MAXCONNECTS, self._long)
-        # The callbacks' targets stay for the line's life; each transfer only changes where they write.
-        self._body_sink = ffi.new_handle(_Sink(_Writer(self._on_body)))
-        self._head_sink = ffi.new_handle(_Sink(_Writer(self._on_head)))
+        # Where libcurl writes the answer, for the line's life (no callback: see memory_file).
+        self._body_file = MemoryFile()
+        self._head_file = MemoryFile()
         self._upload: Any = None
-        self._keep: list[Any] = []  # what libcurl points into until the transfer ends (a body, a header list)
-        self.slist: Any = ffi.NULL
+        self._keep: list[Any] = []  # what libcurl points into until the transfer ends (a body)
+        self.slist: Any = ffi.NULL  # the request headers, kept while the next request's are the same
+        self._options: list[tuple[int, int, Any]] = []  # gathered for the next transfer: option, kind, value
+        self._has_body = False
+        #: The options the handle holds (option: value), or None: reset before the next transfer.
+        self._applied: dict[int, Any] | None = None
         self.head: list[bytes] = []
         self.head_done = False
         self.chunks: list[bytes] = []
@@ -113,51 +123,119 @@ class Line:
 
     # -- options, for the request module -----------------------------------
 
-    def reset(self) -> None:
-        """Forget every option of the last transfer; set the callbacks and the share handle again."""
-        easy = self.easy
-        lib.curl_easy_reset(easy)
-        lib._curl_easy_setopt(easy, 10000 + 10, self.error_buffer)  # ERRORBUFFER
-        lib._curl_easy_setopt(easy, 20000 + 11, lib.buffer_callback)  # WRITEFUNCTION
-        lib._curl_easy_setopt(easy, 10000 + 1, self._body_sink)  # WRITEDATA
-        lib._curl_easy_setopt(easy, 20000 + 79, lib.buffer_callback)  # HEADERFUNCTION
-        lib._curl_easy_setopt(easy, 10000 + 29, self._head_sink)  # HEADERDATA
-        if self._share is not None:
-            lib._curl_easy_setopt(easy, 10000 + 100, self._share)  # SHARE
+    def begin(self) -> None:
+        """Start gathering the options of the next transfer; :meth:`commit` sets them."""
+        self._options = []
+        self._has_body = False
 
     def set_long(self, option: int, value: int) -> None:
-        """``curl_easy_setopt`` of a long option."""
-        self._long[0] = value
-        self._check(lib._curl_easy_setopt(self.easy, option, self._long), option)
+        """A long option of the next transfer."""
+        self._options.append((option, _LONG, value))
 
     def set_int64(self, option: int, value: int) -> None:
-        """``curl_easy_setopt`` of an off_t option."""
-        self._int64[0] = value
-        self._check(lib._curl_easy_setopt(self.easy, option, self._int64), option)
+        """An off_t option of the next transfer."""
+        self._options.append((option, _INT64, value))
 
     def set_bytes(self, option: int, value: bytes | None) -> None:
-        """``curl_easy_setopt`` of a string option (libcurl copies it); None unsets it."""
-        self._check(lib._curl_easy_setopt(self.easy, option, ffi.NULL if value is None else value), option)
+        """A string option of the next transfer (libcurl copies it); None unsets it."""
+        self._options.append((option, _BYTES, value))
 
     def set_pointer(self, option: int, value: Any) -> None:
-        """``curl_easy_setopt`` of a pointer libcurl keeps (not copied): kept alive until the transfer ends."""
+        """A pointer libcurl keeps (not copied), kept alive until the transfer ends: the body to send."""
         self._keep.append(value)
-        self._check(lib._curl_easy_setopt(self.easy, option, value), option)
+        self._has_body = True
+        self._options.append((option, _POINTER, value))
 
     def keep(self, value: Any) -> None:
         """Keep ``value`` alive until the transfer ends (libcurl points into it)."""
         self._keep.append(value)
 
     def set_headers(self, lines: Iterable[bytes]) -> None:
-        """The request's header lines (``HTTPHEADER``), freed when the transfer ends."""
-        slist = ffi.NULL
-        for line in lines:
-            slist = lib.curl_slist_append(slist, line)
-        self.slist = slist
-        self._check(lib._curl_easy_setopt(self.easy, 10000 + 23, slist), 10000 + 23)
+        """The request's header lines (``HTTPHEADER``)."""
+        self._options.append((_HTTPHEADER, _HEADERS, tuple(lines)))
 
     def set_upload(self, read: Callable[[int], bytes], seek: Callable[[int, int], None] | None) -> None:
         """A body read as it is sent: ``read(n)`` gives up to n bytes, b"" at its end; ``seek`` rewinds it."""
+        self._has_body = True
+        self._options.append((_UPLOADING, _UPLOAD, (read, seek)))
+
+    def impersonate(self, target: bytes) -> None:
+        """Send with the TLS and HTTP/2 fingerprint of ``target`` (curl_cffi's names); headers stay the request's."""
+        self._options.append((_IMPERSONATION, _IMPERSONATE, target))
+
+    def commit(self) -> None:
+        """Set the gathered options on the handle: only the changed values, or all of them after a reset.
+
+        The changed values alone suffice when the handle holds the same
+        options (no others) and neither transfer sends a body (libcurl keeps
+        pointers into a body, and the method follows from the body options).
+        """
+        options = self._options
+        applied = self._applied
+        if (
+            applied is not None
+            and not self._has_body
+            and len(options) == len(applied)
+            and all(option in applied for option, _, _ in options)
+        ):
+            try:
+                for option, kind, value in options:
+                    if applied[option] != value:
+                        self._set(option, kind, value)
+                        applied[option] = value
+            except BaseException:
+                self._applied = None
+                raise
+            return
+        self._applied = None  # until every option is set: a failure below leaves a reset to do
+        self._reset()
+        for option, kind, value in options:
+            self._set(option, kind, value)
+        if not self._has_body:
+            self._applied = {option: value for option, _, value in options}
+
+    def _reset(self) -> None:
+        """Forget every option of the last transfer; set the callbacks and the share handle again."""
+        easy = self.easy
+        lib.curl_easy_reset(easy)
+        if self.slist != ffi.NULL:
+            lib.curl_slist_free_all(self.slist)
+            self.slist = ffi.NULL
+        lib._curl_easy_setopt(easy, 10000 + 10, self.error_buffer)  # ERRORBUFFER
+        # No WRITEFUNCTION or HEADERFUNCTION: libcurl's own fwrite, to these streams.
+        lib._curl_easy_setopt(easy, 10000 + 1, self._body_file.stream)  # WRITEDATA
+        lib._curl_easy_setopt(easy, 10000 + 29, self._head_file.stream)  # HEADERDATA
+        if self._share is not None:
+            lib._curl_easy_setopt(easy, 10000 + 100, self._share)  # SHARE
+
+    def _set(self, option: int, kind: int, value: Any) -> None:
+        easy = self.easy
+        if kind == _LONG:
+            self._long[0] = value
+            code = lib._curl_easy_setopt(easy, option, self._long)
+        elif kind == _BYTES:
+            code = lib._curl_easy_setopt(easy, option, ffi.NULL if value is None else value)
+        elif kind == _HEADERS:
+            slist = ffi.NULL
+            for line in value:
+                slist = lib.curl_slist_append(slist, line)
+            code = lib._curl_easy_setopt(easy, option, slist)
+            if self.slist != ffi.NULL:
+                lib.curl_slist_free_all(self.slist)
+            self.slist = slist
+        elif kind == _INT64:
+            self._int64[0] = value
+            code = lib._curl_easy_setopt(easy, option, self._int64)
+        elif kind == _POINTER:
+            code = lib._curl_easy_setopt(easy, option, value)
+        elif kind == _IMPERSONATE:
+            code = lib.curl_easy_impersonate(easy, value, 0)
+        else:
+            self._set_upload(*value)
+            return
+        self._check(code, option)
+
+    def _set_upload(self, read: Callable[[int], bytes], seek: Callable[[int, int], None] | None) -> None:
         self._upload = ffi.new_handle(_Sink(read))
         lib._curl_easy_setopt(self.easy, 20000 + 12, lib.read_callback)  # READFUNCTION
         lib._curl_easy_setopt(self.easy, 10000 + 9, self._upload)  # READDATA
@@ -166,10 +244,6 @@ class Line:
             self._keep.append(self._seek)
             lib._curl_easy_setopt(self.easy, 20000 + 167, lib.seek_buffer_callback)  # SEEKFUNCTION
             lib._curl_easy_setopt(self.easy, 10000 + 168, self._seek)  # SEEKDATA
-
-    def impersonate(self, target: bytes) -> None:
-        """Send with the TLS and HTTP/2 fingerprint of ``target`` (curl_cffi's names); headers stay the request's."""
-        self._check(lib.curl_easy_impersonate(self.easy, target, 0), 0)
 
     def _check(self, code: int, option: int) -> None:
         if code != 0:
@@ -185,6 +259,8 @@ class Line:
         self.buffered = 0
         self.outcome = Outcome()
         self.error_buffer[0] = b"\0"
+        self._body_file.drain()  # whatever an aborted transfer left unread
+        self._head_file.drain()
         self.last_byte = time.monotonic()
         self.active = True
         lib.curl_multi_add_handle(self.multi, self.easy)
@@ -194,13 +270,32 @@ class Line:
         multi = self.multi
         lib.curl_multi_perform(multi, self._running)
         if self._running[0] == 0:
+            self._collect()
             self._finish()
             return
         if wait_ms > 0:
             lib.curl_multi_poll(multi, ffi.NULL, 0, min(wait_ms, _POLL_MS), ffi.NULL)
             lib.curl_multi_perform(multi, self._running)
-            if self._running[0] == 0:
-                self._finish()
+        self._collect()
+        if self._running[0] == 0:
+            self._finish()
+
+    def _collect(self) -> None:
+        """Take what libcurl wrote in this step: header lines first (a step may bring the head and some body)."""
+        head = self._head_file.drain()
+        body = self._body_file.drain()
+        if head:
+            self.last_byte = time.monotonic()
+            start = 0
+            while start < len(head):  # libcurl writes whole lines, each ending in LF
+                end = head.find(b"\n", start) + 1 or len(head)
+                self._on_head(head[start:end])
+                start = end
+        if body:
+            self.chunks.append(body)
+            self.buffered += len(body)
+            self.last_byte = time.monotonic()
+            self.head_done = True
 
     def _finish(self) -> None:
         message = lib.curl_multi_info_read(self.multi, self._left)
@@ -208,6 +303,8 @@ class Line:
         while message != ffi.NULL:
             if message.msg == _CURLMSG_DONE:
                 code = message.data.result
+            if self._left[0] == 0:  # what is left in the queue: nothing, as a line has one transfer
+                break
             message = lib.curl_multi_info_read(self.multi, self._left)
         self._end(code)
 
@@ -224,9 +321,6 @@ class Line:
         outcome.ended = True
         if not outcome.code:
             outcome.code = code
-        if self.slist != ffi.NULL:
-            lib.curl_slist_free_all(self.slist)
-            self.slist = ffi.NULL
         self._keep.clear()
         if self._upload is not None:
             outcome.error = _sink_error(self._upload)
@@ -266,14 +360,7 @@ class Line:
         """Libcurl's message for the last failure."""
         return ffi.string(self.error_buffer).decode("utf-8", "replace")  # type: ignore[no-any-return]
 
-    def _on_body(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.buffered += len(data)
-        self.last_byte = time.monotonic()
-        self.head_done = True
-
     def _on_head(self, line: bytes) -> None:
-        self.last_byte = time.monotonic()
         if self.head_done:
             return  # trailers of a chunked body: not headers of the answer
         if line in (b"\r\n", b"\n"):
@@ -297,9 +384,14 @@ class Line:
         if self.easy != ffi.NULL:
             lib.curl_easy_cleanup(self.easy)
             self.easy = ffi.NULL
+        if self.slist != ffi.NULL:
+            lib.curl_slist_free_all(self.slist)
+            self.slist = ffi.NULL
         if self.multi != ffi.NULL:
             lib.curl_multi_cleanup(self.multi)
             self.multi = ffi.NULL
+        self._body_file.close()
+        self._head_file.close()
 
 
 class _Seeker:
@@ -360,4 +452,3 @@ class Lines:
             idle, self._idle = self._idle, []
         for line in idle:
             line.close()
-

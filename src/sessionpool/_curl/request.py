@@ -126,8 +126,8 @@ def set_request(
     tls: TLSFiles | None,
     fresh: bool,
 ) -> None:
-    """Set ``line``'s options for sending ``request`` (after a reset of the last transfer's)."""
-    line.reset()
+    """Set ``line``'s options for sending ``request``, and only those (see :meth:`Line.commit`)."""
+    line.begin()
     if wire.impersonate is not None:
         line.impersonate(wire.impersonate)
         line.set_bytes(_ACCEPT_ENCODING, None)  # the body is decoded as requests decodes it, not by libcurl
@@ -151,10 +151,10 @@ def set_request(
             else:
                 line.set_bytes(option, value)
     line.set_long(_CONNECTTIMEOUT_MS, _FOREVER_MS if connect_timeout is None else max(1, int(connect_timeout * 1000)))
-    if total_ms is not None:
-        line.set_long(_TIMEOUT_MS, max(1, total_ms))
-    if fresh:
-        line.set_long(_FRESH_CONNECT, 1)
+    # Set whatever their values (0 is libcurl's "none" and "no"), so that a
+    # request with and one without them hold the same options.
+    line.set_long(_TIMEOUT_MS, 0 if total_ms is None else max(1, total_ms))
+    line.set_long(_FRESH_CONNECT, 1 if fresh else 0)
     method = (request.method or "GET").upper()
     headers = request.headers
     body = request.body
@@ -171,6 +171,7 @@ def set_request(
     if body is not None and "Content-Type" not in headers:
         lines.append(b"Content-Type:")
     line.set_headers(lines)
+    line.commit()
 
 
 def _header_line(name: str | bytes, value: str | bytes) -> bytes:

@@ -44,7 +44,7 @@ error_log {prefix}/error.log warn;
 {user}
 events {{ worker_connections 1024; }}
 http {{
-    log_format requests '$request_method $request_uri $status $connection $connection_requests';
+    log_format requests '$request_method $request_uri $status $connection $connection_requests $server_protocol';
     access_log {access_log};
     default_type application/octet-stream;
     sendfile on;
@@ -87,6 +87,7 @@ class LoggedRequest:
     status: int
     connection: int  # nginx's serial number of the connection
     request_on_connection: int  # 1 for the first request on it
+    protocol: str = "HTTP/1.1"  # as nginx names it: HTTP/1.0, HTTP/1.1, HTTP/2.0
 
 
 class Nginx:
@@ -97,6 +98,7 @@ class Nginx:
     :param keepalive_requests: requests served on one connection before it is closed (nginx's default: 1000).
     :param access_log: write the access log that :meth:`access_log` reads.
     :param tls: a certificate chain file and its key file, to serve HTTPS too (at :attr:`https_url`).
+    :param http2: offer HTTP/2 on the HTTPS port too (by ALPN; a client that asks for HTTP/1.1 gets it).
     :param bodies: for each path, the body nginx serves there as a static file.
     :param host: the loopback address to listen on (127.0.0.0/8).
     :param preexec_fn: run in the child before nginx starts (see :class:`subprocess.Popen`).
@@ -111,6 +113,7 @@ class Nginx:
         keepalive_requests: int = 1000,
         access_log: bool = True,
         tls: tuple[StrPath, StrPath] | None = None,
+        http2: bool = False,
         bodies: Mapping[str, bytes] | None = None,
         host: str = "127.0.0.1",
         preexec_fn: Callable[[], object] | None = None,
@@ -118,6 +121,8 @@ class Nginx:
         binary = nginx_binary()
         if binary is None:
             raise RuntimeError("nginx is not installed (Debian package nginx-light)")
+        if http2 and tls is None:
+            raise ValueError("Nginx(http2=True) needs tls: HTTP/2 is offered on the HTTPS port")
         if ipaddress.ip_address(host) not in _LOOPBACK:
             raise ValueError(f"Nginx listens on loopback only (127.0.0.0/8), not {host!r}")
         self.directory = Path(directory)
@@ -138,7 +143,7 @@ class Nginx:
             host=host,
             port=self.port,
             status_port=self._status_port,
-            tls=_tls_lines(host, ports[1], tls) if tls is not None else "",
+            tls=_tls_lines(host, ports[1], tls, http2) if tls is not None else "",
             files=self._write_bodies(bodies or {}),
         )
         (self.directory / "nginx.conf").write_text(config)
@@ -214,8 +219,8 @@ class Nginx:
             return []
         entries = []
         for line in path.read_text().splitlines():
-            method, uri, status, connection, number = line.split()
-            entries.append(LoggedRequest(method, uri, int(status), int(connection), int(number)))
+            method, uri, status, connection, number, protocol = line.split()
+            entries.append(LoggedRequest(method, uri, int(status), int(connection), int(number), protocol))
         return entries
 
     def stop(self) -> None:
@@ -235,10 +240,10 @@ class Nginx:
         self.stop()
 
 
-def _tls_lines(host: str, port: int, tls: tuple[StrPath, StrPath]) -> str:
+def _tls_lines(host: str, port: int, tls: tuple[StrPath, StrPath], http2: bool) -> str:
     certificate, key = (Path(file).resolve() for file in tls)
     return (
-        f"        listen {host}:{port} ssl;\n"
+        f"        listen {host}:{port} ssl{' http2' if http2 else ''};\n"
         f"        ssl_certificate {certificate};\n"
         f"        ssl_certificate_key {key};\n"
     )

@@ -139,9 +139,7 @@ def test_a_stream_read_after_the_deadline_raises_it(hostile: HostileServer) -> N
             response.content  # noqa: B018
 
 
-def test_deadlines_under_thread_stress(
-    hostile: HostileServer, server: LocalServer, tiny_switch_interval: None
-) -> None:
+def test_deadlines_under_thread_stress(hostile: HostileServer, server: LocalServer, tiny_switch_interval: None) -> None:
     """16 threads, half on trickling answers cut by their deadline, half on quick ones that must never be cut."""
     slow_url = hostile.url + "/trickle?size=1000&chunk=1&interval=0.05"  # 50 s in all
     outcomes: dict[str, list[str]] = {"slow": [], "quick": []}

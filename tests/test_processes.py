@@ -209,9 +209,7 @@ def test_a_forked_worker_killed_mid_run_loses_no_url_in_the_output(hosts: list[L
     assert not any(running(pid) for pid in workers[1:])
 
 
-def test_ctrl_c_stops_every_process_writes_every_result_and_exits_130(
-    hosts: list[LocalServer], tmp_path: Path
-) -> None:
+def test_ctrl_c_stops_every_process_writes_every_result_and_exits_130(hosts: list[LocalServer], tmp_path: Path) -> None:
     source, out = tmp_path / "urls.txt", tmp_path / "out.jsonl"
     source.write_text("".join(f"{hosts[n % 3].url}/sleep/0.1?n={n}\n" for n in range(600)))
     with subprocess.Popen(

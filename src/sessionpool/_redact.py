@@ -51,7 +51,6 @@ def redact_text(text: str) -> str:
     return _USERINFO.sub(rf"\1{REDACTED}@", text) if "@" in text else text
 
 
-
 #: Header names that carry credentials, and the words that make a name one.
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SECRET_WORDS = ("auth", "token", "secret", "password", "passwd", "api-key", "apikey", "api_key", "session", "key")

@@ -58,6 +58,7 @@ log = logging.getLogger("sessionpool")
 
 SendOnce = Callable[[], requests.Response]
 
+
 def retry(
     policy: RetryPolicy,
     request: requests.PreparedRequest,

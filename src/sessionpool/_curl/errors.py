@@ -92,10 +92,7 @@ def as_requests_error(failure: Failure, request: requests.PreparedRequest) -> re
         if failure.proxied:
             return requests.exceptions.ProxyError(f"timed out connecting through the proxy ({text})", request=request)
         return requests.ConnectTimeout(f"Connection timed out ({text})", request=request)
-    if (
-        code in (COULDNT_RESOLVE_PROXY, PROXY)
-        or (failure.proxied and not failure.connected and code in _NO_CONNECTION)
-    ):
+    if code in (COULDNT_RESOLVE_PROXY, PROXY) or (failure.proxied and not failure.connected and code in _NO_CONNECTION):
         return requests.exceptions.ProxyError(f"Unable to connect to proxy ({text})", request=request)
     if code in _NO_CONNECTION:
         return requests.ConnectionError(

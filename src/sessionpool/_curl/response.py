@@ -160,7 +160,7 @@ def build_response(
     whole = isinstance(body, bytes)
     # A whole body without a content coding is the content: nothing to decode or to read again.
     plain = whole and "content-encoding" not in headers
-    fp: Any = (io.BytesIO(_EMPTY if plain else body) if isinstance(body, bytes) else body)
+    fp: Any = io.BytesIO(_EMPTY if plain else body) if isinstance(body, bytes) else body
     raw = HTTPResponse(
         body=fp,
         headers=headers,

@@ -19,6 +19,7 @@ from sessionpool._redact import redact_text, redact_url
 
 __all__ = ["ErrorInfo", "FetchResult", "redact_text", "redact_url"]
 
+
 def _redacted(url: str) -> str:
     """``url`` without its credentials, nor those of a URL written into it (a ``?next=`` parameter)."""
     return redact_text(redact_url(url))

@@ -97,9 +97,7 @@ class WorkerDone:
     abandoned: int
 
 
-def serve(
-    task: WorkerTask, inbox: Connection, outbox: Connection, orders: Orders, inherited: list[Connection]
-) -> None:
+def serve(task: WorkerTask, inbox: Connection, outbox: Connection, orders: Orders, inherited: list[Connection]) -> None:
     """Fetch the URLs that come through ``inbox`` until it ends, sending the results through ``outbox``.
 
     ``inherited``: the parent's ends of pipes that a forked worker holds copies of, closed first, so that

@@ -11,6 +11,8 @@ pool adapter's own, the same for both transports. The modules:
   time, driven from the calling thread with the GIL released while it waits;
 - :mod:`~sessionpool._curl.request`: a prepared request as libcurl options
   (method, URL, headers exactly as requests prepared them, body, TLS, proxy);
+- :mod:`~sessionpool._curl.options`: a handle's options, gathered for each
+  transfer and set with as few calls into libcurl as can be;
 - :mod:`~sessionpool._curl.response`: the response head parsed, and the
   :class:`requests.Response` built over a urllib3 response that reads the
   body from the line;

@@ -100,7 +100,7 @@ class CurlAdapter(PoolAdapter):
         line = self._lines.take()
         try:
             set_request(
-                line, self._wire, request, url,
+                line.options, self._wire, request, url,
                 connect_timeout=connect_timeout,
                 total_ms=None if expires is None else int((expires - time.monotonic()) * 1000) + 1,
                 proxy=proxy, tls=tls, fresh=fresh,

@@ -16,15 +16,7 @@ handed over as it arrives (nothing is read ahead but what one step brings),
 and the read timeout is requests' own (no byte for that long), measured
 here, where libcurl has only whole seconds of "low speed".
 
-Nothing of one request's options reaches the next. The options of a
-transfer are gathered first (:meth:`Line.begin`, the setters, then
-:meth:`Line.commit`): if they are the same options as the last transfer's,
-with no body to send, only the values that changed are set (a crawl's next
-GET usually changes just the URL); otherwise every option is reset
-(``curl_easy_reset``, which keeps the connections, the DNS cache and TLS
-sessions) and each is set again. Either way the handle holds exactly the
-options of this request, and each setting costs a call into libcurl that
-lets go of the GIL, which many threads pay for in turn.
+The options of each transfer are set through the line's :class:`~sessionpool._curl.options.Options`.
 """
 
 from __future__ import annotations
@@ -32,12 +24,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from curl_cffi import ffi, lib
 
 from sessionpool._curl.memory_file import MemoryFile
+from sessionpool._curl.options import Options
 
 __all__ = ["Line", "Lines", "Outcome"]
 
@@ -47,26 +40,14 @@ _INFO_RESPONSE_CODE = 0x200000 + 2
 _INFO_NUM_CONNECTS = 0x200000 + 26
 _INFO_PRETRANSFER_TIME_T = 0x600000 + 53
 _MULTI_MAXCONNECTS = 6
-
-# What an option's value is, for Line.commit.
-_LONG, _INT64, _BYTES, _POINTER, _HEADERS, _IMPERSONATE, _UPLOAD = range(7)
-_HTTPHEADER = 10000 + 23
-_IMPERSONATION = -1  # not an option of libcurl's: curl_cffi's call that sets a browser's options
-_UPLOADING = -2  # the read (and seek) callbacks of a body sent as it is read
+_ERRORBUFFER = 10000 + 10
+_WRITEDATA = 10000 + 1
+_HEADERDATA = 10000 + 29
+_SHARE = 10000 + 100
 
 #: The longest one wait for the sockets lasts: a stop (a deadline, a read
 #: timeout) is noticed at least this often, in milliseconds.
 _POLL_MS = 1000
-
-
-class _Sink:
-    """Where libcurl's callbacks for a body it sends go: curl_cffi's read and seek callbacks call ``callback``."""
-
-    __slots__ = ("callback", "exception")
-
-    def __init__(self, callback: Any) -> None:
-        self.callback = callback
-        self.exception: BaseException | None = None
 
 
 class Outcome:
@@ -95,7 +76,6 @@ class Line:
         self.easy = lib.curl_easy_init()
         if self.multi == ffi.NULL or self.easy == ffi.NULL:  # pragma: no cover - out of memory
             raise MemoryError("libcurl could not make a handle")
-        self._share = share
         self._long = ffi.new("long*")
         self._int64 = ffi.new("int64_t*")
         self._running = ffi.new("int*")
@@ -106,13 +86,13 @@ class Line:
         # Where libcurl writes the answer, for the line's life (no callback: see memory_file).
         self._body_file = MemoryFile()
         self._head_file = MemoryFile()
-        self._upload: Any = None
-        self._keep: list[Any] = []  # what libcurl points into until the transfer ends (a body)
-        self.slist: Any = ffi.NULL  # the request headers, kept while the next request's are the same
-        self._options: list[tuple[int, int, Any]] = []  # gathered for the next transfer: option, kind, value
-        self._has_body = False
-        #: The options the handle holds (option: value), or None: reset before the next transfer.
-        self._applied: dict[int, Any] | None = None
+        # Set again after every reset: no WRITEFUNCTION or HEADERFUNCTION, so libcurl's own fwrite to these streams.
+        fixed = [(_ERRORBUFFER, self.error_buffer), (_WRITEDATA, self._body_file.stream)]
+        fixed.append((_HEADERDATA, self._head_file.stream))
+        if share is not None:
+            fixed.append((_SHARE, share))
+        #: The options of the next transfer, for the request module.
+        self.options = Options(self.easy, fixed, self.message)
         self.head: list[bytes] = []
         self.head_done = False
         self.chunks: list[bytes] = []
@@ -120,134 +100,6 @@ class Line:
         self.last_byte = 0.0
         self.outcome = Outcome()
         self.active = False
-
-    # -- options, for the request module -----------------------------------
-
-    def begin(self) -> None:
-        """Start gathering the options of the next transfer; :meth:`commit` sets them."""
-        self._options = []
-        self._has_body = False
-
-    def set_long(self, option: int, value: int) -> None:
-        """A long option of the next transfer."""
-        self._options.append((option, _LONG, value))
-
-    def set_int64(self, option: int, value: int) -> None:
-        """An off_t option of the next transfer."""
-        self._options.append((option, _INT64, value))
-
-    def set_bytes(self, option: int, value: bytes | None) -> None:
-        """A string option of the next transfer (libcurl copies it); None unsets it."""
-        self._options.append((option, _BYTES, value))
-
-    def set_pointer(self, option: int, value: Any) -> None:
-        """A pointer libcurl keeps (not copied), kept alive until the transfer ends: the body to send."""
-        self._keep.append(value)
-        self._has_body = True
-        self._options.append((option, _POINTER, value))
-
-    def keep(self, value: Any) -> None:
-        """Keep ``value`` alive until the transfer ends (libcurl points into it)."""
-        self._keep.append(value)
-
-    def set_headers(self, lines: Iterable[bytes]) -> None:
-        """The request's header lines (``HTTPHEADER``)."""
-        self._options.append((_HTTPHEADER, _HEADERS, tuple(lines)))
-
-    def set_upload(self, read: Callable[[int], bytes], seek: Callable[[int, int], None] | None) -> None:
-        """A body read as it is sent: ``read(n)`` gives up to n bytes, b"" at its end; ``seek`` rewinds it."""
-        self._has_body = True
-        self._options.append((_UPLOADING, _UPLOAD, (read, seek)))
-
-    def impersonate(self, target: bytes) -> None:
-        """Send with the TLS and HTTP/2 fingerprint of ``target`` (curl_cffi's names); headers stay the request's."""
-        self._options.append((_IMPERSONATION, _IMPERSONATE, target))
-
-    def commit(self) -> None:
-        """Set the gathered options on the handle: only the changed values, or all of them after a reset.
-
-        The changed values alone suffice when the handle holds the same
-        options (no others) and neither transfer sends a body (libcurl keeps
-        pointers into a body, and the method follows from the body options).
-        """
-        options = self._options
-        applied = self._applied
-        if (
-            applied is not None
-            and not self._has_body
-            and len(options) == len(applied)
-            and all(option in applied for option, _, _ in options)
-        ):
-            try:
-                for option, kind, value in options:
-                    if applied[option] != value:
-                        self._set(option, kind, value)
-                        applied[option] = value
-            except BaseException:
-                self._applied = None
-                raise
-            return
-        self._applied = None  # until every option is set: a failure below leaves a reset to do
-        self._reset()
-        for option, kind, value in options:
-            self._set(option, kind, value)
-        if not self._has_body:
-            self._applied = {option: value for option, _, value in options}
-
-    def _reset(self) -> None:
-        """Forget every option of the last transfer; set the callbacks and the share handle again."""
-        easy = self.easy
-        lib.curl_easy_reset(easy)
-        if self.slist != ffi.NULL:
-            lib.curl_slist_free_all(self.slist)
-            self.slist = ffi.NULL
-        lib._curl_easy_setopt(easy, 10000 + 10, self.error_buffer)  # ERRORBUFFER
-        # No WRITEFUNCTION or HEADERFUNCTION: libcurl's own fwrite, to these streams.
-        lib._curl_easy_setopt(easy, 10000 + 1, self._body_file.stream)  # WRITEDATA
-        lib._curl_easy_setopt(easy, 10000 + 29, self._head_file.stream)  # HEADERDATA
-        if self._share is not None:
-            lib._curl_easy_setopt(easy, 10000 + 100, self._share)  # SHARE
-
-    def _set(self, option: int, kind: int, value: Any) -> None:
-        easy = self.easy
-        if kind == _LONG:
-            self._long[0] = value
-            code = lib._curl_easy_setopt(easy, option, self._long)
-        elif kind == _BYTES:
-            code = lib._curl_easy_setopt(easy, option, ffi.NULL if value is None else value)
-        elif kind == _HEADERS:
-            slist = ffi.NULL
-            for line in value:
-                slist = lib.curl_slist_append(slist, line)
-            code = lib._curl_easy_setopt(easy, option, slist)
-            if self.slist != ffi.NULL:
-                lib.curl_slist_free_all(self.slist)
-            self.slist = slist
-        elif kind == _INT64:
-            self._int64[0] = value
-            code = lib._curl_easy_setopt(easy, option, self._int64)
-        elif kind == _POINTER:
-            code = lib._curl_easy_setopt(easy, option, value)
-        elif kind == _IMPERSONATE:
-            code = lib.curl_easy_impersonate(easy, value, 0)
-        else:
-            self._set_upload(*value)
-            return
-        self._check(code, option)
-
-    def _set_upload(self, read: Callable[[int], bytes], seek: Callable[[int, int], None] | None) -> None:
-        self._upload = ffi.new_handle(_Sink(read))
-        lib._curl_easy_setopt(self.easy, 20000 + 12, lib.read_callback)  # READFUNCTION
-        lib._curl_easy_setopt(self.easy, 10000 + 9, self._upload)  # READDATA
-        if seek is not None:
-            self._seek = ffi.new_handle(_Sink(_Seeker(seek)))
-            self._keep.append(self._seek)
-            lib._curl_easy_setopt(self.easy, 20000 + 167, lib.seek_buffer_callback)  # SEEKFUNCTION
-            lib._curl_easy_setopt(self.easy, 10000 + 168, self._seek)  # SEEKDATA
-
-    def _check(self, code: int, option: int) -> None:
-        if code != 0:
-            raise ValueError(f"libcurl refused option {option} (error {code}): {self.message()}")
 
     # -- a transfer ----------------------------------------------------------
 
@@ -321,10 +173,7 @@ class Line:
         outcome.ended = True
         if not outcome.code:
             outcome.code = code
-        self._keep.clear()
-        if self._upload is not None:
-            outcome.error = _sink_error(self._upload)
-            self._upload = None
+        outcome.error = self.options.transfer_ended()
 
     def take(self, amt: int | None) -> bytes:
         """Up to ``amt`` bytes of what arrived of the body (all of it if None), taken from the line's buffer."""
@@ -384,27 +233,12 @@ class Line:
         if self.easy != ffi.NULL:
             lib.curl_easy_cleanup(self.easy)
             self.easy = ffi.NULL
-        if self.slist != ffi.NULL:
-            lib.curl_slist_free_all(self.slist)
-            self.slist = ffi.NULL
+        self.options.close()
         if self.multi != ffi.NULL:
             lib.curl_multi_cleanup(self.multi)
             self.multi = ffi.NULL
         self._body_file.close()
         self._head_file.close()
-
-
-class _Seeker:
-    __slots__ = ("seek",)
-
-    def __init__(self, seek: Callable[[int, int], None]) -> None:
-        self.seek = seek
-
-
-def _sink_error(sink: Any) -> BaseException | None:
-    context = ffi.from_handle(sink)
-    error, context.exception = context.exception, None
-    return error  # type: ignore[no-any-return]
 
 
 def _status_of(lines: list[bytes]) -> int | None:

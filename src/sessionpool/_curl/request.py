@@ -25,7 +25,7 @@ from requests.models import PreparedRequest
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, prepend_scheme_if_needed, select_proxy
 
 from sessionpool._compat import body_start
-from sessionpool._curl.line import Line
+from sessionpool._curl.options import Options
 
 __all__ = ["TLSFiles", "Wire", "set_request"]
 
@@ -115,7 +115,7 @@ class Wire:
 
 
 def set_request(
-    line: Line,
+    options: Options,
     wire: Wire,
     request: PreparedRequest,
     url: str,
@@ -126,52 +126,54 @@ def set_request(
     tls: TLSFiles | None,
     fresh: bool,
 ) -> None:
-    """Set ``line``'s options for sending ``request``, and only those (see :meth:`Line.commit`)."""
-    line.begin()
+    """Set the handle's options for sending ``request``, and only those (see :meth:`Options.commit`)."""
+    options.begin()
     if wire.impersonate is not None:
-        line.impersonate(wire.impersonate)
-        line.set_bytes(_ACCEPT_ENCODING, None)  # the body is decoded as requests decodes it, not by libcurl
-        line.set_long(_HTTP_CONTENT_DECODING, 0)
-    line.set_long(_NOSIGNAL, 1)
-    line.set_long(_PATH_AS_IS, 1)
-    line.set_long(_SUPPRESS_CONNECT_HEADERS, 1)
-    line.set_long(_HTTP_VERSION, wire.http_version)
-    line.set_long(_MAXAGE_CONN, wire.max_age)
-    line.set_long(_BUFFERSIZE, 64 * 1024)
+        options.impersonate(wire.impersonate)
+        options.set_bytes(_ACCEPT_ENCODING, None)  # the body is decoded as requests decodes it, not by libcurl
+        options.set_long(_HTTP_CONTENT_DECODING, 0)
+    options.set_long(_NOSIGNAL, 1)
+    options.set_long(_PATH_AS_IS, 1)
+    options.set_long(_SUPPRESS_CONNECT_HEADERS, 1)
+    options.set_long(_HTTP_VERSION, wire.http_version)
+    options.set_long(_MAXAGE_CONN, wire.max_age)
+    options.set_long(_BUFFERSIZE, 64 * 1024)
     if wire.interface is not None:
-        line.set_bytes(int(CurlOpt.INTERFACE), wire.interface)
+        options.set_bytes(int(CurlOpt.INTERFACE), wire.interface)
         if wire.local_port is not None:
-            line.set_long(int(CurlOpt.LOCALPORT), wire.local_port)
-    line.set_bytes(_URL, url.encode("utf-8"))
-    line.set_bytes(_PROXY, b"" if proxy is None else proxy.encode("utf-8"))
+            options.set_long(int(CurlOpt.LOCALPORT), wire.local_port)
+    options.set_bytes(_URL, url.encode("utf-8"))
+    options.set_bytes(_PROXY, b"" if proxy is None else proxy.encode("utf-8"))
     if tls is not None:
         for option, value in tls.options:
             if isinstance(value, int):
-                line.set_long(option, value)
+                options.set_long(option, value)
             else:
-                line.set_bytes(option, value)
-    line.set_long(_CONNECTTIMEOUT_MS, _FOREVER_MS if connect_timeout is None else max(1, int(connect_timeout * 1000)))
+                options.set_bytes(option, value)
+    options.set_long(
+        _CONNECTTIMEOUT_MS, _FOREVER_MS if connect_timeout is None else max(1, int(connect_timeout * 1000))
+    )
     # Set whatever their values (0 is libcurl's "none" and "no"), so that a
     # request with and one without them hold the same options.
-    line.set_long(_TIMEOUT_MS, 0 if total_ms is None else max(1, total_ms))
-    line.set_long(_FRESH_CONNECT, 1 if fresh else 0)
+    options.set_long(_TIMEOUT_MS, 0 if total_ms is None else max(1, total_ms))
+    options.set_long(_FRESH_CONNECT, 1 if fresh else 0)
     method = (request.method or "GET").upper()
     headers = request.headers
     body = request.body
     if method == "HEAD":
-        line.set_long(_NOBODY, 1)
+        options.set_long(_NOBODY, 1)
     elif body is not None:
-        _set_body(line, request, body, method)
+        _set_body(options, request, body, method)
     elif method != "GET":
-        line.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
+        options.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
     lines = [_header_line(name, value) for name, value in headers.items()]
     if "Accept" not in headers:
         lines.append(b"Accept:")
     lines.append(b"Expect:")
     if body is not None and "Content-Type" not in headers:
         lines.append(b"Content-Type:")
-    line.set_headers(lines)
-    line.commit()
+    options.set_headers(lines)
+    options.commit()
 
 
 def _header_line(name: str | bytes, value: str | bytes) -> bytes:
@@ -183,19 +185,19 @@ def _header_line(name: str | bytes, value: str | bytes) -> bytes:
     return name_bytes + b": " + value_bytes
 
 
-def _set_body(line: Line, request: PreparedRequest, body: Any, method: str) -> None:
+def _set_body(options: Options, request: PreparedRequest, body: Any, method: str) -> None:
     if method != "POST":
-        line.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
+        options.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
     if isinstance(body, _BODY_TYPES):
         data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        line.set_int64(_POSTFIELDSIZE_LARGE, len(data))
-        line.keep(data)  # libcurl reads the body from its buffer, not a copy
-        line.set_pointer(_POSTFIELDS, ffi.from_buffer(data))
+        options.set_int64(_POSTFIELDSIZE_LARGE, len(data))
+        options.keep(data)  # libcurl reads the body from its buffer, not a copy
+        options.set_pointer(_POSTFIELDS, ffi.from_buffer(data))
         return
     length = request.headers.get("Content-Length")
     size = int(length) if isinstance(length, str) and length.isdigit() else -1
-    line.set_long(_POST, 1)
-    line.set_int64(_POSTFIELDSIZE_LARGE, size)
+    options.set_long(_POST, 1)
+    options.set_int64(_POSTFIELDSIZE_LARGE, size)
     if hasattr(body, "read"):
         start = body_start(request)
         seek = None
@@ -204,9 +206,9 @@ def _set_body(line: Line, request: PreparedRequest, body: Any, method: str) -> N
             def seek(offset: int, origin: int, file: Any = body, start: int = start) -> None:
                 file.seek(start + offset if origin == os.SEEK_SET else offset, origin)
 
-        line.set_upload(_file_reader(body), seek)
+        options.set_upload(_file_reader(body), seek)
     else:
-        line.set_upload(_iterator_reader(iter(body)), None)
+        options.set_upload(_iterator_reader(iter(body)), None)
 
 
 def _file_reader(file: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The house: no module of sessionpool imports, at run time, one that imports it back (function-level imports count).
+"""The house: no runtime import cycle in sessionpool (function-level imports count), and no module over 400 lines.
 
 Imports under ``if TYPE_CHECKING:`` are for annotations only and never run,
 so they are left out; every other ``import`` and ``from ... import``, at
@@ -111,3 +111,16 @@ def test_the_check_finds_a_cycle_through_a_function_level_import() -> None:
     assert _cycles({"sessionpool.a": {"sessionpool.b"}, "sessionpool.b": {"sessionpool.a"}}) == [
         ["sessionpool.a", "sessionpool.b"]
     ]
+
+
+#: The most lines a module of sessionpool has: past it, a module does more than one job.
+MODULE_LINES_MAX = 400
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(path.relative_to(SOURCE)): lines
+        for path in sorted(SOURCE.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MODULE_LINES_MAX
+    }
+    assert long == {}, "split these by job (docs/development.md maps the modules)"

@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 COMPAT_VENV ?= .venv-compat
 COMPAT_STAMP := $(COMPAT_VENV)/.installed
 # What the compat venv takes from the dev venv: the versions under test.
-COMPAT_PINNED := requests|urllib3|tenacity|idna|charset[-_]normalizer|certifi
+COMPAT_PINNED := requests|urllib3|tenacity|idna|charset[-_]normalizer|certifi|curl[-_]cffi|cffi|pycparser
 
 # The oldest requests, urllib3 and tenacity that pyproject.toml allows.
 OLDEST_VENV ?= .venv-oldest
@@ -28,7 +28,7 @@ SCRAPY_STAMP := $(SCRAPY_VENV)/.installed
 NIQUESTS_VENV ?= .venv-niquests
 NIQUESTS_STAMP := $(NIQUESTS_VENV)/.installed
 
-.PHONY: test demo lint typecheck pytest clean bench bench-quick compat test-oldest bench-scaleout scrapy-venv niquests-venv docs docs-check
+.PHONY: test demo lint typecheck pytest clean bench bench-quick compat compat-curl test-oldest bench-scaleout scrapy-venv niquests-venv docs docs-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -108,11 +108,15 @@ $(COMPAT_STAMP): $(STAMP) compat/requirements.txt
 	$(PYTHON) -m venv $(COMPAT_VENV)
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip freeze --exclude-editable | grep -iE '^($(COMPAT_PINNED))==' > $(COMPAT_VENV)/dev-versions.txt
-	$(COMPAT_VENV)/bin/python -m pip install --quiet -c $(COMPAT_VENV)/dev-versions.txt -r compat/requirements.txt -e .
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -c $(COMPAT_VENV)/dev-versions.txt -r compat/requirements.txt -e '.[curl]'
 	touch $(COMPAT_STAMP)
 
 compat: $(COMPAT_STAMP)
 	$(COMPAT_VENV)/bin/python compat/run.py --requests-version "$$($(BIN)/python -c 'import requests; print(requests.__version__)')"
+
+# The same, with the pooled sessions on the libcurl transport (the curl extra).
+compat-curl: $(COMPAT_STAMP)
+	$(COMPAT_VENV)/bin/python compat/run.py --transport curl --requests-version "$$($(BIN)/python -c 'import requests; print(requests.__version__)')"
 
 # The test suite on the oldest supported requests, urllib3 and tenacity.
 $(OLDEST_STAMP): pyproject.toml $(OLDEST_CONSTRAINTS)

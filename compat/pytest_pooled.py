@@ -26,12 +26,14 @@ comment there for why they are kept where they differ from requests'.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import weakref
 
 import pytest
 import requests
 import requests.sessions
+from differences import TRANSPORT_ENV
 from pytest_loopback import POOLED_KEY
 
 import sessionpool
@@ -49,7 +51,7 @@ PlainSession = requests.sessions.Session
 #: .netrc) is read through the pool's cache, which one test sees (listed in
 #: differences.py). Setting requests' values instead (timeout=None,
 #: keepalive_expiry=None, RetryPolicy.disabled()) changes no outcome.
-CONFIG = PoolConfig()
+CONFIG = PoolConfig(transport=os.environ.get(TRANSPORT_ENV, "urllib3"))
 
 _lock = threading.Lock()
 _counts = {"sessions": 0, "closed": 0}
@@ -144,6 +146,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             if isinstance(value, int):
                 totals[name] = totals.get(name, 0) + value
     session.config.stash[POOLED_KEY] = {
+        "transport": CONFIG.transport,
         "sessions": counts["sessions"],
         "sessions_closed_by_suite": counts["closed"],
         "stats": totals,

@@ -9,7 +9,12 @@
    ``requests.Session`` lent by a pool), side by side; ``pytest_loopback``
    keeps both on this machine and writes each test's outcome.
 4. Every test that passed plain must pass pooled, except those listed in
-   ``differences.py``; a listed test must still pass plain and fail pooled.
+   ``differences.py`` for the transport; a listed test must still pass
+   plain and fail pooled.
+
+``--transport curl`` runs the pooled side on the libcurl transport
+(``PoolConfig(transport="curl")``, ``make compat-curl``), against its own
+list of differences.
 
 Exits 0 when both hold, 1 otherwise, 2 when a run could not be made.
 """
@@ -30,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from differences import DIFFERENCES, OFF_MACHINE
+from differences import DIFFERENCES, OFF_MACHINE, OFF_MACHINE_BY_TRANSPORT, TRANSPORT_ENV
 
 HERE = Path(__file__).resolve().parent
 #: Requirements of requests' suite this harness has no use for.
@@ -75,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="where the sdist and the runs go")
     parser.add_argument("--serial", action="store_true", help="run plain, then pooled, instead of side by side")
+    parser.add_argument(
+        "--transport", choices=sorted(DIFFERENCES), default="urllib3", help="the pooled sessions' transport"
+    )
     parser.add_argument("--run-timeout", type=float, default=1200.0, help="seconds each run may take")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments for both runs (after --)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        return compare(*run_both(args), started, complete=not args.pytest_args)
+        return compare(*run_both(args), started, DIFFERENCES[args.transport], complete=not args.pytest_args)
     except CompatError as error:
         print(f"compat: {error}", file=sys.stderr)
         return 2
@@ -103,17 +111,22 @@ def run_both(args: argparse.Namespace) -> tuple[Run, Run]:
     env = {key: value for key, value in os.environ.items() if key not in _MACHINE_VARIABLES}
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env[TRANSPORT_ENV] = args.transport
+    pooled = "pooled" if args.transport == "urllib3" else f"pooled-{args.transport}"
     runs = [
         Run("plain", cache / "plain.json", cache / "plain.log"),
-        Run("pooled", cache / "pooled.json", cache / "pooled.log"),
+        Run("pooled", cache / f"{pooled}.json", cache / f"{pooled}.log"),
     ]
     common = [
         sys.executable, "-m", "pytest", "-q", "--tb=short", "-p", "no:cacheprovider", f"--rootdir={tree}",
         "-p", "pytest_loopback",
-        *(f"--deselect={prefix}" for prefix in OFF_MACHINE),
+        *(f"--deselect={prefix}" for prefix in {**OFF_MACHINE, **OFF_MACHINE_BY_TRANSPORT[args.transport]}),
         *args.pytest_args,
     ]  # fmt: skip
-    print(f"compat: requests {wanted}: running its tests plain and pooled (logs in {cache})", flush=True)
+    print(
+        f"compat: requests {wanted}: running its tests plain and pooled, on {args.transport} (logs in {cache})",
+        flush=True,
+    )
     processes = []
     try:
         for run in runs:
@@ -224,8 +237,8 @@ def check_requirements(tree: Path) -> None:
         )
 
 
-def compare(plain: Run, pooled: Run, started: float, *, complete: bool = True) -> int:
-    """Print the summary; 0 if every plain pass is a pooled pass or a listed difference.
+def compare(plain: Run, pooled: Run, started: float, differences: dict[str, str], *, complete: bool = True) -> int:
+    """Print the summary; 0 if every plain pass is a pooled pass or one of ``differences`` (the transport's list).
 
     ``complete``: the whole suite ran, so a listed test missing from it is stale
     (not so when pytest arguments chose some tests).
@@ -240,9 +253,9 @@ def compare(plain: Run, pooled: Run, started: float, *, complete: bool = True) -
         raise CompatError(f"the pooled run sent nothing through a pool: {pooled_info}")
 
     passed_plain, passed_pooled = plain.passed(), pooled.passed()
-    regressions = sorted(passed_plain - passed_pooled - set(DIFFERENCES))
+    regressions = sorted(passed_plain - passed_pooled - set(differences))
     stale = {}
-    for test in sorted(DIFFERENCES):
+    for test in sorted(differences):
         if test not in plain.outcomes:
             if complete:
                 stale[test] = "no such test in this version of requests' suite"
@@ -250,7 +263,7 @@ def compare(plain: Run, pooled: Run, started: float, *, complete: bool = True) -
             stale[test] = f"does not pass plain ({plain.outcomes[test]})"
         elif test in passed_pooled:
             stale[test] = "passes pooled now"
-    as_listed = [test for test in DIFFERENCES if test in passed_plain and test not in passed_pooled]
+    as_listed = [test for test in differences if test in passed_plain and test not in passed_pooled]
     failed_plain = sorted(test for test, outcome in plain.outcomes.items() if outcome in ("failed", "error"))
     gained = sorted(passed_pooled - passed_plain)
 
@@ -267,15 +280,16 @@ def compare(plain: Run, pooled: Run, started: float, *, complete: bool = True) -
 
     assert plain.report is not None
     stats = pooled_info["stats"]
-    off_machine = [test for test in plain.report["deselected"] if test.startswith(tuple(OFF_MACHINE))]
+    prefixes = tuple(OFF_MACHINE) + tuple(prefix for listed in OFF_MACHINE_BY_TRANSPORT.values() for prefix in listed)
+    off_machine = [test for test in plain.report["deselected"] if test.startswith(prefixes)]
     refused = {**plain.report["refused"], **(pooled.report or {}).get("refused", {})}
     print(
         f"\nrequests {plain.report['requests']} (urllib3 {plain.report['urllib3']}, Python {plain.report['python']}):"
-        " its own test suite, plain and with every Session lent by a sessionpool pool\n"
+        f" its own test suite, plain and with every Session lent by a sessionpool pool on {pooled_info['transport']}\n"
         f"  tests:               {len(plain.outcomes)} (and {len(off_machine)} not run: they leave the machine)\n"
         f"  passed plain:        {len(passed_plain)}\n"
         f"  passed pooled:       {len(passed_pooled)}\n"
-        f"  listed differences:  {len(DIFFERENCES)} ({len(as_listed)} fail pooled as listed)\n"
+        f"  listed differences:  {len(differences)} ({len(as_listed)} fail pooled as listed)\n"
         f"  regressions:         {len(regressions)}\n"
         f"  stale differences:   {len(stale)}\n"
         f"  failed plain:        {len(failed_plain)} (not compared)\n"

@@ -5,8 +5,11 @@ nginx, the fault-injecting server and the hostile server; the proxies are in tes
 
 from __future__ import annotations
 
+import errno
+import socket
 import ssl
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ import requests
 import trustme
 
 from helpers import TLSFiles, require_nginx
-from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
+from sessionpool import PoolConfig, QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._curl.adapter import CurlAdapter
 from sessionpool.testing import Faults, HostileServer, LocalServer, Nginx
 
@@ -131,14 +134,15 @@ def test_a_streamed_body_arrives_as_the_server_sends_it(hostile: HostileServer) 
 
 
 def test_each_body_is_its_own_after_a_longer_one_on_the_same_line(hostile: HostileServer) -> None:
-    """libcurl writes every answer into the line's memory streams, which start over: nothing of one is left for the next."""
+    """libcurl writes each answer into the line's memory streams, which start over: nothing is left for the next."""
     sizes = [300_000, 10, 0, 70_000, 1]
     with ThreadLocalPool(transport="curl") as pool, pool.session() as session:
         bodies = [session.get(f"{hostile.url}/huge?size={size}").content for size in sizes]
         streamed = session.get(f"{hostile.url}/huge?size=5", stream=True)
         pieces = list(streamed.iter_content(2))
     assert [len(body) for body in bodies] == sizes
-    assert b"".join(pieces) == bodies[-1] * 5 and [len(piece) for piece in pieces] == [2, 2, 1]
+    assert b"".join(pieces) == bodies[-1] * 5
+    assert [len(piece) for piece in pieces] == [2, 2, 1]
 
 
 # -- connections, and Go's replay rule --------------------------------------------
@@ -189,6 +193,84 @@ def test_a_refused_connection_is_a_connect_failure(server: LocalServer) -> None:
     with ThreadLocalPool(transport="curl") as pool, pytest.raises(requests.ConnectionError) as raised:
         pool.get(url)
     assert not isinstance(raised.value, requests.exceptions.ProxyError)
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose backlog is full: a connection to it is never accepted (Linux drops the SYN)."""
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(8):  # bounded: the backlog of 0 holds one or two
+            filler = socket.socket()
+            filler.setblocking(False)
+            fillers.append(filler)
+            if filler.connect_ex(("127.0.0.1", port)) not in (0, errno.EINPROGRESS):
+                break
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_connection_never_accepted_is_a_connect_timeout(unanswered_port: int, transport: str) -> None:
+    with ThreadLocalPool(transport=transport, timeout=(0.5, 5), retry=RetryPolicy.disabled()) as pool:
+        started = time.monotonic()
+        with pytest.raises(requests.ConnectTimeout):
+            pool.get(f"http://127.0.0.1:{unanswered_port}/")
+    assert 0.5 <= time.monotonic() - started < 4
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_proxy_that_refuses_the_connection_is_a_proxy_error(server: LocalServer, transport: str) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    with (
+        ThreadLocalPool(transport=transport, proxies={"http": dead}) as pool,
+        pytest.raises(requests.exceptions.ProxyError),
+    ):
+        pool.get(f"{server.url}/")
+    assert server.requests == []
+
+
+_CUT_CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+_CUT_LENGTH = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+_TWO_LENGTHS = b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\nContent-Length: 32\r\n\r\n"
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+@pytest.mark.parametrize(
+    ("head", "body", "error", "text"),
+    [
+        (_CUT_CHUNKED, b"", requests.exceptions.ChunkedEncodingError, "prematurely"),
+        (_CUT_LENGTH, b"", requests.exceptions.ChunkedEncodingError, "IncompleteRead"),
+        (_TWO_LENGTHS, b"-- Bad Actor -- Original Content\r\n", requests.exceptions.InvalidHeader, "Content-Length"),
+    ],
+    ids=["chunked-head-cut", "length-head-cut", "two-lengths"],
+)
+def test_a_broken_head_is_the_error_the_default_transport_raises(
+    hostile: HostileServer, transport: str, head: bytes, body: bytes, error: type[Exception], text: str
+) -> None:
+    """The connection closes before the head's blank line, or the head has two lengths (requests' own suite)."""
+    with ThreadLocalPool(transport=transport, retry=RetryPolicy.disabled()) as pool, pytest.raises(error) as raised:
+        pool.get(hostile.raw_url(head, body))
+    assert text in str(raised.value)
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_timeout_that_is_no_number_is_refused_as_requests_refuses_it(server: LocalServer, transport: str) -> None:
+    with ThreadLocalPool(transport=transport) as pool:
+        with pytest.raises(ValueError, match="must be an int, float or None"):
+            pool.get(f"{server.url}/", timeout="foo")
+        with pytest.raises(ValueError, match=r"\(connect, read\)"):
+            pool.get(f"{server.url}/", timeout=(1, 2, 3))
+        assert pool.get(f"{server.url}/", timeout=(1, 2)).status_code == 200
 
 
 def test_a_silent_server_is_a_read_timeout(silent_server: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from curl_cffi import CurlShare
 from requests.models import PreparedRequest, Response
+from urllib3.util import Timeout
 
 from sessionpool._adapter import PoolAdapter
 from sessionpool._classify import retry_refusal
@@ -35,7 +36,13 @@ from sessionpool._config_checks import impersonation_target
 from sessionpool._curl.errors import Failure, as_requests_error
 from sessionpool._curl.line import Line, Lines
 from sessionpool._curl.request import TLSFiles, Wire, chosen_proxy, invalid_proxy, set_request
-from sessionpool._curl.response import BodyFile, build_response, no_head_error, parse_head
+from sessionpool._curl.response import (
+    BodyFile,
+    build_response,
+    no_head_error,
+    parse_head,
+    premature_end_error,
+)
 from sessionpool._deadline import current as current_deadline
 from sessionpool._environment import origin
 from sessionpool._events import EventDispatcher
@@ -131,6 +138,11 @@ class CurlAdapter(PoolAdapter):
             line.abort()
             self._lines.give_back(line)
             raise no_head_error(request)
+        if outcome.ended and not line.head_done:  # the connection closed before the head's blank line
+            ended = premature_end_error(head, request)
+            if ended is not None:
+                self._lines.give_back(line)
+                raise ended
         if not stream:
             body = line.take(None)
             self._last_used[where] = time.monotonic()
@@ -292,9 +304,16 @@ def _stream_error(code: int, read_timeout: bool, message: str) -> Exception:
 
 
 def _split_timeout(timeout: Any, request: PreparedRequest) -> tuple[float | None, float | None]:
-    """``(connect, read)`` of a timeout as requests takes it (a number, a pair, None, or urllib3's ``Timeout``)."""
-    if timeout is None or isinstance(timeout, (int, float)):
-        return timeout, timeout
+    """``(connect, read)`` of a timeout as requests takes it (a number, a pair, None, or urllib3's ``Timeout``).
+
+    Checked as requests' adapter checks it, by urllib3's ``Timeout``: a value
+    that is no number raises its ``ValueError`` ("must be an int, float or
+    None"). The answers are kept by value, so a repeated timeout costs a look-up.
+    """
+    kept = _keepable(timeout)
+    split = _SPLIT.get(timeout) if kept else None
+    if split is not None:
+        return split
     if isinstance(timeout, tuple):
         try:
             connect, read = timeout
@@ -303,13 +322,31 @@ def _split_timeout(timeout: Any, request: PreparedRequest) -> tuple[float | None
                 f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
                 f"or a single float to set both timeouts to the same value."
             ) from None
-        return connect, read
-    connect = getattr(timeout, "connect_timeout", None)
-    read = getattr(timeout, "read_timeout", None)
-    return (
-        connect if isinstance(connect, (int, float)) else None,
-        read if isinstance(read, (int, float)) else None,
+        checked = Timeout(connect=connect, read=read)
+    elif isinstance(timeout, Timeout):
+        checked = timeout
+    else:
+        checked = Timeout(connect=timeout, read=timeout)
+    connect_timeout, read_timeout = checked.connect_timeout, checked.read_timeout
+    split = (
+        connect_timeout if isinstance(connect_timeout, (int, float)) else None,
+        read_timeout if isinstance(read_timeout, (int, float)) else None,
     )
+    if kept and len(_SPLIT) < _SPLIT_KEPT:
+        _SPLIT[timeout] = split
+    return split
+
+
+def _keepable(timeout: Any) -> bool:
+    """Whether ``timeout`` is made of numbers and None only (True is no number here, though it equals 1)."""
+    parts = timeout if type(timeout) is tuple else (timeout,)
+    return all(type(part) in _NUMBERS for part in parts)
+
+
+#: Timeouts already checked and split, by value (a handful in any program; bounded all the same).
+_SPLIT: dict[Any, tuple[float | None, float | None]] = {}
+_SPLIT_KEPT = 64
+_NUMBERS = (int, float, type(None))
 
 
 def _target(name: str) -> bytes:

@@ -14,7 +14,13 @@ from __future__ import annotations
 import http.client
 
 import requests
-from urllib3.exceptions import NewConnectionError, ProtocolError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from sessionpool._redact import redact_text
 
@@ -87,11 +93,12 @@ def as_requests_error(failure: Failure, request: requests.PreparedRequest) -> re
     code = failure.code
     text = redact_text(f"curl: ({code}) {failure.message}" if failure.message else f"curl: ({code})")
     if failure.read_timeout or (code == OPERATION_TIMEDOUT and failure.connected):
-        return requests.ReadTimeout(f"Read timed out ({text})", request=request)
+        timed_out = ReadTimeoutError(None, request.url, f"Read timed out. ({text})")  # type: ignore[arg-type]
+        return requests.ReadTimeout(timed_out, request=request)
     if code == OPERATION_TIMEDOUT:
         if failure.proxied:
             return requests.exceptions.ProxyError(f"timed out connecting through the proxy ({text})", request=request)
-        return requests.ConnectTimeout(f"Connection timed out ({text})", request=request)
+        return requests.ConnectTimeout(ConnectTimeoutError(f"Connection timed out. ({text})"), request=request)
     if code in (COULDNT_RESOLVE_PROXY, PROXY) or (failure.proxied and not failure.connected and code in _NO_CONNECTION):
         return requests.exceptions.ProxyError(f"Unable to connect to proxy ({text})", request=request)
     if code in _NO_CONNECTION:
@@ -101,6 +108,11 @@ def as_requests_error(failure: Failure, request: requests.PreparedRequest) -> re
         )
     if code in _TLS:
         return requests.exceptions.SSLError(text, request=request)
+    if code == WEIRD_SERVER_REPLY and "Content-Length" in failure.message:
+        # libcurl ends the transfer at a Content-Length it cannot take (two that differ, one
+        # that is no number), where urllib3 raises InvalidHeader, and requests after it.
+        refused = InvalidHeader(f"Content-Length refused ({text})")
+        return requests.exceptions.InvalidHeader(refused, request=request)
     if code == PARTIAL_FILE:
         incomplete = ProtocolError("Connection broken: IncompleteRead", http.client.IncompleteRead(b""))
         return requests.exceptions.ChunkedEncodingError(incomplete, request=request)

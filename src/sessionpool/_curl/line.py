@@ -38,7 +38,7 @@ __all__ = ["Line", "Lines", "Outcome"]
 _CURLMSG_DONE = 1
 _INFO_RESPONSE_CODE = 0x200000 + 2
 _INFO_NUM_CONNECTS = 0x200000 + 26
-_INFO_PRETRANSFER_TIME_T = 0x600000 + 53
+_INFO_REQUEST_SIZE = 0x200000 + 12
 _MULTI_MAXCONNECTS = 6
 _ERRORBUFFER = 10000 + 10
 _WRITEDATA = 10000 + 1
@@ -202,8 +202,12 @@ class Line:
         return self.info_long(_INFO_NUM_CONNECTS)
 
     def connected(self) -> bool:
-        """Whether the transfer got as far as sending (its connection, and any TLS or proxy tunnel, was up)."""
-        return self.info_long(_INFO_PRETRANSFER_TIME_T) > 0
+        """Whether the transfer got as far as sending (its connection, and any TLS or proxy tunnel, was up).
+
+        Told by the bytes of request it sent: libcurl 8 takes its "pretransfer"
+        time before it connects, so a refused connection has one too.
+        """
+        return self.info_long(_INFO_REQUEST_SIZE) > 0
 
     def message(self) -> str:
         """Libcurl's message for the last failure."""

@@ -23,6 +23,8 @@ import requests
 from curl_cffi import CurlHttpVersion, CurlOpt, ffi
 from requests.models import PreparedRequest
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, prepend_scheme_if_needed, select_proxy
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from sessionpool._compat import body_start
 from sessionpool._curl.options import Options
@@ -262,8 +264,11 @@ def _is_ip_literal(url: str) -> bool:
 
 
 def invalid_proxy(proxy: str, request: PreparedRequest) -> requests.RequestException | None:
-    """Requests' error for a proxy URL without a host, or None."""
-    host = proxy.partition("://")[2].rpartition("@")[2].split("/", 1)[0]
+    """Requests' error for a proxy URL without a host (judged by urllib3's ``parse_url``, as requests does), or None."""
+    try:
+        host = parse_url(proxy).host
+    except LocationParseError:
+        host = None
     if not host:
         return requests.exceptions.InvalidProxyURL(
             "Please check proxy URL. It is malformed and could be missing the host.", request=request

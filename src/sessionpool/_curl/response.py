@@ -29,7 +29,7 @@ from urllib3.exceptions import ProtocolError
 
 from sessionpool._compat import response_headers, set_content
 
-__all__ = ["BodyFile", "Head", "build_response", "parse_head"]
+__all__ = ["BodyFile", "Head", "build_response", "no_head_error", "parse_head", "premature_end_error"]
 
 
 class Head:
@@ -188,6 +188,25 @@ def build_response(
     if plain:
         set_content(response, body)  # type: ignore[arg-type]
     return response
+
+
+def premature_end_error(head: Head, request: requests.PreparedRequest) -> requests.RequestException | None:
+    """The error for an answer whose connection closed before its head ended, as urllib3 reads one; None: no error.
+
+    http.client takes the end of the stream for the end of the head; the body
+    that should follow is then missing: a chunked one ended prematurely, one
+    of a ``Content-Length`` above 0 is incomplete. libcurl takes such an answer
+    for a whole one with an empty body.
+    """
+    headers = head.headers
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        ended = ProtocolError("Response ended prematurely")
+        return requests.exceptions.ChunkedEncodingError(ended, request=request)
+    length = headers.get("content-length", "").strip()
+    if length.isascii() and length.isdigit() and length.strip("0"):
+        incomplete = ProtocolError("Connection broken: IncompleteRead", http.client.IncompleteRead(b""))
+        return requests.exceptions.ChunkedEncodingError(incomplete, request=request)
+    return None
 
 
 def no_head_error(request: requests.PreparedRequest) -> requests.ConnectionError:

@@ -248,19 +248,20 @@ _TWO_LENGTHS = b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\nContent-Length: 32\r\n
 @pytest.mark.parametrize(
     ("head", "body", "error", "text"),
     [
-        (_CUT_CHUNKED, b"", requests.exceptions.ChunkedEncodingError, "prematurely"),
-        (_CUT_LENGTH, b"", requests.exceptions.ChunkedEncodingError, "IncompleteRead"),
-        (_TWO_LENGTHS, b"-- Bad Actor -- Original Content\r\n", requests.exceptions.InvalidHeader, "Content-Length"),
+        # urllib3 before 2.1 words a chunked body cut off as an InvalidChunkLength.
+        (_CUT_CHUNKED, b"", requests.exceptions.ChunkedEncodingError, ("prematurely", "InvalidChunkLength")),
+        (_CUT_LENGTH, b"", requests.exceptions.ChunkedEncodingError, ("IncompleteRead",)),
+        (_TWO_LENGTHS, b"-- Bad Actor -- Original Content\r\n", requests.exceptions.InvalidHeader, ("Content-Length",)),
     ],
     ids=["chunked-head-cut", "length-head-cut", "two-lengths"],
 )
 def test_a_broken_head_is_the_error_the_default_transport_raises(
-    hostile: HostileServer, transport: str, head: bytes, body: bytes, error: type[Exception], text: str
+    hostile: HostileServer, transport: str, head: bytes, body: bytes, error: type[Exception], text: tuple[str, ...]
 ) -> None:
     """The connection closes before the head's blank line, or the head has two lengths (requests' own suite)."""
     with ThreadLocalPool(transport=transport, retry=RetryPolicy.disabled()) as pool, pytest.raises(error) as raised:
         pool.get(hostile.raw_url(head, body))
-    assert text in str(raised.value)
+    assert any(words in str(raised.value) for words in text)
 
 
 @pytest.mark.parametrize("transport", ["urllib3", "curl"])

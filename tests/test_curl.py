@@ -16,7 +16,7 @@ import pytest
 import requests
 import trustme
 
-from helpers import TLSFiles, require_nginx
+from helpers import TLSFiles, require_nginx, wait_until
 from sessionpool import PoolConfig, QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._curl.adapter import CurlAdapter
 from sessionpool.testing import Faults, HostileServer, LocalServer, Nginx
@@ -339,6 +339,8 @@ def test_http2_when_asked_for_and_http_1_1_otherwise(tmp_path: Path, ca: trustme
             stats = pool.stats()
         with ThreadLocalPool(transport="curl", verify=bundle) as pool:
             plain = pool.get(url)
+        # nginx writes a request's log line after its answer: wait (bounded) for the last one.
+        assert wait_until(lambda: len(nginx.access_log()) == 21)
         log = nginx.access_log()
     assert {(a.status_code, a.raw.version, a.content) for a in answers} == {(200, 20, b"x" * 16384)}
     assert answers[0].headers["Content-Length"] == "16384"

@@ -306,14 +306,14 @@ def _stream_error(code: int, read_timeout: bool, message: str) -> Exception:
 def _split_timeout(timeout: Any, request: PreparedRequest) -> tuple[float | None, float | None]:
     """``(connect, read)`` of a timeout as requests takes it (a number, a pair, None, or urllib3's ``Timeout``).
 
-    Checked as requests' adapter checks it, by urllib3's ``Timeout``: a value
-    that is no number raises its ``ValueError`` ("must be an int, float or
-    None"). The answers are kept by value, so a repeated timeout costs a look-up.
+    Plain numbers above 0 (or None) are taken as they are; anything else is
+    checked as requests' adapter checks it, by urllib3's ``Timeout``, which
+    raises its ``ValueError`` ("must be an int, float or None").
     """
-    kept = _keepable(timeout)
-    split = _SPLIT.get(timeout) if kept else None
-    if split is not None:
-        return split
+    pair = type(timeout) is tuple and len(timeout) == 2
+    connect, read = timeout if pair else (timeout, timeout)
+    if _plain(connect) and _plain(read):
+        return connect, read
     if isinstance(timeout, tuple):
         try:
             connect, read = timeout
@@ -328,25 +328,15 @@ def _split_timeout(timeout: Any, request: PreparedRequest) -> tuple[float | None
     else:
         checked = Timeout(connect=timeout, read=timeout)
     connect_timeout, read_timeout = checked.connect_timeout, checked.read_timeout
-    split = (
+    return (
         connect_timeout if isinstance(connect_timeout, (int, float)) else None,
         read_timeout if isinstance(read_timeout, (int, float)) else None,
     )
-    if kept and len(_SPLIT) < _SPLIT_KEPT:
-        _SPLIT[timeout] = split
-    return split
 
 
-def _keepable(timeout: Any) -> bool:
-    """Whether ``timeout`` is made of numbers and None only (True is no number here, though it equals 1)."""
-    parts = timeout if type(timeout) is tuple else (timeout,)
-    return all(type(part) in _NUMBERS for part in parts)
-
-
-#: Timeouts already checked and split, by value (a handful in any program; bounded all the same).
-_SPLIT: dict[Any, tuple[float | None, float | None]] = {}
-_SPLIT_KEPT = 64
-_NUMBERS = (int, float, type(None))
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is a timeout urllib3 takes as it is: None, or an int or float above 0 (not a bool)."""
+    return value is None or (type(value) in (int, float) and value > 0)
 
 
 def _target(name: str) -> bytes:

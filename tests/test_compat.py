@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
-from urllib3 import HTTPConnectionPool, PoolManager
+from urllib3 import HTTPConnectionPool, HTTPHeaderDict, PoolManager
 from urllib3.exceptions import NewConnectionError
 
 import sessionpool
@@ -37,6 +37,7 @@ FENCE = SOURCE / "_compat"
 PRIVATE_NAMES = frozenset(
     {
         "_store",
+        "_container",
         "_cookies",
         "_cookies_lock",
         "_body_position",
@@ -189,6 +190,37 @@ def test_copy_headers_makes_an_independent_equal_dict() -> None:
     copy["X-New"] = "1"
     assert "X-New" not in headers
     assert list(copy) == ["Accept", "X-New"]
+
+
+def _received_fields() -> dict[str, list[str]]:
+    """Header fields as a response's head gives them: a repeated name, a name in two cases, a single one."""
+    return {"set-cookie": ["Set-Cookie", "a=1", "b=2"], "x-one": ["X-ONE", "1", "2"], "server": ["Server", "s"]}
+
+
+def test_header_dict_holds_the_fields_as_urllib3_adds_them() -> None:
+    added = HTTPHeaderDict()
+    for name, value in (("Set-Cookie", "a=1"), ("X-ONE", "1"), ("Set-Cookie", "b=2"), ("x-one", "2"), ("Server", "s")):
+        added.add(name, value)
+    built = _compat.header_dict(_received_fields())
+    assert type(built) is HTTPHeaderDict
+    assert built == added
+    assert list(built.items()) == list(added.items())
+    assert list(built.itermerged()) == list(added.itermerged())
+    assert built.getlist("set-cookie") == ["a=1", "b=2"]
+    assert built["X-One"] == "1, 2"
+    built.add("X-New", "n")  # it is a working dict of its own
+    assert built["x-new"] == "n"
+
+
+def test_merged_headers_is_what_requests_builds_from_urllib3s_headers() -> None:
+    raw = _compat.header_dict(_received_fields())
+    expected: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw)  # requests' build_response
+    merged = _compat.merged_headers(_received_fields())
+    assert type(merged) is CaseInsensitiveDict
+    assert list(merged.items()) == list(expected.items())
+    assert list(merged.lower_items()) == list(expected.lower_items())
+    assert merged["set-cookie"] == "a=1, b=2"
+    assert pickle.loads(pickle.dumps(merged)) == expected
 
 
 def test_jar_is_empty() -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "jar_is_empty",
     "may_set_cookies",
     "merge_setting",
+    "merged_headers",
     "netrc_consulted",
     "pool_manager_keywords",
     "pool_sizes",
@@ -188,6 +189,21 @@ def response_headers(raw: Any) -> CaseInsensitiveDict[str]:
         return CaseInsensitiveDict(headers)
     copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
     copy._store = OrderedDict((name.lower(), (name, value)) for name, value in headers.itermerged())
+    return copy
+
+
+def merged_headers(fields: Mapping[str, list[str]]) -> CaseInsensitiveDict[str]:
+    """The ``CaseInsensitiveDict`` :func:`response_headers` makes of an ``HTTPHeaderDict`` holding ``fields``.
+
+    ``fields`` maps each name in lower case to ``[name as first received,
+    value, ...]``, as :func:`~sessionpool._compat.urllib3_internals.header_dict`
+    takes it; the values are joined by ``", "`` as ``itermerged()`` joins
+    them. Relies on ``CaseInsensitiveDict._store`` as :func:`copy_headers` does.
+    """
+    copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    copy._store = OrderedDict(
+        (key, (entry[0], entry[1] if len(entry) == 2 else ", ".join(entry[1:]))) for key, entry in fields.items()
+    )
     return copy
 
 

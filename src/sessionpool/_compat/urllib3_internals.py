@@ -17,7 +17,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from urllib3 import HTTPConnectionPool, PoolManager
+from urllib3 import HTTPConnectionPool, HTTPHeaderDict, PoolManager
 from urllib3.connection import HTTPConnection
 from urllib3.response import BaseHTTPResponse
 
@@ -27,6 +27,7 @@ __all__ = [
     "HookedPoolManager",
     "add_connection_keywords",
     "drop_idle_connections",
+    "header_dict",
     "use_pool_classes",
 ]
 
@@ -172,3 +173,16 @@ def use_pool_classes(manager: PoolManager, classes: dict[str, type[HTTPConnectio
     changed, the manager would make urllib3's own pools, unhooked.
     """
     manager.pool_classes_by_scheme = classes
+
+
+def header_dict(fields: dict[str, list[str]]) -> HTTPHeaderDict:
+    """An ``HTTPHeaderDict`` holding ``fields`` as they are: no name or value is copied or checked again.
+
+    ``fields`` maps each name in lower case to ``[name as first received,
+    value, ...]``. Relies on ``HTTPHeaderDict._container``, a dict of exactly
+    that shape (urllib3 1.26 and 2.x), which its every method reads; the
+    dict is taken, not copied, so the caller hands it over.
+    """
+    headers = HTTPHeaderDict()
+    headers._container = fields
+    return headers

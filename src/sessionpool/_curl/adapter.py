@@ -347,12 +347,16 @@ def _target(name: str) -> bytes:
 
 
 def _share_of(routes: RouteCache) -> Any:
-    """The pool's share handle (DNS and TLS session caches), one per process.
+    """The pool's share handle (the TLS session cache), one per process.
 
-    Made again in a forked child: the parent's may have been locked by one of
+    Not the DNS cache: curl_cffi's share locks are Python callbacks, and
+    libcurl takes the DNS lock on every transfer (the TLS session lock only
+    when it makes a connection), each time taking the GIL back in the middle
+    of ``curl_multi_perform``. Each line's multi handle keeps a DNS cache of
+    its own. Made again in a forked child: the parent's may have been locked by one of
     its threads at the fork. Its libcurl handle is curl_cffi's ``_curl_share``.
     """
     held = routes.transport_state
     if held is None or held[0] != os.getpid():
-        held = routes.transport_state = (os.getpid(), CurlShare(connect=False, dns=True, ssl_session=True))
+        held = routes.transport_state = (os.getpid(), CurlShare(connect=False, dns=False, ssl_session=True))
     return held[1]

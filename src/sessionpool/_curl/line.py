@@ -31,11 +31,11 @@ from curl_cffi import ffi, lib
 
 from sessionpool._curl.memory_file import MemoryFile
 from sessionpool._curl.options import Options
+from sessionpool._curl.short_calls import ShortCalls
 
 __all__ = ["Line", "Lines", "Outcome"]
 
 # libcurl's constants (curl/curl.h, curl/multi.h).
-_CURLMSG_DONE = 1
 _INFO_RESPONSE_CODE = 0x200000 + 2
 _INFO_NUM_CONNECTS = 0x200000 + 26
 _INFO_REQUEST_SIZE = 0x200000 + 12
@@ -66,7 +66,7 @@ class Outcome:
 class Line:
     """One multi handle and one easy handle; a transfer at a time (see the module docstring).
 
-    :param share: the pool's share handle (DNS and TLS session caches), or None.
+    :param share: the pool's share handle (the TLS session cache), or None.
     :param max_connections: the most connections the line's cache keeps open.
     """
 
@@ -79,7 +79,8 @@ class Line:
         self._long = ffi.new("long*")
         self._int64 = ffi.new("int64_t*")
         self._running = ffi.new("int*")
-        self._left = ffi.new("int*")
+        #: The calls that only touch the handles' memory, made keeping the GIL.
+        self.calls = ShortCalls(self.multi, self.easy)
         self.error_buffer = ffi.new("char[]", 256)
         self._long[0] = max_connections
         lib.curl_multi_setopt(self.multi, _MULTI_MAXCONNECTS, self._long)
@@ -92,8 +93,9 @@ class Line:
         if share is not None:
             fixed.append((_SHARE, share))
         #: The options of the next transfer, for the request module.
-        self.options = Options(self.easy, fixed, self.message)
-        self.head: list[bytes] = []
+        self.options = Options(self.easy, self.calls, fixed, self.message)
+        #: The head as it arrived: the answer's header block once :attr:`head_done` (interim 1xx blocks dropped).
+        self.head = b""
         self.head_done = False
         self.chunks: list[bytes] = []
         self.buffered = 0
@@ -105,7 +107,7 @@ class Line:
 
     def start(self) -> None:
         """Begin the transfer the options describe."""
-        self.head = []
+        self.head = b""
         self.head_done = False
         self.chunks = []
         self.buffered = 0
@@ -115,7 +117,7 @@ class Line:
         self._head_file.drain()
         self.last_byte = time.monotonic()
         self.active = True
-        lib.curl_multi_add_handle(self.multi, self.easy)
+        self.calls.add()
 
     def step(self, wait_ms: int) -> None:
         """Do what the sockets allow; if the transfer is not over, wait up to ``wait_ms`` for them."""
@@ -138,11 +140,8 @@ class Line:
         body = self._body_file.drain()
         if head:
             self.last_byte = time.monotonic()
-            start = 0
-            while start < len(head):  # libcurl writes whole lines, each ending in LF
-                end = head.find(b"\n", start) + 1 or len(head)
-                self._on_head(head[start:end])
-                start = end
+            if not self.head_done:  # after it: trailers of a chunked body, not headers of the answer
+                self._on_head(head)
         if body:
             self.chunks.append(body)
             self.buffered += len(body)
@@ -150,15 +149,7 @@ class Line:
             self.head_done = True
 
     def _finish(self) -> None:
-        message = lib.curl_multi_info_read(self.multi, self._left)
-        code = 0
-        while message != ffi.NULL:
-            if message.msg == _CURLMSG_DONE:
-                code = message.data.result
-            if self._left[0] == 0:  # what is left in the queue: nothing, as a line has one transfer
-                break
-            message = lib.curl_multi_info_read(self.multi, self._left)
-        self._end(code)
+        self._end(self.calls.result())
 
     def abort(self, *, read_timeout: bool = False) -> None:
         """End the transfer where it is: libcurl closes its connection."""
@@ -167,7 +158,7 @@ class Line:
             self._end(28 if read_timeout else 42)  # OPERATION_TIMEDOUT, ABORTED_BY_CALLBACK
 
     def _end(self, code: int) -> None:
-        lib.curl_multi_remove_handle(self.multi, self.easy)
+        self.calls.remove()
         self.active = False
         outcome = self.outcome
         outcome.ended = True
@@ -192,9 +183,9 @@ class Line:
     def info_long(self, info: int) -> int:
         """``curl_easy_getinfo`` of a long (or off_t) item of the last transfer."""
         if info & 0xF00000 == 0x600000:
-            lib.curl_easy_getinfo(self.easy, info, self._int64)
+            self.calls.getinfo(info, self._int64)
             return int(self._int64[0])
-        lib.curl_easy_getinfo(self.easy, info, self._long)
+        self.calls.getinfo(info, self._long)
         return int(self._long[0])
 
     def connections_made(self) -> int:
@@ -213,19 +204,24 @@ class Line:
         """Libcurl's message for the last failure."""
         return ffi.string(self.error_buffer).decode("utf-8", "replace")  # type: ignore[no-any-return]
 
-    def _on_head(self, line: bytes) -> None:
-        if self.head_done:
-            return  # trailers of a chunked body: not headers of the answer
-        if line in (b"\r\n", b"\n"):
-            # The end of a block: the answer's, unless an interim 1xx (or the
-            # 200 of a proxy's CONNECT, which libcurl keeps from us) came first.
-            status = _status_of(self.head)
-            self.head.append(line)
-            self.head_done = status is not None and not 100 <= status < 200
-            return
-        if line.startswith(b"HTTP/"):
-            self.head = []
-        self.head.append(line)
+    def _on_head(self, data: bytes) -> None:
+        """Add header lines that arrived; the head is done at the end of a block that is not an interim 1xx.
+
+        libcurl hands over the blocks of interim answers (``100 Continue``)
+        before the answer's; each is dropped once complete. (The ``200`` of a
+        proxy's CONNECT is kept from us: ``SUPPRESS_CONNECT_HEADERS``.)
+        """
+        head = self.head + data if self.head else data
+        end = _block_end(head)
+        while end > 0:
+            status = _status_of(head)
+            if status is None or not 100 <= status < 200:
+                self.head = head[:end]  # what follows the answer's block, if anything, is no header of it
+                self.head_done = True
+                return
+            head = head[end:]
+            end = _block_end(head)
+        self.head = head
 
     def close(self) -> None:
         """Close the line's connections and free its handles (in a forked child: only let go of them)."""
@@ -245,10 +241,20 @@ class Line:
         self._head_file.close()
 
 
-def _status_of(lines: list[bytes]) -> int | None:
-    if not lines or not lines[0].startswith(b"HTTP/"):
+def _block_end(head: bytes) -> int:
+    """Where the first block of ``head`` ends (after its blank line), or -1 if it has not yet."""
+    crlf = head.find(b"\n\r\n")
+    lf = head.find(b"\n\n")
+    if lf < 0:
+        return -1 if crlf < 0 else crlf + 3
+    return crlf + 3 if 0 <= crlf < lf else lf + 2
+
+
+def _status_of(head: bytes) -> int | None:
+    """The status code of the block ``head`` starts with, or None if its first line is no status line."""
+    if not head.startswith(b"HTTP/"):
         return None
-    parts = lines[0].split(None, 2)
+    parts = head[: head.find(b"\n")].split(None, 2)
     code = parts[1] if len(parts) > 1 else b""
     return int(code) if len(code) == 3 and code.isdigit() else None
 

@@ -13,44 +13,71 @@ go of the GIL, which many threads pay for in turn.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from curl_cffi import ffi, lib
 
-__all__ = ["Options"]
+from sessionpool._curl.short_calls import ShortCalls
+
+__all__ = ["Option", "Options", "impersonation", "long_option", "string_option"]
 
 # What an option's value is, for Options.commit.
 _LONG, _INT64, _BYTES, _POINTER, _HEADERS, _IMPERSONATE, _UPLOAD = range(7)
+
+#: An option of a transfer: ``(option, what its value is, value)``.
+Option = tuple[int, int, Any]
 _HTTPHEADER = 10000 + 23
 _IMPERSONATION = -1  # not an option of libcurl's: curl_cffi's call that sets a browser's options
 _UPLOADING = -2  # the read (and seek) callbacks of a body sent as it is read
+
+
+def long_option(option: int, value: int) -> Option:
+    """A long option, for the common options of :meth:`Options.begin`."""
+    return (option, _LONG, value)
+
+
+def string_option(option: int, value: bytes | None) -> Option:
+    """A string option (None unsets it), for the common options of :meth:`Options.begin`."""
+    return (option, _BYTES, value)
+
+
+def impersonation(target: bytes) -> Option:
+    """The TLS and HTTP/2 fingerprint of browser ``target`` (curl_cffi's names), for :meth:`Options.begin`.
+
+    curl_cffi sets the browser's options (headers too, which the options that
+    follow override: the request's headers are sent, not the browser's).
+    """
+    return (_IMPERSONATION, _IMPERSONATE, target)
 
 
 class Options:
     """The options of ``easy``'s transfers (see the module docstring).
 
     :param easy: the easy handle.
+    :param calls: the line's short calls (the long, off_t and string options are set through them).
     :param fixed: ``(option, pointer)`` pairs set again after every reset: the line's own.
     :param message: libcurl's message for the last failure (for a refused option).
     """
 
-    def __init__(self, easy: Any, fixed: list[tuple[int, Any]], message: Callable[[], str]) -> None:
+    def __init__(self, easy: Any, calls: ShortCalls, fixed: list[tuple[int, Any]], message: Callable[[], str]) -> None:
         self.easy = easy
+        self._calls = calls
         self._fixed = fixed
         self._message = message
-        self._long = ffi.new("long*")
-        self._int64 = ffi.new("int64_t*")
         self._upload: Any = None
         self._keep: list[Any] = []  # what libcurl points into until the transfer ends (a body)
         self.slist: Any = ffi.NULL  # the request headers, kept while the next request's are the same
-        self._options: list[tuple[int, int, Any]] = []  # gathered for the next transfer: option, kind, value
+        self._common: tuple[Option, ...] = ()  # the options every transfer of the line's adapter has
+        self._options: list[Option] = []  # gathered for the next transfer, beyond the common ones
         self._has_body = False
-        #: The options the handle holds (option: value), or None: reset before the next transfer.
-        self._applied: dict[int, Any] | None = None
+        #: The options the handle holds beyond the common ones, or None: reset before the next transfer.
+        self._applied: list[Option] | None = None
+        self._applied_common: tuple[Option, ...] | None = None
 
-    def begin(self) -> None:
-        """Start gathering the options of the next transfer; :meth:`commit` sets them."""
+    def begin(self, common: tuple[Option, ...] = ()) -> None:
+        """Start gathering the options of the next transfer, which come after ``common``; :meth:`commit` sets them."""
+        self._common = common
         self._options = []
         self._has_body = False
 
@@ -76,49 +103,50 @@ class Options:
         """Keep ``value`` alive until the transfer ends (libcurl points into it)."""
         self._keep.append(value)
 
-    def set_headers(self, lines: Iterable[bytes]) -> None:
+    def set_headers(self, lines: tuple[bytes, ...]) -> None:
         """The request's header lines (``HTTPHEADER``)."""
-        self._options.append((_HTTPHEADER, _HEADERS, tuple(lines)))
+        self._options.append((_HTTPHEADER, _HEADERS, lines))
 
     def set_upload(self, read: Callable[[int], bytes], seek: Callable[[int, int], None] | None) -> None:
         """A body read as it is sent: ``read(n)`` gives up to n bytes, b"" at its end; ``seek`` rewinds it."""
         self._has_body = True
         self._options.append((_UPLOADING, _UPLOAD, (read, seek)))
 
-    def impersonate(self, target: bytes) -> None:
-        """Send with the TLS and HTTP/2 fingerprint of ``target`` (curl_cffi's names); headers stay the request's."""
-        self._options.append((_IMPERSONATION, _IMPERSONATE, target))
-
     def commit(self) -> None:
         """Set the gathered options on the handle: only the changed values, or all of them after a reset.
 
         The changed values alone suffice when the handle holds the same
-        options (no others) and neither transfer sends a body (libcurl keeps
-        pointers into a body, and the method follows from the body options).
+        options, in the same order (no others), and neither transfer sends a
+        body (libcurl keeps pointers into a body, and the method follows from
+        the body options).
         """
         options = self._options
         applied = self._applied
         if (
             applied is not None
             and not self._has_body
+            and self._common is self._applied_common
             and len(options) == len(applied)
-            and all(option in applied for option, _, _ in options)
         ):
-            try:
-                for option, kind, value in options:
-                    if applied[option] != value:
-                        self._set(option, kind, value)
-                        applied[option] = value
-            except BaseException:
-                self._applied = None
-                raise
-            return
+            changed = [index for index, (new, old) in enumerate(zip(options, applied, strict=True)) if new != old]
+            if all(options[index][0] == applied[index][0] for index in changed):
+                try:
+                    for index in changed:
+                        self._set(*options[index])
+                        applied[index] = options[index]
+                except BaseException:
+                    self._applied = None
+                    raise
+                return
         self._applied = None  # until every option is set: a failure below leaves a reset to do
         self._reset()
-        for option, kind, value in options:
-            self._set(option, kind, value)
+        for item in self._common:
+            self._set(*item)
+        for item in options:
+            self._set(*item)
         if not self._has_body:
-            self._applied = {option: value for option, _, value in options}
+            self._applied = options
+            self._applied_common = self._common
 
     def _reset(self) -> None:
         """Forget every option of the last transfer; set the line's own (its streams, the share handle) again."""
@@ -133,10 +161,9 @@ class Options:
     def _set(self, option: int, kind: int, value: Any) -> None:
         easy = self.easy
         if kind == _LONG:
-            self._long[0] = value
-            code = lib._curl_easy_setopt(easy, option, self._long)
+            code = self._calls.setopt_long(option, value)
         elif kind == _BYTES:
-            code = lib._curl_easy_setopt(easy, option, ffi.NULL if value is None else value)
+            code = self._calls.setopt_bytes(option, value)
         elif kind == _HEADERS:
             slist = ffi.NULL
             for line in value:
@@ -146,8 +173,7 @@ class Options:
                 lib.curl_slist_free_all(self.slist)
             self.slist = slist
         elif kind == _INT64:
-            self._int64[0] = value
-            code = lib._curl_easy_setopt(easy, option, self._int64)
+            code = self._calls.setopt_int64(option, value)
         elif kind == _POINTER:
             code = lib._curl_easy_setopt(easy, option, value)
         elif kind == _IMPERSONATE:

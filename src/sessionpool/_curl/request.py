@@ -26,8 +26,8 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH, prepend_scheme_if_needed, sel
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from sessionpool._compat import body_start
-from sessionpool._curl.options import Options
+from sessionpool._compat import body_start, headers_state
+from sessionpool._curl.options import Option, Options, impersonation, long_option, string_option
 
 __all__ = ["TLSFiles", "Wire", "set_request"]
 
@@ -53,6 +53,8 @@ _HTTP_CONTENT_DECODING = int(CurlOpt.HTTP_CONTENT_DECODING)
 #: libcurl has no "no limit" for connecting (0 means its default, 300 s): this is as good as none.
 _FOREVER_MS = 2**31 - 1
 _BODY_TYPES = (bytes, bytearray, memoryview, str)
+#: The most sets of request headers a session keeps the lines of (past it, it starts again).
+_MAX_HEADER_SETS = 64
 
 
 class TLSFiles:
@@ -102,18 +104,50 @@ class Wire:
     :param source_address: ``(host, port)`` to connect from, or None.
     """
 
-    __slots__ = ("http_version", "impersonate", "interface", "local_port", "max_age")
+    __slots__ = ("_header_lines", "common")
 
     def __init__(
         self, *, http2: bool, impersonate: bytes | None, keepalive_expiry: float | None, source_address: Any
     ) -> None:
-        self.http_version = int(CurlHttpVersion.V2TLS if http2 else CurlHttpVersion.V1_1)
-        self.impersonate = impersonate
-        # libcurl counts idle ages in whole seconds; the adapter also opens a
-        # fresh connection for a request after a longer idle time than the expiry.
-        self.max_age = 2**31 - 1 if keepalive_expiry is None else max(1, math.ceil(keepalive_expiry))
-        self.interface = None if source_address is None else b"host!" + source_address[0].encode("ascii")
-        self.local_port = None if source_address is None or not source_address[1] else int(source_address[1])
+        common: list[Option] = []
+        if impersonate is not None:
+            common.append(impersonation(impersonate))
+            common.append(string_option(_ACCEPT_ENCODING, None))  # the body is decoded as requests decodes it
+            common.append(long_option(_HTTP_CONTENT_DECODING, 0))
+        common += [
+            long_option(_NOSIGNAL, 1),
+            long_option(_PATH_AS_IS, 1),
+            long_option(_SUPPRESS_CONNECT_HEADERS, 1),
+            long_option(_HTTP_VERSION, int(CurlHttpVersion.V2TLS if http2 else CurlHttpVersion.V1_1)),
+            # libcurl counts idle ages in whole seconds; the adapter also opens a
+            # fresh connection for a request after a longer idle time than the expiry.
+            long_option(_MAXAGE_CONN, 2**31 - 1 if keepalive_expiry is None else max(1, math.ceil(keepalive_expiry))),
+            long_option(_BUFFERSIZE, 64 * 1024),
+        ]
+        if source_address is not None:
+            common.append(string_option(int(CurlOpt.INTERFACE), b"host!" + source_address[0].encode("ascii")))
+            if source_address[1]:
+                common.append(long_option(int(CurlOpt.LOCALPORT), int(source_address[1])))
+        #: The options every transfer starts with, in order.
+        self.common = tuple(common)
+        self._header_lines: dict[Any, tuple[bytes, ...]] = {}
+
+    def header_lines(self, headers: Any, with_body: bool) -> tuple[bytes, ...]:
+        """The ``HTTPHEADER`` lines for ``headers``: each as http.client encodes it, libcurl's own turned off.
+
+        Worked out once for each set of headers (a crawl's requests mostly
+        have the same), for the handles of one session.
+        """
+        try:
+            key = (headers_state(headers), with_body)
+            lines = self._header_lines.get(key)
+        except (AttributeError, TypeError):  # headers that are no CaseInsensitiveDict, or an unhashable value
+            return _header_lines(headers, with_body)
+        if lines is None:
+            if len(self._header_lines) >= _MAX_HEADER_SETS:
+                self._header_lines.clear()
+            lines = self._header_lines[key] = _header_lines(headers, with_body)
+        return lines
 
 
 def set_request(
@@ -129,21 +163,7 @@ def set_request(
     fresh: bool,
 ) -> None:
     """Set the handle's options for sending ``request``, and only those (see :meth:`Options.commit`)."""
-    options.begin()
-    if wire.impersonate is not None:
-        options.impersonate(wire.impersonate)
-        options.set_bytes(_ACCEPT_ENCODING, None)  # the body is decoded as requests decodes it, not by libcurl
-        options.set_long(_HTTP_CONTENT_DECODING, 0)
-    options.set_long(_NOSIGNAL, 1)
-    options.set_long(_PATH_AS_IS, 1)
-    options.set_long(_SUPPRESS_CONNECT_HEADERS, 1)
-    options.set_long(_HTTP_VERSION, wire.http_version)
-    options.set_long(_MAXAGE_CONN, wire.max_age)
-    options.set_long(_BUFFERSIZE, 64 * 1024)
-    if wire.interface is not None:
-        options.set_bytes(int(CurlOpt.INTERFACE), wire.interface)
-        if wire.local_port is not None:
-            options.set_long(int(CurlOpt.LOCALPORT), wire.local_port)
+    options.begin(wire.common)
     options.set_bytes(_URL, url.encode("utf-8"))
     options.set_bytes(_PROXY, b"" if proxy is None else proxy.encode("utf-8"))
     if tls is not None:
@@ -159,8 +179,9 @@ def set_request(
     # request with and one without them hold the same options.
     options.set_long(_TIMEOUT_MS, 0 if total_ms is None else max(1, total_ms))
     options.set_long(_FRESH_CONNECT, 1 if fresh else 0)
-    method = (request.method or "GET").upper()
-    headers = request.headers
+    method = request.method or "GET"
+    if method != "GET":
+        method = method.upper()
     body = request.body
     if method == "HEAD":
         options.set_long(_NOBODY, 1)
@@ -168,14 +189,18 @@ def set_request(
         _set_body(options, request, body, method)
     elif method != "GET":
         options.set_bytes(_CUSTOMREQUEST, method.encode("ascii"))
+    options.set_headers(wire.header_lines(request.headers, body is not None))
+    options.commit()
+
+
+def _header_lines(headers: Any, with_body: bool) -> tuple[bytes, ...]:
     lines = [_header_line(name, value) for name, value in headers.items()]
     if "Accept" not in headers:
         lines.append(b"Accept:")
     lines.append(b"Expect:")
-    if body is not None and "Content-Type" not in headers:
+    if with_body and "Content-Type" not in headers:
         lines.append(b"Content-Type:")
-    options.set_headers(lines)
-    options.commit()
+    return tuple(lines)
 
 
 def _header_line(name: str | bytes, value: str | bytes) -> bytes:

@@ -24,81 +24,91 @@ import requests
 from requests.cookies import extract_cookies_to_jar
 from requests.models import PreparedRequest, Response
 from requests.utils import get_encoding_from_headers
-from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3 import HTTPResponse
 from urllib3.exceptions import ProtocolError
 
-from sessionpool._compat import response_headers, set_content
+from sessionpool._compat import header_dict, merged_headers, set_content
 
 __all__ = ["BodyFile", "Head", "build_response", "no_head_error", "parse_head", "premature_end_error"]
 
 
 class Head:
-    """The status line and headers of the answer (the last block of the head)."""
+    """The status line and headers of the answer.
 
-    __slots__ = ("headers", "lines", "reason", "status", "version")
+    :attr:`fields` maps each name in lower case to the name as first received
+    and its values in order (as urllib3's ``HTTPHeaderDict`` holds them):
+    the response's ``raw.headers`` and ``headers`` are both made from it.
+    """
 
-    def __init__(self, status: int, reason: str, version: int, headers: HTTPHeaderDict, lines: list[bytes]) -> None:
+    __slots__ = ("block", "fields", "headers", "reason", "status", "version")
+
+    def __init__(self, status: int, reason: str, version: int, fields: dict[str, list[str]], block: bytes) -> None:
         self.status = status
         self.reason = reason
         self.version = version
-        self.headers = headers
-        #: The block's raw lines, for the cookie jar's view of the message (built only if asked).
-        self.lines = lines
+        self.fields = fields
+        self.headers = header_dict(fields)
+        #: The header lines as they came, for the cookie jar's view of the message (parsed only if asked).
+        self.block = block
 
 
-def parse_head(lines: list[bytes]) -> Head | None:
-    """The answer's :class:`Head` from every header line libcurl gave, or None if there is no status line."""
-    start = None
-    for index, line in enumerate(lines):
-        if line.startswith(b"HTTP/"):
-            start = index
-    if start is None:
+#: What http.client strips around a header's name and value (ASCII whitespace, as ``bytes.strip`` does).
+_WHITESPACE = " \t\n\r\x0b\x0c"
+_VERSIONS = {"1.0": 10, "1.1": 11, "2": 20, "2.0": 20, "3": 30}
+
+
+def parse_head(head: bytes) -> Head | None:
+    """The :class:`Head` of the answer's header block (its status line first), or None without a valid status line.
+
+    Whatever is not a header is left out; a folded line continues the header before it.
+    """
+    if not head.startswith(b"HTTP/"):
         return None
-    parts = lines[start].rstrip(b"\r\n").split(None, 2)
-    code = parts[1] if len(parts) > 1 else b""
-    if not (len(code) == 3 and code.isdigit()):
+    text = head.decode("iso-8859-1")
+    lines = text.split("\n")
+    parts = lines[0].rstrip("\r").split(None, 2)
+    code = parts[1] if len(parts) > 1 else ""
+    if not (len(code) == 3 and code.isascii() and code.isdigit()):
         return None
-    proto = parts[0][5:]
-    version = {b"1.0": 10, b"1.1": 11, b"2": 20, b"2.0": 20, b"3": 30}.get(proto, 11)
-    reason = parts[2].decode("iso-8859-1") if len(parts) > 2 else ""
-    headers = HTTPHeaderDict()
-    block = lines[start + 1 :]
-    name: str | None = None
-    value = ""
-    for raw in block:
-        line = raw.rstrip(b"\r\n")
+    version = _VERSIONS.get(parts[0][5:], 11)
+    reason = parts[2] if len(parts) > 2 else ""
+    fields: dict[str, list[str]] = {}
+    last: list[str] | None = None  # the values of the header a folded line continues
+    for raw in lines[1:]:
+        line = raw.rstrip("\r")
         if not line:
             break
-        if line[:1] in (b" ", b"\t") and name is not None:  # a folded line continues the header before it
-            value = f"{value} {line.strip().decode('iso-8859-1')}"
+        if last is not None and line[0] in " \t":
+            last[-1] = f"{last[-1]} {line.strip(_WHITESPACE)}"
             continue
-        if name is not None:
-            headers.add(name, value)
-        head_name, colon, rest = line.partition(b":")
-        head_name = head_name.strip()
-        if not colon or not head_name:
-            name = None  # not a header: left out
+        name, colon, value = line.partition(":")
+        name = name.strip(_WHITESPACE)
+        if not colon or not name:
+            last = None  # not a header: left out
             continue
-        name, value = head_name.decode("iso-8859-1"), rest.strip().decode("iso-8859-1")
-    if name is not None:
-        headers.add(name, value)
-    return Head(int(code), reason, version, headers, block)
+        key = name.lower()
+        last = fields.get(key)
+        if last is None:
+            last = fields[key] = [name, value.strip(_WHITESPACE)]
+        else:
+            last.append(value.strip(_WHITESPACE))
+    return Head(int(code), reason, version, fields, head[len(lines[0]) + 1 :])
 
 
 class _Message:
     """What requests' cookie jar reads of a urllib3 response: ``_original_response``, its ``msg`` made on demand."""
 
-    __slots__ = ("_lines", "_msg", "_transfer_ended")
+    __slots__ = ("_block", "_msg", "_transfer_ended")
 
-    def __init__(self, lines: list[bytes], transfer_ended: Callable[[], bool]) -> None:
-        self._lines = lines
+    def __init__(self, block: bytes, transfer_ended: Callable[[], bool]) -> None:
+        self._block = block
         self._msg: http.client.HTTPMessage | None = None
         self._transfer_ended = transfer_ended
 
     @property
     def msg(self) -> http.client.HTTPMessage:
         if self._msg is None:
-            self._msg = http.client.parse_headers(io.BytesIO(b"".join(self._lines) + b"\r\n"))
+            self._msg = http.client.parse_headers(io.BytesIO(self._block + b"\r\n"))
         return self._msg
 
     def isclosed(self) -> bool:
@@ -169,14 +179,14 @@ def build_response(
         reason=head.reason,
         preload_content=False,
         decode_content=True,
-        original_response=_Message(head.lines, transfer_ended),  # type: ignore[arg-type]
+        original_response=_Message(head.block, transfer_ended),  # type: ignore[arg-type]
         enforce_content_length=not plain,
         request_method=request.method,
         request_url=request.url,
     )
     response = Response()
     response.status_code = head.status
-    response.headers = response_headers(raw)
+    response.headers = merged_headers(head.fields)
     response.encoding = get_encoding_from_headers(response.headers)
     response.raw = raw
     response.reason = head.reason

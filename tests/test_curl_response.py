@@ -52,6 +52,7 @@ def test_headers_are_as_http_client_reads_them() -> None:
     assert head.headers["X-Empty"] == message["X-Empty"] == ""
     assert head.headers["X-Spaces"] == message["X-Spaces"].strip() == "padded"
     assert head.headers["x-folded"] == "one two"
+    assert head.merged == {key: (values[0], ", ".join(values[1:])) for key, values in head.fields.items()}
 
 
 @pytest.mark.parametrize(
@@ -91,6 +92,7 @@ def test_any_bytes_are_parsed_totally(tail: bytes, start: bytes) -> None:
     if head is not None:
         assert 0 <= head.status <= 999
         assert all(isinstance(value, str) for value in head.headers.values())
+        assert head.merged == {key: (values[0], ", ".join(values[1:])) for key, values in head.fields.items()}
 
 
 # -- a line's blocks --------------------------------------------------------------------

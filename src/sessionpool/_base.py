@@ -47,7 +47,7 @@ from sessionpool._cookies import SharedCookieJar
 from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import PoolClosed
 from sessionpool._events import EventDispatcher, PoolListener
-from sessionpool._factory import make_session
+from sessionpool._factory import adapter_class, make_session
 from sessionpool._fastpath import PreparedCache
 from sessionpool._fork import empty_in_forked_child
 from sessionpool._frozendict import FrozenDict
@@ -78,6 +78,7 @@ class Pool(RequestMethods, Strategy):
 
     def __init__(self, config: PoolConfig | None, fields: Mapping[str, Any]) -> None:
         self._config = PoolConfig.build(config, fields)
+        adapter_class(self._config)  # the transport loads with the pool (curl_cffi now), not in its first request
         self._cookies = SharedCookieJar() if self._config.share_cookies else None
         self._environment = EnvironmentCache()
         self._prepared = PreparedCache()

@@ -192,18 +192,16 @@ def response_headers(raw: Any) -> CaseInsensitiveDict[str]:
     return copy
 
 
-def merged_headers(fields: Mapping[str, list[str]]) -> CaseInsensitiveDict[str]:
-    """The ``CaseInsensitiveDict`` :func:`response_headers` makes of an ``HTTPHeaderDict`` holding ``fields``.
+def merged_headers(store: Mapping[str, tuple[str, str]]) -> CaseInsensitiveDict[str]:
+    """A ``CaseInsensitiveDict`` holding ``store``: each name in lower case to ``(name, value)``.
 
-    ``fields`` maps each name in lower case to ``[name as first received,
-    value, ...]``, as :func:`~sessionpool._compat.urllib3_internals.header_dict`
-    takes it; the values are joined by ``", "`` as ``itermerged()`` joins
-    them. Relies on ``CaseInsensitiveDict._store`` as :func:`copy_headers` does.
+    What :func:`response_headers` makes of an ``HTTPHeaderDict`` when each
+    name maps to the name as first received and its values joined by ``", "``
+    (as ``itermerged()`` joins them). Relies on ``CaseInsensitiveDict._store``
+    as :func:`copy_headers` does.
     """
     copy: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
-    copy._store = OrderedDict(
-        (key, (entry[0], entry[1] if len(entry) == 2 else ", ".join(entry[1:]))) for key, entry in fields.items()
-    )
+    copy._store = OrderedDict(store)
     return copy
 
 

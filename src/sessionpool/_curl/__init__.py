@@ -19,10 +19,12 @@ pool adapter's own, the same for both transports. The modules:
 - :mod:`~sessionpool._curl.errors`: libcurl's result codes as requests'
   exceptions, so the retry policy classifies them as it does urllib3's;
 - :mod:`~sessionpool._curl.memory_file`: the C streams in memory libcurl
-  writes an answer to, so that no byte of it calls back into Python.
+  writes an answer to, so that no byte of it calls back into Python;
+- :mod:`~sessionpool._curl.short_calls`: the calls into libcurl that only
+  touch a handle's memory, made keeping the GIL.
 
-curl_cffi is imported only when a pool with the curl transport makes its
-first session; :func:`curl_missing` says, without importing it, why it
+curl_cffi is imported only when a pool with the curl transport is made (not in
+its first request); :func:`curl_missing` says, without importing it, why it
 cannot be.
 """
 

@@ -104,6 +104,7 @@ class CurlAdapter(PoolAdapter):
         expires = None if deadline is None else deadline.expires
         where = origin(url)
         fresh = not self._may_reuse(request) or self._expired(where)
+        warm = not fresh and where in self._last_used
         line = self._lines.take()
         try:
             set_request(
@@ -112,7 +113,7 @@ class CurlAdapter(PoolAdapter):
                 total_ms=None if expires is None else int((expires - time.monotonic()) * 1000) + 1,
                 proxy=proxy, tls=tls, fresh=fresh,
             )  # fmt: skip
-            line.start()
+            line.start(warm=warm)
             _drive(line, read_timeout, expires, head_only=stream)
         except BaseException:
             line.abort()
@@ -124,6 +125,7 @@ class CurlAdapter(PoolAdapter):
             self._lines.give_back(line)
             raise outcome.error
         if outcome.ended and outcome.code:
+            self._last_used.pop(where, None)  # its connection may be gone: the next transfer may make one
             connected = line.connected()
             self._count(where, made, sent=connected)
             failure = Failure(

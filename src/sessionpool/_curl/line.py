@@ -102,19 +102,33 @@ class Line:
         self.last_byte = 0.0
         self.outcome = Outcome()
         self.active = False
+        self._warm = False
+        self._unread = False
 
     # -- a transfer ----------------------------------------------------------
 
-    def start(self) -> None:
-        """Begin the transfer the options describe."""
+    def start(self, *, warm: bool = False) -> None:
+        """Begin the transfer the options describe.
+
+        :param warm: the transfer will most likely go out on a connection
+            already open (the session's last transfer to its origin ended
+            cleanly, not long ago). Its steps then keep the GIL: each is a
+            send or a read that does not wait, cheaper than handing the GIL to
+            another thread and waiting for it back; only the wait for the
+            sockets lets go of it. A transfer that makes a connection (DNS,
+            TCP, TLS handshakes, a proxy's tunnel) lets go of it in every step.
+        """
         self.head = b""
         self.head_done = False
         self.chunks = []
         self.buffered = 0
         self.outcome = Outcome()
         self.error_buffer[0] = b"\0"
-        self._body_file.drain()  # whatever an aborted transfer left unread
-        self._head_file.drain()
+        if self._unread:  # what an aborted transfer left in the streams
+            self._body_file.drain()
+            self._head_file.drain()
+            self._unread = False
+        self._warm = warm
         self.last_byte = time.monotonic()
         self.active = True
         self.calls.add()
@@ -122,14 +136,20 @@ class Line:
     def step(self, wait_ms: int) -> None:
         """Do what the sockets allow; if the transfer is not over, wait up to ``wait_ms`` for them."""
         multi = self.multi
-        lib.curl_multi_perform(multi, self._running)
+        if self._warm:
+            self.calls.perform(self._running)
+        else:
+            lib.curl_multi_perform(multi, self._running)
         if self._running[0] == 0:
             self._collect()
             self._finish()
             return
         if wait_ms > 0:
             lib.curl_multi_poll(multi, ffi.NULL, 0, min(wait_ms, _POLL_MS), ffi.NULL)
-            lib.curl_multi_perform(multi, self._running)
+            if self._warm:
+                self.calls.perform(self._running)
+            else:
+                lib.curl_multi_perform(multi, self._running)
         self._collect()
         if self._running[0] == 0:
             self._finish()
@@ -155,6 +175,7 @@ class Line:
         """End the transfer where it is: libcurl closes its connection."""
         if self.active:
             self.outcome.read_timeout = read_timeout
+            self._unread = True
             self._end(28 if read_timeout else 42)  # OPERATION_TIMEDOUT, ABORTED_BY_CALLBACK
 
     def _end(self, code: int) -> None:

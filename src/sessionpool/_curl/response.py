@@ -36,17 +36,27 @@ class Head:
     """The status line and headers of the answer.
 
     :attr:`fields` maps each name in lower case to the name as first received
-    and its values in order (as urllib3's ``HTTPHeaderDict`` holds them):
-    the response's ``raw.headers`` and ``headers`` are both made from it.
+    and its values in order (as urllib3's ``HTTPHeaderDict`` holds them), the
+    response's ``raw.headers``; :attr:`merged` to the name and its values
+    joined by ``", "`` (as requests' ``CaseInsensitiveDict`` holds them), its ``headers``.
     """
 
-    __slots__ = ("block", "fields", "headers", "reason", "status", "version")
+    __slots__ = ("block", "fields", "headers", "merged", "reason", "status", "version")
 
-    def __init__(self, status: int, reason: str, version: int, fields: dict[str, list[str]], block: bytes) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        version: int,
+        fields: dict[str, list[str]],
+        merged: dict[str, tuple[str, str]],
+        block: bytes,
+    ) -> None:
         self.status = status
         self.reason = reason
         self.version = version
         self.fields = fields
+        self.merged = merged
         self.headers = header_dict(fields)
         #: The header lines as they came, for the cookie jar's view of the message (parsed only if asked).
         self.block = block
@@ -73,6 +83,8 @@ def parse_head(head: bytes) -> Head | None:
     version = _VERSIONS.get(parts[0][5:], 11)
     reason = parts[2] if len(parts) > 2 else ""
     fields: dict[str, list[str]] = {}
+    merged: dict[str, tuple[str, str]] = {}
+    key = ""
     last: list[str] | None = None  # the values of the header a folded line continues
     for raw in lines[1:]:
         line = raw.rstrip("\r")
@@ -80,19 +92,21 @@ def parse_head(head: bytes) -> Head | None:
             break
         if last is not None and line[0] in " \t":
             last[-1] = f"{last[-1]} {line.strip(_WHITESPACE)}"
-            continue
-        name, colon, value = line.partition(":")
-        name = name.strip(_WHITESPACE)
-        if not colon or not name:
-            last = None  # not a header: left out
-            continue
-        key = name.lower()
-        last = fields.get(key)
-        if last is None:
-            last = fields[key] = [name, value.strip(_WHITESPACE)]
         else:
+            name, colon, value = line.partition(":")
+            name = name.strip(_WHITESPACE)
+            if not colon or not name:
+                last = None  # not a header: left out
+                continue
+            key = name.lower()
+            last = fields.get(key)
+            if last is None:
+                last = fields[key] = [name, value.strip(_WHITESPACE)]
+                merged[key] = (name, last[1])
+                continue
             last.append(value.strip(_WHITESPACE))
-    return Head(int(code), reason, version, fields, head[len(lines[0]) + 1 :])
+        merged[key] = (last[0], ", ".join(last[1:]))  # a value repeated or continued
+    return Head(int(code), reason, version, fields, merged, head[len(lines[0]) + 1 :])
 
 
 class _Message:
@@ -167,9 +181,10 @@ def build_response(
 ) -> Response:
     """The :class:`requests.Response` for ``head`` and ``body`` (all of it, or the file it arrives through)."""
     headers = head.headers
+    fields = head.fields
     whole = isinstance(body, bytes)
     # A whole body without a content coding is the content: nothing to decode or to read again.
-    plain = whole and "content-encoding" not in headers
+    plain = whole and "content-encoding" not in fields
     fp: Any = io.BytesIO(_EMPTY if plain else body) if isinstance(body, bytes) else body
     raw = HTTPResponse(
         body=fp,
@@ -186,12 +201,12 @@ def build_response(
     )
     response = Response()
     response.status_code = head.status
-    response.headers = merged_headers(head.fields)
+    response.headers = merged_headers(head.merged)
     response.encoding = get_encoding_from_headers(response.headers)
     response.raw = raw
     response.reason = head.reason
     response.url = request.url  # type: ignore[assignment]
-    if "set-cookie" in headers or "set-cookie2" in headers:
+    if "set-cookie" in fields or "set-cookie2" in fields:
         extract_cookies_to_jar(response.cookies, request, raw)
     response.request = request
     response.connection = adapter

@@ -50,6 +50,8 @@ def _open() -> Any:
             function = getattr(found, name)
             function.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
             function.restype = ctypes.c_int
+        found.curl_multi_perform.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        found.curl_multi_perform.restype = ctypes.c_int
         found.curl_multi_info_read.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
         found.curl_multi_info_read.restype = ctypes.POINTER(_Message)
         found._curl_easy_setopt.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
@@ -117,6 +119,18 @@ class ShortCalls:
         if self._keeps_gil:
             return int(_LIBRARY.curl_multi_remove_handle(self._multi_address, self._easy_address))
         return int(lib.curl_multi_remove_handle(self._multi, self._easy))
+
+    def perform(self, running: Any) -> None:
+        """``curl_multi_perform`` keeping the GIL: ``running`` (a cffi ``int*``) receives the transfers still running.
+
+        For a transfer on a connection already open, whose step is a send or
+        a read that does not wait (the sockets are non-blocking); see
+        :meth:`sessionpool._curl.line.Line.start`.
+        """
+        if self._keeps_gil:
+            _LIBRARY.curl_multi_perform(self._multi_address, address(running))
+        else:
+            lib.curl_multi_perform(self._multi, running)
 
     def result(self) -> int:
         """The result code of the transfer that ended (0 if libcurl reported none)."""

@@ -158,6 +158,31 @@ def test_100_requests_count_100_and_exactly_the_connections_the_server_accepted(
     assert stats.requests_reused == 100 - stats.connections_opened
 
 
+@pytest.fixture(params=["kept", "let go"])
+def gil_in_short_calls(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """libcurl's short calls keeping the GIL (through ctypes, as here) or made by curl_cffi (where ctypes cannot)."""
+    from sessionpool._curl import short_calls
+
+    assert short_calls.KEEPS_GIL  # this platform takes the ctypes way: the other one is made here
+    if request.param == "let go":
+        monkeypatch.setattr(short_calls, "KEEPS_GIL", False)
+        monkeypatch.setattr(short_calls, "_GETINFO_KEEPS_GIL", False)
+    return str(request.param)
+
+
+def test_either_way_of_the_short_calls_counts_requests_and_connections(nginx: Nginx, gil_in_short_calls: str) -> None:
+    with QueuePool(size=1, transport="curl", retry=RetryPolicy(retry_stale=True)) as pool:
+        for n in range(30):
+            assert pool.get(f"{nginx.url}/ok/{n}", stream=n % 5 == 0).content == b"ok"
+        assert pool.post(f"{nginx.url}/ok/post", data=b"x").status_code in (200, 405)
+        with pool.session() as session:
+            assert session.get(f"{nginx.url}/ok/x", timeout=(0.5, 0.5)).status_code == 200
+        stats = pool.stats()
+    assert stats.requests == 32
+    assert stats.connections_opened == nginx.connections_accepted()
+    assert stats.requests_reused == 32 - stats.connections_opened
+
+
 def test_a_post_goes_out_on_a_connection_of_its_own_and_reaches_the_server_once() -> None:
     with LocalServer(faults=RESET_ON_REUSE) as server, QueuePool(size=1, transport="curl") as pool:
         pool.get(server.url + "/warm-up")

@@ -36,7 +36,6 @@ from sessionpool._curl.short_calls import ShortCalls
 __all__ = ["Line", "Lines", "Outcome"]
 
 # libcurl's constants (curl/curl.h, curl/multi.h).
-_INFO_RESPONSE_CODE = 0x200000 + 2
 _INFO_NUM_CONNECTS = 0x200000 + 26
 _INFO_REQUEST_SIZE = 0x200000 + 12
 _MULTI_MAXCONNECTS = 6
@@ -76,14 +75,10 @@ class Line:
         self.easy = lib.curl_easy_init()
         if self.multi == ffi.NULL or self.easy == ffi.NULL:  # pragma: no cover - out of memory
             raise MemoryError("libcurl could not make a handle")
-        self._long = ffi.new("long*")
-        self._int64 = ffi.new("int64_t*")
-        self._running = ffi.new("int*")
         #: The calls that only touch the handles' memory, made keeping the GIL.
         self.calls = ShortCalls(self.multi, self.easy)
         self.error_buffer = ffi.new("char[]", 256)
-        self._long[0] = max_connections
-        lib.curl_multi_setopt(self.multi, _MULTI_MAXCONNECTS, self._long)
+        lib.curl_multi_setopt(self.multi, _MULTI_MAXCONNECTS, ffi.new("long*", max_connections))
         # Where libcurl writes the answer, for the line's life (no callback: see memory_file).
         self._body_file = MemoryFile()
         self._head_file = MemoryFile()
@@ -135,23 +130,17 @@ class Line:
 
     def step(self, wait_ms: int) -> None:
         """Do what the sockets allow; if the transfer is not over, wait up to ``wait_ms`` for them."""
-        multi = self.multi
-        if self._warm:
-            self.calls.perform(self._running)
-        else:
-            lib.curl_multi_perform(multi, self._running)
-        if self._running[0] == 0:
+        calls = self.calls
+        running = calls.perform(keep_gil=self._warm)
+        if running == 0:
             self._collect()
             self._finish()
             return
         if wait_ms > 0:
-            lib.curl_multi_poll(multi, ffi.NULL, 0, min(wait_ms, _POLL_MS), ffi.NULL)
-            if self._warm:
-                self.calls.perform(self._running)
-            else:
-                lib.curl_multi_perform(multi, self._running)
+            lib.curl_multi_poll(self.multi, ffi.NULL, 0, min(wait_ms, _POLL_MS), ffi.NULL)
+            running = calls.perform(keep_gil=self._warm)
         self._collect()
-        if self._running[0] == 0:
+        if running == 0:
             self._finish()
 
     def _collect(self) -> None:
@@ -201,17 +190,9 @@ class Line:
         self.buffered = len(data) - amt
         return data[:amt]
 
-    def info_long(self, info: int) -> int:
-        """``curl_easy_getinfo`` of a long (or off_t) item of the last transfer."""
-        if info & 0xF00000 == 0x600000:
-            self.calls.getinfo(info, self._int64)
-            return int(self._int64[0])
-        self.calls.getinfo(info, self._long)
-        return int(self._long[0])
-
     def connections_made(self) -> int:
         """New connections the transfer opened (0: it went out on one already open)."""
-        return self.info_long(_INFO_NUM_CONNECTS)
+        return self.calls.info(_INFO_NUM_CONNECTS)
 
     def connected(self) -> bool:
         """Whether the transfer got as far as sending (its connection, and any TLS or proxy tunnel, was up).
@@ -219,7 +200,7 @@ class Line:
         Told by the bytes of request it sent: libcurl 8 takes its "pretransfer"
         time before it connects, so a refused connection has one too.
         """
-        return self.info_long(_INFO_REQUEST_SIZE) > 0
+        return self.calls.info(_INFO_REQUEST_SIZE) > 0
 
     def message(self) -> str:
         """Libcurl's message for the last failure."""

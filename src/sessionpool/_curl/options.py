@@ -161,7 +161,7 @@ class Options:
     def _set(self, option: int, kind: int, value: Any) -> None:
         easy = self.easy
         if kind == _LONG:
-            code = self._calls.setopt_long(option, value)
+            code = self._calls.setopt_number(option, value)
         elif kind == _BYTES:
             code = self._calls.setopt_bytes(option, value)
         elif kind == _HEADERS:
@@ -173,7 +173,7 @@ class Options:
                 lib.curl_slist_free_all(self.slist)
             self.slist = slist
         elif kind == _INT64:
-            code = self._calls.setopt_int64(option, value)
+            code = self._calls.setopt_number(option, value)
         elif kind == _POINTER:
             code = lib._curl_easy_setopt(easy, option, value)
         elif kind == _IMPERSONATE:

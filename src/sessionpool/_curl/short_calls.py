@@ -16,8 +16,10 @@ non-variadic ``_curl_easy_setopt``), which keeps the GIL. The handles are
 the ones curl_cffi made: one library, one process. ``curl_easy_getinfo`` is
 variadic, which ctypes cannot declare; it is called so only where a
 variadic pointer is passed as a fixed one is (x86-64; AArch64 but on Apple
-platforms). Where the library cannot be opened this way, every call is
-curl_cffi's (:data:`KEEPS_GIL` is False).
+platforms). ``curl_multi_perform`` is here too: it keeps the GIL for a
+transfer on a connection already open, and is curl_cffi's otherwise. Where
+the library cannot be opened this way, every call is curl_cffi's
+(:data:`KEEPS_GIL` is False).
 """
 
 from __future__ import annotations
@@ -89,8 +91,9 @@ class ShortCalls:
     """
 
     __slots__ = (
-        "_cffi_int64", "_cffi_long", "_easy", "_easy_address", "_getinfo_keeps_gil", "_int64", "_int64_address",
-        "_keeps_gil", "_left", "_long", "_long_address", "_multi", "_multi_address",
+        "_cffi_int64", "_cffi_long", "_cffi_running", "_easy", "_easy_address", "_getinfo_keeps_gil", "_int64",
+        "_int64_address", "_keeps_gil", "_left", "_long", "_long_address", "_multi", "_multi_address", "_running",
+        "_running_address",
     )  # fmt: skip
 
     def __init__(self, multi: Any, easy: Any, *, keep_gil: bool = True) -> None:
@@ -100,13 +103,17 @@ class ShortCalls:
         self._easy_address = address(easy)
         self._keeps_gil = keep_gil and KEEPS_GIL
         self._getinfo_keeps_gil = keep_gil and _GETINFO_KEEPS_GIL
+        # Where the calls' numbers go: ctypes' for the calls that keep the GIL, cffi's for curl_cffi's.
         self._left = ctypes.c_int()
         self._long = ctypes.c_long()
         self._long_address = ctypes.addressof(self._long)
         self._int64 = ctypes.c_int64()
         self._int64_address = ctypes.addressof(self._int64)
+        self._running = ctypes.c_int()
+        self._running_address = ctypes.addressof(self._running)
         self._cffi_long = ffi.new("long*")
         self._cffi_int64 = ffi.new("int64_t*")
+        self._cffi_running = ffi.new("int*")
 
     def add(self) -> int:
         """``curl_multi_add_handle``: the easy handle's transfer starts with the next perform."""
@@ -120,17 +127,19 @@ class ShortCalls:
             return int(_LIBRARY.curl_multi_remove_handle(self._multi_address, self._easy_address))
         return int(lib.curl_multi_remove_handle(self._multi, self._easy))
 
-    def perform(self, running: Any) -> None:
-        """``curl_multi_perform`` keeping the GIL: ``running`` (a cffi ``int*``) receives the transfers still running.
+    def perform(self, *, keep_gil: bool) -> int:
+        """``curl_multi_perform``: the transfers still running after it (0: the line's one is over).
 
-        For a transfer on a connection already open, whose step is a send or
-        a read that does not wait (the sockets are non-blocking); see
-        :meth:`sessionpool._curl.line.Line.start`.
+        ``keep_gil`` for a transfer on a connection already open, whose step
+        is a send or a read that does not wait (the sockets are non-blocking;
+        see :meth:`sessionpool._curl.line.Line.start`); otherwise curl_cffi's
+        call, which lets go of the GIL.
         """
-        if self._keeps_gil:
-            _LIBRARY.curl_multi_perform(self._multi_address, address(running))
-        else:
-            lib.curl_multi_perform(self._multi, running)
+        if keep_gil and self._keeps_gil:
+            _LIBRARY.curl_multi_perform(self._multi_address, self._running_address)
+            return self._running.value
+        lib.curl_multi_perform(self._multi, self._cffi_running)
+        return int(self._cffi_running[0])
 
     def result(self) -> int:
         """The result code of the transfer that ended (0 if libcurl reported none)."""
@@ -155,27 +164,26 @@ class ShortCalls:
             message = lib.curl_multi_info_read(self._multi, left_pointer)
         return code
 
-    def getinfo(self, info: int, pointer: Any) -> int:
-        """``curl_easy_getinfo(easy, info, pointer)``: ``pointer`` (cffi) receives the value."""
+    def info(self, info: int) -> int:
+        """``curl_easy_getinfo`` of a long or off_t item of the last transfer (``CURLINFO_OFF_T``: 0x600000)."""
+        wide = info & 0xF00000 == 0x600000
         if self._getinfo_keeps_gil:
-            return int(_LIBRARY.curl_easy_getinfo(self._easy_address, info, address(pointer)))
-        return int(lib.curl_easy_getinfo(self._easy, info, pointer))
+            _LIBRARY.curl_easy_getinfo(self._easy_address, info, self._int64_address if wide else self._long_address)
+            return (self._int64 if wide else self._long).value
+        box = self._cffi_int64 if wide else self._cffi_long
+        lib.curl_easy_getinfo(self._easy, info, box)
+        return int(box[0])
 
-    def setopt_long(self, option: int, value: int) -> int:
-        """A long option (``CURLOPTTYPE_LONG``)."""
+    def setopt_number(self, option: int, value: int) -> int:
+        """A long option, or an off_t one (``CURLOPTTYPE_OFF_T``: 30000 to 39999)."""
+        wide = 30000 <= option < 40000
         if self._keeps_gil:
-            self._long.value = value
-            return int(_LIBRARY._curl_easy_setopt(self._easy_address, option, self._long_address))
-        self._cffi_long[0] = value
-        return int(lib._curl_easy_setopt(self._easy, option, self._cffi_long))
-
-    def setopt_int64(self, option: int, value: int) -> int:
-        """An off_t option (``CURLOPTTYPE_OFF_T``)."""
-        if self._keeps_gil:
-            self._int64.value = value
-            return int(_LIBRARY._curl_easy_setopt(self._easy_address, option, self._int64_address))
-        self._cffi_int64[0] = value
-        return int(lib._curl_easy_setopt(self._easy, option, self._cffi_int64))
+            box, box_address = (self._int64, self._int64_address) if wide else (self._long, self._long_address)
+            box.value = value
+            return int(_LIBRARY._curl_easy_setopt(self._easy_address, option, box_address))
+        cffi_box = self._cffi_int64 if wide else self._cffi_long
+        cffi_box[0] = value
+        return int(lib._curl_easy_setopt(self._easy, option, cffi_box))
 
     def setopt_bytes(self, option: int, value: bytes | None) -> int:
         """A string option (libcurl copies it); None unsets it."""

@@ -207,6 +207,39 @@ def test_invalidate_forgets_kept_preparations(
         assert _last_headers(server)["authorization"] != before
 
 
+def test_new_urls_of_a_known_origin_are_sent_as_requests_sends_them(
+    server: LocalServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After the first URL of an origin, a new one is prepared from that
+    # origin's kept request: its own URL and its host's .netrc auth; another
+    # host gets its own (none), and a URL that names a user is sent with that user.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login first password one\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    other = server.url.replace("127.0.0.1", "localhost")
+    user = other.replace("http://", "http://someone:pw@")  # a host .netrc does not name: the URL's user is sent
+    urls = [
+        *(server.url + path for path in ("/a", "/b?x=1&y", "/c%20d", "/é?q=ü", "/a#top", "//twice", "?only")),
+        *(other + "/other", user + "/u", other + "/after-user", server.url + "/last"),
+    ]
+
+    def received(since: int) -> list[tuple[str, str | None, str | None]]:
+        return [(r.path, r.headers.get("Authorization"), r.headers.get("X-Call")) for r in server.requests[since:]]
+
+    for headers in (None, {"X-Call": "1"}):
+        start = len(server.requests)
+        with requests.Session() as plain:
+            for url in urls:
+                plain.get(url, headers=headers)
+        expected = received(start)
+        start = len(server.requests)
+        with ThreadLocalPool() as pool:
+            for url in urls:
+                pool.get(url, headers=headers)
+        assert received(start) == expected
+        assert len({auth for _, auth, _ in expected}) == 3  # the host's, the URL's user's, and none
+
+
 def test_threads_sharing_kept_preparations_never_see_each_others_requests(
     server: LocalServer, make_pool: PoolMaker, tiny_switch_interval: None
 ) -> None:

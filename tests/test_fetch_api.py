@@ -32,6 +32,7 @@ from sessionpool import (
     fetch_one,
 )
 from sessionpool._fetch.hostlimit import HostLimiter
+from sessionpool._fetch.one import url_problem
 from sessionpool._fetch.run import Reorder
 from sessionpool.testing import LocalServer
 
@@ -244,6 +245,16 @@ def test_fetch_one_sends_one_request_and_saves_the_body(server: LocalServer, tmp
     assert (malformed.index, malformed.attempts, malformed.status) == (8, 0, None)
     assert kind_of(malformed) == "InvalidURL"
     assert (kind_of(closed), closed.attempts) == ("PoolClosed", 0)
+
+
+def test_a_url_with_any_white_space_or_unprintable_character_is_refused_unsent() -> None:
+    # Every code point up to U+3100 (every white space character among them), and every 97th one above it but
+    # the surrogates (refused before as not UTF-8), in the middle of an otherwise valid URL.
+    codes = [*range(0x3100), *range(0x3100, 0xD800, 97), *range(0xE000, 0x110000, 97)]
+    refused = [code for code in codes if url_problem(f"http://example.com/a{chr(code)}b") is not None]
+    assert refused == [code for code in codes if chr(code).isspace() or not chr(code).isprintable()]
+    assert {0x20, 0x09, 0x0A, 0x00, 0x7F, 0x85, 0xA0, 0x2028, 0x3000} <= set(refused)
+    assert isinstance(url_problem("http://example.com/a\u3000b"), requests.exceptions.InvalidURL)
 
 
 def test_a_save_dir_that_cannot_be_made_fails_at_once(tmp_path: Path) -> None:

@@ -75,16 +75,27 @@ _PLAIN_JARS = (RequestsCookieJar, SharedCookieJar)
 
 
 class PreparedCache:
-    """Prepared requests kept for one pool, as requests' own ``prepare_request`` made them."""
+    """Prepared requests kept for one pool, as requests' own ``prepare_request`` made them.
+
+    Two kinds are kept. One per URL, copied as it is for a call that repeats
+    one. And one per origin (scheme and authority), for a call to a URL not
+    seen before: a copy of it gets the new URL from requests' own
+    ``prepare_url``. That is all of a preparation that depends on the URL
+    when the request has no params and no cookies and its URL names no user:
+    auth from ``.netrc`` depends on the host alone. A crawl of distinct URLs
+    is prepared once per host.
+    """
 
     def __init__(self) -> None:
-        # A plain dict: a lookup or a store is atomic; two threads that miss
+        # Plain dicts: a lookup or a store is atomic; two threads that miss
         # at once both prepare the same request, and one copy is kept.
         self._templates: dict[Hashable, PreparedRequest] = {}
+        self._origins: dict[Hashable, PreparedRequest] = {}
 
     def clear(self) -> None:
         """Forget every prepared request (the environment's answers changed: ``.netrc`` goes into them)."""
         self._templates = {}
+        self._origins = {}
 
     def prepared(
         self, session: requests.Session, method: str, url: str, headers: Any, data: Any
@@ -97,18 +108,48 @@ class PreparedCache:
             template = self._templates.get(key)
         except TypeError:  # an unhashable header value: requests says what is wrong with it
             return None
-        if template is None:
-            template = session.prepare_request(
+        if template is not None:
+            return copy_prepared(template, cookies=RequestsCookieJar())
+        origin = _origin(url)
+        origin_key = None if origin is None else (origin, *key[1:])
+        base = None if origin_key is None else self._origins.get(origin_key)
+        if base is not None:
+            prepared = copy_prepared(base, cookies=RequestsCookieJar())
+            prepared.prepare_url(url, None)  # no params: what the call's empty ones encode to
+        else:
+            prepared = session.prepare_request(
                 Request(method=method.upper(), url=url, headers=headers, data=data or {}, params={})
             )
-            if len(self._templates) >= _MAX_TEMPLATES:
-                self._templates = {}
-            self._templates[key] = copy_prepared(template, cookies=None)
-            return template
-        return copy_prepared(template, cookies=RequestsCookieJar())
+            if origin_key is not None:
+                _keep(self._origins, origin_key, prepared)
+        _keep(self._templates, key, prepared)
+        return prepared
 
 
-def _template_key(session: requests.Session, method: Any, url: Any, headers: Any, data: Any) -> Hashable | None:
+def _keep(templates: dict[Hashable, PreparedRequest], key: Hashable, prepared: PreparedRequest) -> None:
+    """Keep a copy of ``prepared`` under ``key``, starting ``templates`` again once it is full."""
+    if len(templates) >= _MAX_TEMPLATES:
+        templates.clear()
+    templates[key] = copy_prepared(prepared, cookies=None)
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://authority`` of an http(s) URL; None for any other, and for one that names a user."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in ("http", "https"):
+        return None
+    end = len(rest)
+    for delimiter in "/?#":
+        found = rest.find(delimiter, 0, end)
+        if found >= 0:
+            end = found
+    authority = rest[:end]
+    return None if "@" in authority or not authority else f"{scheme}://{authority}"
+
+
+def _template_key(
+    session: requests.Session, method: Any, url: Any, headers: Any, data: Any
+) -> tuple[Hashable, ...] | None:
     """What a kept preparation depends on, or None when it depends on more (or on what can change)."""
     if type(method) is not str or type(url) is not str:
         return None
@@ -131,7 +172,7 @@ def _template_key(session: requests.Session, method: Any, url: Any, headers: Any
         or not jar_is_empty(jar)
     ):
         return None
-    return (method, url, call_headers, data or None, headers_state(session_headers), bool(session.trust_env))
+    return (url, method, call_headers, data or None, headers_state(session_headers), bool(session.trust_env))
 
 
 def bind_fast_path(session: requests.Session, cache: PreparedCache) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from sessionpool._curl.line import Line
 from sessionpool._curl.response import parse_head
+from sessionpool._stats import StatsRecorder
 
 NGINX_HEAD = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 07 Dec 2026 12:59:18 GMT\r\n"
@@ -100,7 +101,7 @@ def test_any_bytes_are_parsed_totally(tail: bytes, start: bytes) -> None:
 
 @pytest.fixture
 def line() -> Iterator[Line]:
-    made = Line(None, 1)
+    made = Line(None, 1, StatsRecorder())
     yield made
     made.close()
 

@@ -143,6 +143,18 @@ def test_an_https_connection_is_opened_with_its_scheme(tls_server: LocalServer, 
     assert recorder.connections == [("https", "127.0.0.1", tls_server.port)]
 
 
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_connection_is_named_without_the_user_of_its_url(server: LocalServer, transport: str) -> None:
+    recorder = Recorder()
+    with ThreadLocalPool(transport=transport) as pool:
+        pool.add_listener(recorder)
+        pool.get(server.url.replace("http://", "http://someone:hunter2@") + "/")
+        opened = pool.open_connections()
+    assert recorder.connections == [("http", "127.0.0.1", server.port)]
+    assert [(entry.host, entry.port, entry.idle) for entry in opened] == [("127.0.0.1", server.port, 1)]
+    assert server.requests[0].headers["Authorization"].startswith("Basic ")  # the user was sent, and named nowhere
+
+
 def test_a_request_sent_again_on_a_stale_connection_is_told(make_pool: PoolMaker) -> None:
     recorder = Recorder()
     # Each connection serves one response, then dies under the next request.

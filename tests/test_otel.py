@@ -59,11 +59,12 @@ def _value(points: Points, name: str, **attributes: Any) -> int:
     return matches[0]
 
 
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
 def test_counters_and_connections_after_requests(
-    server: LocalServer, make_pool: PoolMaker, meter_provider: Metrics
+    server: LocalServer, make_pool: PoolMaker, meter_provider: Metrics, transport: str
 ) -> None:
     provider, reader = meter_provider
-    with make_pool() as pool, instrument_pool(pool, meter_provider=provider):
+    with make_pool(transport=transport) as pool, instrument_pool(pool, meter_provider=provider):
         for _ in range(5):
             assert pool.get(f"{server.url}/").content == b"ok"
         points = _collect(reader)
@@ -113,7 +114,10 @@ def test_instruments_have_the_semantic_conventions_kinds_and_units(
         assert points.is_monotonic is monotonic, name
 
 
-def test_a_request_held_by_a_slow_server_is_active(server: LocalServer, meter_provider: Metrics) -> None:
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_request_held_by_a_slow_server_is_active(
+    server: LocalServer, meter_provider: Metrics, transport: str
+) -> None:
     provider, reader = meter_provider
     origin = {"server__address": "127.0.0.1", "server__port": server.port}
 
@@ -124,7 +128,7 @@ def test_a_request_held_by_a_slow_server_is_active(server: LocalServer, meter_pr
             _value(points, "sessionpool.sessions_in_use"),
         )
 
-    with QueuePool(size=2) as pool, instrument_pool(pool, meter_provider=provider):
+    with QueuePool(size=2, transport=transport) as pool, instrument_pool(pool, meter_provider=provider):
         slow = threading.Thread(target=pool.get, args=(f"{server.url}/sleep/2",))
         slow.start()
         try:

@@ -15,6 +15,7 @@ from sessionpool._attempts import attempts
 from sessionpool._autothrottle import AutoThrottle
 from sessionpool._base import Pool
 from sessionpool._config import PoolConfig
+from sessionpool._connections import OpenConnections
 from sessionpool._errors import (
     BodyTooLarge,
     DeadlineExceeded,
@@ -36,7 +37,6 @@ from sessionpool._policy import RetryPolicy
 from sessionpool._queuepool import QueuePool
 from sessionpool._stats import HostStats, PoolStats, ProxyStats
 from sessionpool._threadlocal import ThreadLocalPool
-from sessionpool._transport import OpenConnections
 
 __version__ = "0.1.0.dev0"
 

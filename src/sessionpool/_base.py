@@ -43,6 +43,7 @@ import requests
 from sessionpool._adapter import PoolAdapter
 from sessionpool._baseline import SessionBaseline
 from sessionpool._config import PoolConfig
+from sessionpool._connections import OpenConnections, open_connections
 from sessionpool._cookies import SharedCookieJar
 from sessionpool._environment import EnvironmentCache
 from sessionpool._errors import PoolClosed
@@ -59,7 +60,6 @@ from sessionpool._request_methods import RequestMethods
 from sessionpool._routes import RouteCache
 from sessionpool._stats import PoolStats, StatsRecorder
 from sessionpool._strategy import Strategy
-from sessionpool._transport import OpenConnections, open_connections
 from sessionpool._validate import check_seconds
 
 if TYPE_CHECKING:

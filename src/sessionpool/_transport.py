@@ -12,7 +12,7 @@ from these classes. Beyond urllib3's own behaviour they
   tell the pool's listeners of each connection opened;
 - keep every connection's state observable: *idle* while it waits in its
   urllib3 pool's queue, *active* while a request has it checked out (see
-  :func:`open_connections`);
+  :func:`sessionpool._connections.open_connections`);
 - note when each connection went back to its pool idle, and close instead of
   reuse one idle longer than ``keepalive_expiry``;
 - mark a failure that happened on a *reused* connection before the response
@@ -22,7 +22,7 @@ from these classes. Beyond urllib3's own behaviour they
   least as old as the one that failed: they are most likely dead too;
 - in a child process made by ``os.fork()``, let go of every connection
   inherited from the parent without disturbing it (see
-  :func:`_release_inherited_connections`).
+  :mod:`sessionpool._connections`).
 
 The private urllib3 methods these classes build on are overridden in
 :mod:`sessionpool._compat`, which calls the public-named hooks implemented
@@ -31,11 +31,7 @@ here.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
-import weakref
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,6 +48,7 @@ from sessionpool._compat import (
     drop_idle_connections,
     use_pool_classes,
 )
+from sessionpool._connections import Origin, track_connection
 from sessionpool._deadline import WATCHDOG
 from sessionpool._deadline import current as current_deadline
 from sessionpool._events import EventDispatcher
@@ -62,16 +59,11 @@ __all__ = [
     "ManagedHTTPConnectionPool",
     "ManagedHTTPSConnectionPool",
     "ManagedPoolManager",
-    "OpenConnections",
     "TransportSettings",
     "failed_after_connecting",
     "managed_pool_manager",
     "managed_proxy_manager",
-    "open_connections",
 ]
-
-#: (scheme, host, port): the origin a urllib3 connection pool, and each of its connections, serves.
-Origin = tuple[str, str, int]
 
 
 @dataclass(frozen=True)
@@ -97,27 +89,6 @@ def _urllib3_name(obj: object) -> str:
 #: its messages (a NewConnectionError's text starts with it). Older 2.x releases
 #: (2.0.2 among them) have no ``__str__`` there and print the object's repr.
 _URLLIB3_NAMES_CONNECTIONS = "__str__" in vars(HTTPConnection)
-
-
-@dataclass(frozen=True, kw_only=True)
-class OpenConnections:
-    """The open connections of one pool to one origin, at one moment (see :func:`open_connections`).
-
-    :param scheme: ``"http"`` or ``"https"``.
-    :param host: the host the connections serve, as urllib3 keys its pools
-        (an IPv6 address without brackets); for plain http through an HTTP
-        proxy, the proxy (through ``CONNECT`` or SOCKS, the target).
-    :param port: the port they serve.
-    :param idle: open connections waiting in their pool for the next request.
-    :param active: open connections a request has checked out: on HTTP/1.1,
-        one per request in flight (its response body not yet read).
-    """
-
-    scheme: str
-    host: str
-    port: int
-    idle: int
-    active: int
 
 
 class ManagedHTTPConnection(HookedConnection):
@@ -147,8 +118,7 @@ class ManagedHTTPConnection(HookedConnection):
         self.last_idle_since: float | None = None
         #: Whether it opened a socket since its last checkout: then no request went out on that socket yet.
         self.connected_since_checkout = False
-        with _LIVE_CONNECTIONS_LOCK:
-            _LIVE_CONNECTIONS.add(self)
+        track_connection(self)
 
     def __str__(self) -> str:
         """As urllib3 of the installed version names its own connection: error messages read as requests' do."""
@@ -316,64 +286,6 @@ class ManagedPoolManager(HookedPoolManager):
 
 class _ManagedProxyManager(ManagedPoolManager, ProxyManager):
     """A proxy manager whose connections (to the proxy) are the managed ones above."""
-
-
-#: Every managed connection alive in this process, for a forked child to let
-#: go of and for :func:`open_connections` to count.
-_LIVE_CONNECTIONS: weakref.WeakSet[ManagedHTTPConnection] = weakref.WeakSet()
-#: Guards adding to it against a concurrent copy: iterating a WeakSet while
-#: another thread adds to it raises RuntimeError. (Entries that die during a
-#: copy are handled by the WeakSet itself.)
-_LIVE_CONNECTIONS_LOCK = threading.Lock()
-
-
-def open_connections(stats: StatsRecorder) -> list[OpenConnections]:
-    """The open connections of the pool whose counters are ``stats``, idle and active, per origin.
-
-    A picture taken without stopping anyone: a connection may change state
-    while it is taken, and one the server has closed while it sat idle counts
-    as idle (open) until a checkout finds it dead. Sorted by origin; origins
-    without an open connection are left out.
-    """
-    with _LIVE_CONNECTIONS_LOCK:
-        connections = list(_LIVE_CONNECTIONS)
-    idle: Counter[Origin] = Counter()
-    active: Counter[Origin] = Counter()
-    for conn in connections:
-        if conn._sessionpool_stats is not stats or conn.is_closed:
-            continue
-        if conn.idle_since is None:
-            active[conn._sessionpool_origin] += 1
-        else:
-            idle[conn._sessionpool_origin] += 1
-    return [
-        OpenConnections(scheme=origin[0], host=origin[1], port=origin[2], idle=idle[origin], active=active[origin])
-        for origin in sorted(idle.keys() | active.keys())
-    ]
-
-
-def _release_inherited_connections() -> None:
-    """In a forked child: close this process's descriptors of every inherited connection.
-
-    Parent and child share each inherited socket. Closing a descriptor in
-    the child neither sends a FIN (the parent still holds the socket) nor a
-    TLS close_notify (Python sends none on close), so the parent's
-    connections go on undisturbed, while the child can never write into the
-    middle of one of them: any inherited connection it still reaches
-    reconnects first. No lock is taken, since a thread of the parent may
-    have held one at the moment of the fork.
-    """
-    global _LIVE_CONNECTIONS_LOCK
-    # A parent's thread may have held the lock at the fork: the child's copy
-    # would never be released.
-    _LIVE_CONNECTIONS_LOCK = threading.Lock()
-    for conn in list(_LIVE_CONNECTIONS):
-        conn.close()
-    _LIVE_CONNECTIONS.clear()
-
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_release_inherited_connections)
 
 
 def managed_pool_manager(settings: TransportSettings, **kwargs: Any) -> PoolManager:

@@ -52,10 +52,10 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 
 import sessionpool
 from sessionpool._base import Pool
+from sessionpool._connections import OpenConnections
 from sessionpool._errors import PoolClosed
 from sessionpool._policy import READ, STALE, TRANSIENT
 from sessionpool._stats import PoolStats
-from sessionpool._transport import OpenConnections
 
 if TYPE_CHECKING:
     from typing_extensions import Self

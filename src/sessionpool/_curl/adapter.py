@@ -33,6 +33,7 @@ from sessionpool._adapter import PoolAdapter
 from sessionpool._classify import retry_refusal
 from sessionpool._config import PoolConfig
 from sessionpool._config_checks import impersonation_target
+from sessionpool._connections import Origin
 from sessionpool._curl.errors import Failure, as_requests_error
 from sessionpool._curl.line import Line, Lines
 from sessionpool._curl.request import TLSFiles, Wire, chosen_proxy, invalid_proxy, set_request
@@ -78,9 +79,10 @@ class CurlAdapter(PoolAdapter):
         self._expiry = config.keepalive_expiry
         max_connections = config.pool_connections * config.pool_maxsize
         share = self._share._curl_share
-        self._lines = Lines(lambda: Line(share, max_connections), keep=config.pool_maxsize)
+        self._lines = Lines(lambda: Line(share, max_connections, stats), keep=config.pool_maxsize)
         self._tls: dict[tuple[Any, Any], TLSFiles] = {}
         self._last_used: dict[str, float] = {}
+        self._named: dict[tuple[str, str | None], Origin] = {}
 
     def close(self) -> None:
         """Close the session's connections: its lines, and whatever urllib3 pools requests made."""
@@ -105,6 +107,7 @@ class CurlAdapter(PoolAdapter):
         where = origin(url)
         fresh = not self._may_reuse(request) or self._expired(where)
         warm = not fresh and where in self._last_used
+        named = self._connection_origin(where, proxy)
         line = self._lines.take()
         try:
             set_request(
@@ -113,7 +116,7 @@ class CurlAdapter(PoolAdapter):
                 total_ms=None if expires is None else int((expires - time.monotonic()) * 1000) + 1,
                 proxy=proxy, tls=tls, fresh=fresh,
             )  # fmt: skip
-            line.start(warm=warm)
+            line.start(named, warm=warm)
             _drive(line, read_timeout, expires, head_only=stream)
         except BaseException:
             line.abort()
@@ -127,14 +130,14 @@ class CurlAdapter(PoolAdapter):
         if outcome.ended and outcome.code:
             self._last_used.pop(where, None)  # its connection may be gone: the next transfer may make one
             connected = line.connected()
-            self._count(where, made, sent=connected)
+            self._count(named, made, sent=connected)
             failure = Failure(
                 outcome.code, line.message(), proxied=proxy is not None, connected=connected,
                 answered=bool(line.head), read_timeout=outcome.read_timeout,
             )  # fmt: skip
             self._lines.give_back(line)
             raise as_requests_error(failure, request)
-        self._count(where, made, sent=True)
+        self._count(named, made, sent=True)
         head = parse_head(line.head)
         if head is None:
             line.abort()
@@ -169,18 +172,27 @@ class CurlAdapter(PoolAdapter):
         last = self._last_used.get(where)
         return last is not None and time.monotonic() - last > self._expiry
 
-    def _count(self, where: str, made: int, *, sent: bool) -> None:
+    def _count(self, named: Origin, made: int, *, sent: bool) -> None:
         stats = self._stats
         for _ in range(made):
             stats.connection_opened()
             if self._events:
-                scheme, _, rest = where.partition("://")
-                host, _, port = rest.rpartition(":")
-                if not host or not port.isdigit():
-                    host, port = rest, "443" if scheme == "https" else "80"
-                self._events.connection_opened(scheme, host.strip("[]"), int(port))
+                self._events.connection_opened(*named)
         if sent:
             stats.request_sent(reused=made == 0)
+
+    def _connection_origin(self, where: str, proxy: str | None) -> Origin:
+        """The origin the connection of a request to ``where`` serves, as urllib3's are named (see OpenConnections).
+
+        For plain http through an HTTP or HTTPS proxy, the proxy; otherwise the target (a ``CONNECT`` or SOCKS
+        tunnel is a connection to it).
+        """
+        key = (where, proxy)
+        named = self._named.get(key)
+        if named is None:
+            through_proxy = proxy is not None and where[:5].lower() == "http:" and proxy[:4].lower() == "http"
+            named = self._named[key] = _split_origin(origin(proxy) if through_proxy and proxy else where)
+        return named
 
     def _tls_files(self, verify: Any, cert: Any) -> TLSFiles:
         key = (verify, cert)
@@ -362,3 +374,13 @@ def _share_of(routes: RouteCache) -> Any:
     if held is None or held[0] != os.getpid():
         held = routes.transport_state = (os.getpid(), CurlShare(connect=False, dns=False, ssl_session=True))
     return held[1]
+
+
+def _split_origin(where: str) -> Origin:
+    """``scheme://host:port`` as ``(scheme, host, port)``: lower case, no user (never a secret), IPv6 unbracketed."""
+    scheme, _, rest = where.partition("://")
+    authority = rest.rpartition("@")[2]
+    host, _, port = authority.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = authority, "443" if scheme.lower() == "https" else "80"
+    return (scheme.lower(), host.strip("[]").lower(), int(port))

@@ -29,9 +29,12 @@ from typing import Any
 
 from curl_cffi import ffi, lib
 
+from sessionpool._connections import Origin
 from sessionpool._curl.memory_file import MemoryFile
 from sessionpool._curl.options import Options
 from sessionpool._curl.short_calls import ShortCalls
+from sessionpool._curl.sockets import Sockets
+from sessionpool._stats import StatsRecorder
 
 __all__ = ["Line", "Lines", "Outcome"]
 
@@ -67,9 +70,10 @@ class Line:
 
     :param share: the pool's share handle (the TLS session cache), or None.
     :param max_connections: the most connections the line's cache keeps open.
+    :param stats: the pool's statistics recorder, by which its ``open_connections()`` finds the line's.
     """
 
-    def __init__(self, share: Any, max_connections: int) -> None:
+    def __init__(self, share: Any, max_connections: int, stats: StatsRecorder) -> None:
         self.pid = os.getpid()
         self.multi = lib.curl_multi_init()
         self.easy = lib.curl_easy_init()
@@ -87,6 +91,9 @@ class Line:
         fixed.append((_HEADERDATA, self._head_file.stream))
         if share is not None:
             fixed.append((_SHARE, share))
+        #: The sockets libcurl holds open for the line.
+        self.sockets = Sockets(stats)
+        fixed += self.sockets.options
         #: The options of the next transfer, for the request module.
         self.options = Options(self.easy, self.calls, fixed, self.message)
         #: The head as it arrived: the answer's header block once :attr:`head_done` (interim 1xx blocks dropped).
@@ -102,8 +109,8 @@ class Line:
 
     # -- a transfer ----------------------------------------------------------
 
-    def start(self, *, warm: bool = False) -> None:
-        """Begin the transfer the options describe.
+    def start(self, origin: Origin, *, warm: bool = False) -> None:
+        """Begin the transfer the options describe, to ``origin`` (as ``open_connections()`` names its connections).
 
         :param warm: the transfer will most likely go out on a connection
             already open (the session's last transfer to its origin ended
@@ -126,6 +133,9 @@ class Line:
         self._warm = warm
         self.last_byte = time.monotonic()
         self.active = True
+        sockets = self.sockets
+        sockets.origin = origin
+        sockets.in_flight = True
         self.calls.add()
 
     def step(self, wait_ms: int) -> None:
@@ -232,6 +242,7 @@ class Line:
         if self.active:
             lib.curl_multi_remove_handle(self.multi, self.easy)
             self.active = False
+            self.sockets.in_flight = False
         if self.easy != ffi.NULL:
             lib.curl_easy_cleanup(self.easy)
             self.easy = ffi.NULL
@@ -285,6 +296,7 @@ class Lines:
 
     def give_back(self, line: Line) -> None:
         """``line``'s transfer ended: keep it for the next, or close it if enough are kept (or the session closed)."""
+        line.sockets.in_flight = False  # its connection is free for the next request from now on (a body read)
         with self._lock:
             if not self._closed and len(self._idle) < self._keep:
                 self._idle.append(line)

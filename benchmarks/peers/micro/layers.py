@@ -7,7 +7,10 @@ layer sends the same GET and reads the whole body:
 - ``HTTPAdapter.send`` of a prepared request;
 - ``Session.send`` of a prepared request;
 - ``Session.get``: preparation and settings merged on every call;
-- ``ThreadLocalPool.get`` and ``QueuePool.get``.
+- ``ThreadLocalPool.get`` and ``QueuePool.get``;
+- with the curl extra installed: ``curl_cffi.Curl.perform`` (one libcurl
+  easy handle, reused: the wire's floor under the curl transport), and the
+  two pools with ``transport="curl"``.
 
 A round times every layer once, in a rotated order; each figure is the
 median over rounds of microseconds per GET, with its throughput as a
@@ -66,6 +69,34 @@ def layers(url: str, ca_bundle: str) -> dict[str, tuple[Get, Callable[[], None]]
         "Session.get": (lambda: len(session.get(url).content), session.close),
         "ThreadLocalPool.get": (lambda: len(local.get(url).content), local.close),
         "QueuePool.get": (lambda: len(queue.get(url).content), queue.close),
+        **curl_layers(url, ca_bundle),
+    }
+
+
+def curl_layers(url: str, ca_bundle: str) -> dict[str, tuple[Get, Callable[[], None]]]:
+    """libcurl's own GET and the pools on the curl transport; none without the curl extra."""
+    try:
+        from curl_cffi import Curl, CurlOpt
+    except ImportError:
+        return {}
+    handle = Curl()
+    body = io.BytesIO()
+
+    def curl_get() -> int:
+        body.seek(0)
+        body.truncate()
+        handle.setopt(CurlOpt.URL, url.encode())
+        handle.setopt(CurlOpt.CAINFO, ca_bundle.encode())
+        handle.setopt(CurlOpt.WRITEDATA, body)
+        handle.perform()
+        return body.tell()
+
+    local = sessionpool.ThreadLocalPool(verify=ca_bundle, transport="curl")
+    queue = sessionpool.QueuePool(size=1, verify=ca_bundle, transport="curl")
+    return {
+        "curl_cffi.Curl.perform": (curl_get, handle.close),
+        "ThreadLocalPool.get, curl": (lambda: len(local.get(url).content), local.close),
+        "QueuePool.get, curl": (lambda: len(queue.get(url).content), queue.close),
     }
 
 

@@ -11,8 +11,27 @@ import pytest
 import trustme
 
 from helpers import PoolMaker, TLSFiles, require_nginx
-from sessionpool import QueuePool, ThreadLocalPool
+from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
 from sessionpool.testing import HostileServer, LocalServer, Nginx
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--transport",
+        choices=("urllib3", "curl"),
+        default="urllib3",
+        help="the transport of every pool a test makes without naming one (default: urllib3)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``--transport curl``, a config that names no transport is on curl (this process only)."""
+    transport = config.getoption("--transport")
+    if transport != "urllib3":
+        defaults = PoolConfig.__init__.__kwdefaults__
+        if defaults is None or defaults.get("transport") != "urllib3":
+            raise pytest.UsageError("--transport: PoolConfig no longer has a keyword default 'transport'")
+        defaults["transport"] = transport
 
 
 @pytest.fixture

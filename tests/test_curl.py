@@ -27,6 +27,14 @@ RESET_ON_REUSE = Faults(after=1, on="request", how="rst")
 # -- the config ------------------------------------------------------------------
 
 
+def test_a_config_that_names_no_transport_is_on_the_one_the_run_asked_for(request: pytest.FixtureRequest) -> None:
+    # pytest: urllib3, the default; pytest --transport curl: curl, in this process only.
+    assert PoolConfig().transport == request.config.getoption("--transport")
+    with ThreadLocalPool() as pool:
+        assert pool.config.transport == request.config.getoption("--transport")
+    assert PoolConfig(transport="urllib3").transport == "urllib3"
+
+
 def test_an_unknown_transport_is_refused_with_the_allowed_values() -> None:
     with pytest.raises(ValueError, match=r"PoolConfig.transport must be 'urllib3' or 'curl', got 'pycurl'"):
         PoolConfig(transport="pycurl")

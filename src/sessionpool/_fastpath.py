@@ -52,6 +52,7 @@ from requests.structures import CaseInsensitiveDict
 from sessionpool._compat import copy_prepared, headers_state, is_requests_own, jar_is_empty, may_set_cookies
 from sessionpool._cookies import SharedCookieJar
 from sessionpool._deadline import deadline_of, within
+from sessionpool._environment import origin
 
 __all__ = ["PreparedCache", "bind_fast_path"]
 
@@ -135,16 +136,11 @@ def _keep(templates: dict[Hashable, PreparedRequest], key: Hashable, prepared: P
 
 def _origin(url: str) -> str | None:
     """``scheme://authority`` of an http(s) URL; None for any other, and for one that names a user."""
-    scheme, separator, rest = url.partition("://")
-    if not separator or scheme.lower() not in ("http", "https"):
+    where = origin(url)
+    scheme, _, authority = where.partition("://")
+    if scheme.lower() not in ("http", "https") or not authority or "@" in authority:
         return None
-    end = len(rest)
-    for delimiter in "/?#":
-        found = rest.find(delimiter, 0, end)
-        if found >= 0:
-            end = found
-    authority = rest[:end]
-    return None if "@" in authority or not authority else f"{scheme}://{authority}"
+    return where
 
 
 def _template_key(

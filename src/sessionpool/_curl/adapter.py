@@ -190,8 +190,9 @@ class CurlAdapter(PoolAdapter):
         key = (where, proxy)
         named = self._named.get(key)
         if named is None:
-            through_proxy = proxy is not None and where[:5].lower() == "http:" and proxy[:4].lower() == "http"
-            named = self._named[key] = _split_origin(origin(proxy) if through_proxy and proxy else where)
+            if proxy is not None and where[:5].lower() == "http:" and proxy[:4].lower() == "http":
+                where = origin(proxy)
+            named = self._named[key] = _split_origin(where)
         return named
 
     def _tls_files(self, verify: Any, cert: Any) -> TLSFiles:

@@ -98,3 +98,12 @@ def require_nginx() -> None:
         if os.environ.get("CI"):
             pytest.fail("nginx is required in CI and is missing: .ci/run should have installed nginx-light")
         pytest.skip("nginx is not installed here (apt-get install nginx-light); CI runs this test")
+
+
+def on_curl() -> bool:
+    """Whether a config that names no transport is on libcurl (``pytest --transport curl``).
+
+    Tests that meet a documented difference of the transports (docs/transports.md,
+    "Where the transports differ") ask this to hold each transport to its own behaviour.
+    """
+    return PoolConfig().transport == "curl"

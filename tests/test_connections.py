@@ -17,7 +17,7 @@ import warnings
 import pytest
 
 from helpers import PoolMaker, TLSFiles, wait_until
-from sessionpool import QueuePool, ThreadLocalPool
+from sessionpool import PoolConfig, QueuePool, ThreadLocalPool
 from sessionpool import _connections as connections
 from sessionpool._base import Pool
 from sessionpool._connections import OpenConnections
@@ -128,7 +128,9 @@ def test_retired_sessions_leave_no_open_connection(
 
 
 def test_a_stale_failure_closes_the_idle_connections_as_old_as_the_dead_one() -> None:
-    with LocalServer(faults=Faults(after=1)) as fault, QueuePool(size=1, keepalive_expiry=None) as pool:
+    # urllib3's: libcurl keeps its connection cache itself (docs/transports.md, where the transports differ).
+    config = PoolConfig(transport="urllib3", keepalive_expiry=None)
+    with LocalServer(faults=Faults(after=1)) as fault, QueuePool(config, size=1) as pool:
         port = int(fault.url.rsplit(":", 1)[1])
         with pool.session() as session:
             responses = [session.get(f"{fault.url}/open/{n}", stream=True) for n in range(3)]

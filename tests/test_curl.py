@@ -6,6 +6,7 @@ nginx, the fault-injecting server and the hostile server; the proxies are in tes
 from __future__ import annotations
 
 import errno
+import http.client
 import socket
 import ssl
 import time
@@ -15,9 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 import trustme
+from urllib3.exceptions import InsecureRequestWarning
 
 from helpers import TLSFiles, require_nginx, wait_until
-from sessionpool import PoolConfig, QueuePool, RetryPolicy, ThreadLocalPool
+from sessionpool import DeadlineExceeded, PoolConfig, QueuePool, RetryPolicy, ThreadLocalPool
 from sessionpool._curl.adapter import CurlAdapter
 from sessionpool.testing import Faults, HostileServer, LocalServer, Nginx
 
@@ -43,7 +45,7 @@ def test_an_unknown_transport_is_refused_with_the_allowed_values() -> None:
 @pytest.mark.parametrize(("field", "value"), [("impersonate", "chrome"), ("http2", True)])
 def test_curl_settings_are_refused_on_urllib3(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=rf"PoolConfig.{field} is a setting of the curl transport"):
-        PoolConfig(**{field: value})  # type: ignore[arg-type]
+        PoolConfig(transport="urllib3", **{field: value})  # type: ignore[arg-type]
 
 
 def test_what_libcurl_cannot_take_is_refused_not_dropped() -> None:
@@ -139,6 +141,71 @@ def test_a_streamed_body_arrives_as_the_server_sends_it(hostile: HostileServer) 
         total = time.monotonic() - started
     assert len(first) + len(rest) == 4096
     assert first_at < 1.0 < total
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_streamed_chunked_body_is_handed_over_chunk_by_chunk(hostile: HostileServer, transport: str) -> None:
+    # iter_content(None): each chunk as it arrives; the server never sends the last one.
+    url = f"{hostile.url}/trickle-chunked?chunk=10&interval=0.2"
+    with ThreadLocalPool(transport=transport, timeout=(5, 1)) as pool:
+        response = pool.get(url, stream=True)
+        started = time.monotonic()
+        first = next(response.iter_content(None))
+        assert time.monotonic() - started < 0.8
+        assert first
+        response.close()
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_streamed_body_cut_short_raises_and_is_never_whole(hostile: HostileServer, transport: str) -> None:
+    url = f"{hostile.url}/lying-length?size=1000&actual=500"
+    with ThreadLocalPool(transport=transport, retry=RetryPolicy.disabled()) as pool:
+        response = pool.get(url, stream=True)  # the head is whole: the answer is handed back
+        with pytest.raises(Exception, match="IncompleteRead"):
+            response.raw.read()
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            _ = pool.get(url, stream=True).content
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_streamed_body_past_the_deadline_raises_the_deadline(hostile: HostileServer, transport: str) -> None:
+    with ThreadLocalPool(transport=transport, deadline=1.0, timeout=(5, 5)) as pool:
+        response = pool.get(hostile.url + "/trickle-chunked?chunk=10&interval=0.1", stream=True)
+        received: list[bytes] = []
+        with pytest.raises(DeadlineExceeded):
+            received.extend(response.iter_content(None))
+    assert received
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_a_refused_connection_counts_a_request_and_no_reuse(transport: str) -> None:
+    with LocalServer() as stopped:
+        url = stopped.url
+    with ThreadLocalPool(transport=transport, retry=RetryPolicy.disabled()) as pool:
+        with pytest.raises(requests.ConnectionError):
+            pool.get(url + "/")
+        stats = pool.stats()
+    assert (stats.requests, stats.requests_reused, stats.connections_opened) == (1, 0, 0)
+
+
+@pytest.mark.parametrize("transport", ["urllib3", "curl"])
+def test_an_unverified_https_request_warns_as_urllib3_does(tls_server: LocalServer, transport: str) -> None:
+    unverified = "Unverified HTTPS request is being made to host '127.0.0.1'"
+    with (
+        ThreadLocalPool(transport=transport, verify=False) as pool,
+        pytest.warns(InsecureRequestWarning, match=unverified),
+    ):
+        assert pool.get(tls_server.url + "/").content == b"ok"
+
+
+def test_a_nul_byte_in_a_header_is_an_unreadable_answer_on_curl(hostile: HostileServer) -> None:
+    # libcurl refuses it (urllib3 takes it): bytes arrived, so it is no lost connection, and never replayed.
+    head = b"HTTP/1.1 200 OK\r\nX-Bad: a\x00b\r\nContent-Length: 2\r\n\r\n"
+    with ThreadLocalPool(transport="curl") as pool:
+        with pytest.raises(requests.ConnectionError, match="NUL byte") as raised:
+            pool.get(hostile.raw_url(head, b"ok"))
+        assert pool.stats().stale_retries == 0
+    assert isinstance(raised.value.args[0].args[1], http.client.BadStatusLine)
 
 
 def test_each_body_is_its_own_after_a_longer_one_on_the_same_line(hostile: HostileServer) -> None:

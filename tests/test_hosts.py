@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import PoolMaker
+from helpers import PoolMaker, on_curl
 from sessionpool import AutoThrottle, HostWaitTimeout, PoolClosed, ThreadLocalPool
 from sessionpool._config import PoolConfig
 from sessionpool._hosts import HostGate
@@ -257,6 +258,11 @@ def test_the_hosts_kept_are_bounded_and_never_one_in_use() -> None:
     gate.leave(held, None)
 
 
+def _refused_by_libcurl(value: bytes) -> bool:
+    """libcurl refuses an answer with a NUL byte in a header line, which urllib3 takes as it comes."""
+    return on_curl() and b"\x00" in value
+
+
 @pytest.mark.parametrize(
     "value",
     [b"\xb2", b"\xb9", b"\xb3", b"\xd9\xa1", b"9" * 400, b"-5", b"1e9", b"Mon, 99 Foo 2024 99:99:99 GMT", b"", b"\x00"],
@@ -266,6 +272,10 @@ def test_a_retry_after_no_one_can_read_never_holds_the_hosts_slot(hostile: Hosti
     url = hostile.raw_url(head, b"no")
     with ThreadLocalPool(per_host_limit=1, per_host_wait_max=2) as pool:
         for _ in range(3):  # with the slot held, the second would wait 2 s and fail
+            if _refused_by_libcurl(value):
+                with pytest.raises(requests.ConnectionError, match="NUL byte"):
+                    pool.get(url)
+                continue
             response = pool.get(url)
             assert response.status_code == 503
             assert response.content == b"no"
@@ -281,5 +291,9 @@ def test_any_retry_after_bytes_leave_the_gate_whole(hostile: HostileServer, valu
     head = b"HTTP/1.1 %d Busy\r\nRetry-After: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % (status, value)
     with ThreadLocalPool(per_host_limit=1, per_host_pause_max=0.05, per_host_wait_max=2) as pool:
         for _ in range(2):
+            if _refused_by_libcurl(value):
+                with pytest.raises(requests.ConnectionError, match="NUL byte"):
+                    pool.get(hostile.raw_url(head))
+                continue
             assert pool.get(hostile.raw_url(head)).status_code == status
         assert pool.stats().hosts[hostile.url].in_flight == 0

@@ -23,10 +23,12 @@ from __future__ import annotations
 import http.client
 import os
 import time
+import warnings
 from typing import Any
 
 from curl_cffi import CurlShare
 from requests.models import PreparedRequest, Response
+from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util import Timeout
 
 from sessionpool._adapter import PoolAdapter
@@ -102,6 +104,8 @@ class CurlAdapter(PoolAdapter):
         tls = None
         if url[:6].lower() == "https:" or (proxy is not None and proxy[:6].lower() == "https:"):
             tls = self._tls_files(verify, cert)
+            if verify is False and url[:6].lower() == "https:":
+                _warn_unverified(url)
         deadline = current_deadline()
         expires = None if deadline is None else deadline.expires
         where = origin(url)
@@ -129,15 +133,18 @@ class CurlAdapter(PoolAdapter):
             raise outcome.error
         if outcome.ended and outcome.code:
             self._last_used.pop(where, None)  # its connection may be gone: the next transfer may make one
+        if outcome.ended and outcome.code and not (stream and line.head_done):
+            # (A streamed answer whose body failed after its head is handed back, as urllib3's is;
+            # reading the body raises the failure, after what arrived before it.)
             connected = line.connected()
-            self._count(named, made, sent=connected)
+            self._count(named, made, reused=connected and made == 0)  # tried to send counts, as on urllib3
             failure = Failure(
                 outcome.code, line.message(), proxied=proxy is not None, connected=connected,
-                answered=bool(line.head), read_timeout=outcome.read_timeout,
+                answered=bool(line.head), head_done=line.head_done, read_timeout=outcome.read_timeout,
             )  # fmt: skip
             self._lines.give_back(line)
             raise as_requests_error(failure, request)
-        self._count(named, made, sent=True)
+        self._count(named, made, reused=made == 0)
         head = parse_head(line.head)
         if head is None:
             line.abort()
@@ -172,14 +179,13 @@ class CurlAdapter(PoolAdapter):
         last = self._last_used.get(where)
         return last is not None and time.monotonic() - last > self._expiry
 
-    def _count(self, named: Origin, made: int, *, sent: bool) -> None:
+    def _count(self, named: Origin, made: int, *, reused: bool) -> None:
         stats = self._stats
         for _ in range(made):
             stats.connection_opened()
             if self._events:
                 self._events.connection_opened(*named)
-        if sent:
-            stats.request_sent(reused=made == 0)
+        stats.request_sent(reused=reused)
 
     def _connection_origin(self, where: str, proxy: str | None) -> Origin:
         """The origin the connection of a request to ``where`` serves, as urllib3's are named (see OpenConnections).
@@ -217,11 +223,20 @@ class _StreamedBody:
         self._read_timeout = read_timeout
         self._expires = expires
         self._where = where
-        self.file = BodyFile(self._read, self._close, self.ended)
+        self.file = BodyFile(self._read, self._close, self.ended, self._arrived)
 
     def ended(self) -> bool:
+        # A transfer that failed is not over until a read has raised its error: urllib3's
+        # stream() stops at a closed file without reading again, which would cut a body silently.
         line = self._line
-        return line is None or (line.outcome.ended and not line.chunks)
+        return line is None or (line.outcome.ended and not line.chunks and not line.outcome.code)
+
+    def _arrived(self) -> int:
+        line = self._line
+        if line is None:
+            return 0
+        _drive(line, self._read_timeout, self._expires, wanted=1)
+        return line.buffered
 
     def _read(self, amt: int | None) -> bytes:
         line = self._line
@@ -233,9 +248,9 @@ class _StreamedBody:
         if outcome.ended and not line.chunks:
             if not outcome.code:
                 self._release(line, clean=True)  # the whole body came: later reads give b""
-            elif not data:  # what arrived before the failure was handed over first
+            elif not data or amt is None:  # a read of some bytes hands over what came before the failure first
                 self._release(line, clean=False)
-                raise _stream_error(outcome.code, outcome.read_timeout, line.message())
+                raise _stream_error(outcome.code, outcome.read_timeout, line.message(), data)
         return data
 
     def _close(self) -> None:
@@ -309,12 +324,15 @@ def _drive(
         line.step(max(1, int(wait * 1000)))
 
 
-def _stream_error(code: int, read_timeout: bool, message: str) -> Exception:
-    """What a body read raises for a transfer that failed: errors urllib3's response turns into requests'."""
+def _stream_error(code: int, read_timeout: bool, message: str, partial: bytes) -> Exception:
+    """What a body read raises for a transfer that failed (``partial``: what that read got before it).
+
+    These are the errors urllib3's response turns into requests'.
+    """
     if read_timeout or code == 28:
         return TimeoutError("The read operation timed out")
     if code == 18:
-        return http.client.IncompleteRead(b"")
+        return http.client.IncompleteRead(partial)
     return ConnectionResetError(f"curl: ({code}) {message}")
 
 
@@ -385,3 +403,14 @@ def _split_origin(where: str) -> Origin:
     if not host or not port.isdigit():
         host, port = authority, "443" if scheme.lower() == "https" else "80"
     return (scheme.lower(), host.strip("[]").lower(), int(port))
+
+
+def _warn_unverified(url: str) -> None:
+    """Warn of an https request sent without verifying the server, as urllib3 does for every one."""
+    host = _split_origin(origin(url))[1]
+    warnings.warn(
+        f"Unverified HTTPS request is being made to host '{host}'. Adding certificate verification is strongly"
+        " advised. See: https://urllib3.readthedocs.io/en/latest/advanced-usage.html#tls-warnings",
+        InsecureRequestWarning,
+        stacklevel=2,
+    )

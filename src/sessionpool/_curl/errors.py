@@ -72,19 +72,29 @@ class Failure:
     :param proxied: the transfer went through a proxy.
     :param connected: a connection to the server (or the proxy's tunnel to it) was up.
     :param answered: bytes of the response had arrived.
+    :param head_done: the response's head had arrived whole (its blank line).
     :param read_timeout: the read timeout (no byte for that long) ended it, not libcurl.
     """
 
-    __slots__ = ("answered", "code", "connected", "message", "proxied", "read_timeout")
+    __slots__ = ("answered", "code", "connected", "head_done", "message", "proxied", "read_timeout")
 
     def __init__(
-        self, code: int, message: str, *, proxied: bool, connected: bool, answered: bool, read_timeout: bool = False
+        self,
+        code: int,
+        message: str,
+        *,
+        proxied: bool,
+        connected: bool,
+        answered: bool,
+        head_done: bool = False,
+        read_timeout: bool = False,
     ) -> None:
         self.code = code
         self.message = message
         self.proxied = proxied
         self.connected = connected
         self.answered = answered
+        self.head_done = head_done
         self.read_timeout = read_timeout
 
 
@@ -119,6 +129,12 @@ def as_requests_error(failure: Failure, request: requests.PreparedRequest) -> re
     if code in _BROKEN and not failure.answered:
         lost = ConnectionResetError(text) if code != GOT_NOTHING else http.client.RemoteDisconnected(text)
         return requests.ConnectionError(ProtocolError("Connection aborted.", lost), request=request)
+    if code in _BROKEN and not failure.head_done:
+        # Part of a head arrived and no whole one will (libcurl refuses a NUL byte in a header,
+        # for one): bytes did arrive, so this is no lost connection, as urllib3 has it for a
+        # status line it cannot read.
+        unreadable = http.client.BadStatusLine(text)
+        return requests.ConnectionError(ProtocolError("Connection aborted.", unreadable), request=request)
     if code in _BROKEN:
         return requests.exceptions.ChunkedEncodingError(
             ProtocolError("Connection broken", ConnectionResetError(text)), request=request

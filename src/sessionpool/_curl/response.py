@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import http.client
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import requests
@@ -139,15 +139,22 @@ class BodyFile(io.RawIOBase):
         is left if None), ``b""`` at its end.
     :param close: ends the transfer (closing its connection if it is not over).
     :param ended: whether the transfer is over.
+    :param arrived: drives the transfer until some of the body waits (or it
+        ended); how many bytes wait (0: none will come).
     """
 
     def __init__(
-        self, read: Callable[[int | None], bytes], close: Callable[[], None], ended: Callable[[], bool]
+        self,
+        read: Callable[[int | None], bytes],
+        close: Callable[[], None],
+        ended: Callable[[], bool],
+        arrived: Callable[[], int],
     ) -> None:
         super().__init__()
         self._read = read
         self._close = close
         self._ended = ended
+        self.arrived = arrived
 
     def readable(self) -> bool:
         return True
@@ -169,6 +176,30 @@ class BodyFile(io.RawIOBase):
         super().close()
 
 
+class _StreamingResponse(HTTPResponse):
+    """urllib3's response, whose ``stream(None)`` of a chunked body hands each piece over as it arrives.
+
+    urllib3 reads a chunked body chunk by chunk from http.client for that;
+    over libcurl the pieces are what each step of the transfer brought.
+    """
+
+    def stream(self, amt: int | None = 2**16, decode_content: bool | None = None) -> Generator[bytes, None, None]:
+        body = self._fp  # the BodyFile build_response gave it
+        if amt is not None or not self.chunked or not isinstance(body, BodyFile):
+            yield from super().stream(amt, decode_content)
+            return
+        while True:
+            arrived = body.arrived()
+            if not arrived:  # the end: what the decoder holds, or the transfer's failure
+                rest = self.read(decode_content=decode_content)
+                if rest:
+                    yield rest
+                return
+            data = self.read(amt=arrived, decode_content=decode_content)
+            if data:
+                yield data
+
+
 _EMPTY = b""
 
 
@@ -186,7 +217,7 @@ def build_response(
     # A whole body without a content coding is the content: nothing to decode or to read again.
     plain = whole and "content-encoding" not in fields
     fp: Any = io.BytesIO(_EMPTY if plain else body) if isinstance(body, bytes) else body
-    raw = HTTPResponse(
+    raw = _StreamingResponse(
         body=fp,
         headers=headers,
         status=head.status,

@@ -20,7 +20,6 @@ kept afterwards, for the requests that may reuse it.
 
 from __future__ import annotations
 
-import http.client
 import os
 import time
 import warnings
@@ -39,13 +38,8 @@ from sessionpool._connections import Origin
 from sessionpool._curl.errors import Failure, as_requests_error
 from sessionpool._curl.line import Line, Lines
 from sessionpool._curl.request import TLSFiles, Wire, chosen_proxy, invalid_proxy, set_request
-from sessionpool._curl.response import (
-    BodyFile,
-    build_response,
-    no_head_error,
-    parse_head,
-    premature_end_error,
-)
+from sessionpool._curl.response import build_response, no_head_error, parse_head, premature_end_error
+from sessionpool._curl.transfer import StreamedBody, drive
 from sessionpool._deadline import current as current_deadline
 from sessionpool._environment import origin
 from sessionpool._events import EventDispatcher
@@ -54,9 +48,6 @@ from sessionpool._routes import RouteCache
 from sessionpool._stats import StatsRecorder
 
 __all__ = ["CurlAdapter"]
-
-#: While a connection is still being made, the read timeout's clock is started again this often (seconds).
-_CONNECTING_CHECK = 0.05
 
 
 class CurlAdapter(PoolAdapter):
@@ -121,7 +112,7 @@ class CurlAdapter(PoolAdapter):
                 proxy=proxy, tls=tls, fresh=fresh,
             )  # fmt: skip
             line.start(named, warm=warm)
-            _drive(line, read_timeout, expires, head_only=stream)
+            drive(line, read_timeout, expires, head_only=stream)
         except BaseException:
             line.abort()
             self._lines.give_back(line)
@@ -160,7 +151,7 @@ class CurlAdapter(PoolAdapter):
             self._last_used[where] = time.monotonic()
             self._lines.give_back(line)
             return build_response(self, request, head, body, _ended)
-        body_file = _StreamedBody(self, line, read_timeout, expires, where)
+        body_file = StreamedBody(self._lines, self._last_used, line, read_timeout, expires, where)
         return build_response(self, request, head, body_file.file, body_file.ended)
 
     def _may_reuse(self, request: PreparedRequest) -> bool:
@@ -212,68 +203,6 @@ class CurlAdapter(PoolAdapter):
         return files
 
 
-class _StreamedBody:
-    """A streamed body: read from its line as it arrives; the line goes back to the session once the body is done."""
-
-    def __init__(
-        self, adapter: CurlAdapter, line: Line, read_timeout: float | None, expires: float | None, where: str
-    ) -> None:
-        self._adapter = adapter
-        self._line: Line | None = line
-        self._read_timeout = read_timeout
-        self._expires = expires
-        self._where = where
-        self.file = BodyFile(self._read, self._close, self.ended, self._arrived)
-
-    def ended(self) -> bool:
-        # A transfer that failed is not over until a read has raised its error: urllib3's
-        # stream() stops at a closed file without reading again, which would cut a body silently.
-        line = self._line
-        return line is None or (line.outcome.ended and not line.chunks and not line.outcome.code)
-
-    def _arrived(self) -> int:
-        line = self._line
-        if line is None:
-            return 0
-        _drive(line, self._read_timeout, self._expires, wanted=1)
-        return line.buffered
-
-    def _read(self, amt: int | None) -> bytes:
-        line = self._line
-        if line is None:
-            return b""
-        _drive(line, self._read_timeout, self._expires, wanted=amt)
-        data = line.take(amt)
-        outcome = line.outcome
-        if outcome.ended and not line.chunks:
-            if not outcome.code:
-                self._release(line, clean=True)  # the whole body came: later reads give b""
-            elif not data or amt is None:  # a read of some bytes hands over what came before the failure first
-                self._release(line, clean=False)
-                raise _stream_error(outcome.code, outcome.read_timeout, line.message(), data)
-        return data
-
-    def _close(self) -> None:
-        line = self._line
-        if line is not None:
-            clean = line.outcome.ended and not line.outcome.code
-            if not line.outcome.ended:
-                line.abort()
-            self._release(line, clean=clean)
-
-    def _release(self, line: Line, *, clean: bool) -> None:
-        self._line = None
-        if clean:
-            self._adapter._last_used[self._where] = time.monotonic()
-        self._adapter._lines.give_back(line)
-
-    def __del__(self) -> None:
-        line = self._line
-        if line is not None and line.pid == os.getpid():
-            line.abort()
-            self._adapter._lines.give_back(line)
-
-
 def _url_of(request: PreparedRequest) -> str:
     url: object = request.url
     if isinstance(url, bytes):
@@ -283,57 +212,6 @@ def _url_of(request: PreparedRequest) -> str:
 
 def _ended() -> bool:
     return True
-
-
-def _drive(
-    line: Line,
-    read_timeout: float | None,
-    expires: float | None,
-    *,
-    head_only: bool = False,
-    wanted: int | None = None,
-) -> None:
-    """Step ``line``'s transfer until it ends, its head is complete (``head_only``) or ``wanted`` bytes of body wait.
-
-    Stops it at ``expires`` (the deadline; the caller raises its error) and
-    after ``read_timeout`` seconds without a byte once connected.
-    """
-    outcome = line.outcome
-    while not outcome.ended:
-        if head_only and line.head_done:
-            return
-        if wanted is not None and line.buffered >= wanted:
-            return
-        now = time.monotonic()
-        wait = 1.0
-        if expires is not None:
-            if now >= expires:
-                line.abort()
-                return
-            wait = min(wait, expires - now)
-        if read_timeout is not None:
-            idle = now - line.last_byte
-            if idle >= read_timeout:
-                if line.head or line.connected():
-                    line.abort(read_timeout=True)
-                    return
-                line.last_byte = now  # still connecting: the connect timeout is libcurl's; the read clock starts later
-                idle = 0.0
-                wait = min(wait, _CONNECTING_CHECK)
-            wait = min(wait, read_timeout - idle)
-        line.step(max(1, int(wait * 1000)))
-
-
-def _stream_error(code: int, read_timeout: bool, message: str, partial: bytes) -> Exception:
-    """What a body read raises for a transfer that failed (``partial``: what that read got before it).
-
-    These are the errors urllib3's response turns into requests'.
-    """
-    if read_timeout or code == 28:
-        return TimeoutError("The read operation timed out")
-    if code == 18:
-        return http.client.IncompleteRead(partial)
-    return ConnectionResetError(f"curl: ({code}) {message}")
 
 
 def _split_timeout(timeout: Any, request: PreparedRequest) -> tuple[float | None, float | None]:

@@ -95,11 +95,11 @@ class CurlAdapter(PoolAdapter):
         tls = None
         if url[:6].lower() == "https:" or (proxy is not None and proxy[:6].lower() == "https:"):
             tls = self._tls_files(verify, cert)
-            if verify is False and url[:6].lower() == "https:":
-                _warn_unverified(url)
+        where = origin(url)
+        if verify is False and url[:6].lower() == "https:":
+            _warn_unverified(where)
         deadline = current_deadline()
         expires = None if deadline is None else deadline.expires
-        where = origin(url)
         fresh = not self._may_reuse(request) or self._expired(where)
         warm = not fresh and where in self._last_used
         named = self._connection_origin(where, proxy)
@@ -124,17 +124,17 @@ class CurlAdapter(PoolAdapter):
             raise outcome.error
         if outcome.ended and outcome.code:
             self._last_used.pop(where, None)  # its connection may be gone: the next transfer may make one
-        if outcome.ended and outcome.code and not (stream and line.head_done):
-            # (A streamed answer whose body failed after its head is handed back, as urllib3's is;
-            # reading the body raises the failure, after what arrived before it.)
-            connected = line.connected()
-            self._count(named, made, reused=connected and made == 0)  # tried to send counts, as on urllib3
-            failure = Failure(
-                outcome.code, line.message(), proxied=proxy is not None, connected=connected,
-                answered=bool(line.head), head_done=line.head_done, read_timeout=outcome.read_timeout,
-            )  # fmt: skip
-            self._lines.give_back(line)
-            raise as_requests_error(failure, request)
+            # A streamed answer whose body failed after its head is handed back, as urllib3's is:
+            # reading the body raises the failure, after what arrived before it.
+            if not (stream and line.head_done):
+                connected = line.connected()
+                self._count(named, made, reused=connected and made == 0)  # tried to send counts, as on urllib3
+                failure = Failure(
+                    outcome.code, line.message(), proxied=proxy is not None, connected=connected,
+                    answered=bool(line.head), head_done=line.head_done, read_timeout=outcome.read_timeout,
+                )  # fmt: skip
+                self._lines.give_back(line)
+                raise as_requests_error(failure, request)
         self._count(named, made, reused=made == 0)
         head = parse_head(line.head)
         if head is None:
@@ -283,9 +283,9 @@ def _split_origin(where: str) -> Origin:
     return (scheme.lower(), host.strip("[]").lower(), int(port))
 
 
-def _warn_unverified(url: str) -> None:
-    """Warn of an https request sent without verifying the server, as urllib3 does for every one."""
-    host = _split_origin(origin(url))[1]
+def _warn_unverified(where: str) -> None:
+    """Warn of an https request to ``where`` sent without verifying the server, as urllib3 does for every one."""
+    host = _split_origin(where)[1]
     warnings.warn(
         f"Unverified HTTPS request is being made to host '{host}'. Adding certificate verification is strongly"
         " advised. See: https://urllib3.readthedocs.io/en/latest/advanced-usage.html#tls-warnings",

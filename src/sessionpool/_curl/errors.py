@@ -86,7 +86,7 @@ class Failure:
         proxied: bool,
         connected: bool,
         answered: bool,
-        head_done: bool = False,
+        head_done: bool,
         read_timeout: bool = False,
     ) -> None:
         self.code = code
